@@ -1,0 +1,75 @@
+"""Configuration from the environment (or `.streamlit/secrets.toml` with the same names)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from registry.errors import InvalidInputError
+
+PROVIDER_KEY_ENV: dict[str, str] = {
+    "openai": "OPENAI_API_KEY",
+    "google": "GEMINI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "xai": "XAI_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+    "elevenlabs": "ELEVENLABS_API_KEY",
+    "azure": "AZURE_SPEECH_KEY",
+}
+AZURE_REGION_ENV = "AZURE_SPEECH_REGION"
+
+
+@lru_cache(maxsize=1)
+def _secrets_file() -> dict[str, object]:
+    path = Path.cwd() / ".streamlit" / "secrets.toml"
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def setting(name: str) -> str | None:
+    """An environment variable, else a top-level string of `.streamlit/secrets.toml`."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    from_file = _secrets_file().get(name)
+    return from_file if isinstance(from_file, str) and from_file else None
+
+
+def data_dir() -> Path:
+    return Path(setting("REGISTRY_DATA_DIR") or Path.cwd() / "data")
+
+
+def database_url() -> str:
+    url = setting("REGISTRY_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{data_dir() / 'registry.db'}"
+
+
+def provider_base_url(name: str) -> str | None:
+    """`REGISTRY_<NAME>_BASE_URL`: an origin replacing a provider's public API host.
+
+    `name` is the provider id, or `google_tts` for Cloud Text-to-Speech. Returned without a
+    trailing slash; request paths stay the provider's real ones.
+    """
+    value = setting(f"REGISTRY_{name.upper()}_BASE_URL")
+    if not value:
+        return None
+    value = value.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            f"REGISTRY_{name.upper()}_BASE_URL must be an origin like http://127.0.0.1:8080"
+        )
+    return value
+
+
+def environment_api_key(provider: str) -> str | None:
+    env = PROVIDER_KEY_ENV.get(provider)
+    return setting(env) if env else None

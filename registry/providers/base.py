@@ -1,0 +1,119 @@
+"""The one Protocol every provider adapter implements, and the helpers they share.
+
+An adapter only fetches and normalises a provider's listing. It never touches the database:
+discovery decides what a listing means for the catalog.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from registry.errors import (
+    KeyRejectedError,
+    MalformedResponseError,
+    ProviderError,
+    ProviderRateLimitedError,
+    ProviderServerError,
+)
+from registry.types import Category, DiscoveredModel
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_SECONDS = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What an adapter needs to authenticate. `repr` never shows the key."""
+
+    api_key: str = field(repr=False)
+    region: str | None = None  # Azure Speech only
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderListing:
+    """A provider's answer for one category. `complete` is False when a page was missing."""
+
+    provider: str
+    category: Category
+    models: list[DiscoveredModel]
+    complete: bool = True
+    pages: int = 1
+
+
+class ProviderAdapter(Protocol):
+    """One provider's listing API. `categories` are those it can list through the API."""
+
+    provider: str
+    categories: frozenset[Category]
+    key_env: str
+
+    def list_models(
+        self, category: Category, credentials: Credentials, *, timeout: float
+    ) -> ProviderListing: ...
+
+
+_KEYISH = re.compile(
+    r"(?i)(bearer\s+|api[_-]?key[=:]\s*|key=|x-api-key[=:]\s*|xi-api-key[=:]\s*)[^\s&\"',;]+"
+)
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove every given secret (and anything that looks like a key parameter) from text.
+
+    Providers echo keys back in 401 bodies and in URLs, so every message that leaves an
+    adapter passes through here.
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return _KEYISH.sub(lambda m: m.group(1) + "[redacted]", text)
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    if not headers:
+        return None
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def error_for_status(
+    provider: str,
+    status_code: int,
+    *,
+    key_env: str,
+    headers: Mapping[str, str] | None = None,
+    body: str = "",
+    secret: str | None = None,
+) -> ProviderError:
+    """Turn an HTTP error status into the error an admin can act on, with the key redacted."""
+    snippet = redact(body.strip().replace("\n", " ")[:200], secret)
+    suffix = f" ({snippet})" if snippet else ""
+    if status_code in (401, 403):
+        return KeyRejectedError(
+            provider,
+            f"the API key was rejected (HTTP {status_code}); replace it on the API keys page "
+            f"or in {key_env}{suffix}",
+        )
+    if status_code == 429:
+        retry_after = parse_retry_after(headers)
+        when = f"; retry after {retry_after:g} s" if retry_after is not None else ""
+        return ProviderRateLimitedError(
+            provider, f"rate limited by the provider (HTTP 429){when}", retry_after
+        )
+    if status_code >= 500:
+        return ProviderServerError(
+            provider, f"the provider's server failed (HTTP {status_code}); try again later"
+        )
+    return MalformedResponseError(
+        provider, f"unexpected answer from the provider (HTTP {status_code}){suffix}"
+    )

@@ -1,0 +1,169 @@
+"""A local stand-in HTTP server that plays a provider's API on 127.0.0.1.
+
+Tests, benchmarks and `make demo` point `REGISTRY_<PROVIDER>_BASE_URL` at it, so the real SDK
+code runs unchanged against recorded listings. Faults (timeouts, 401s, broken pages) can be
+injected per path to prove how discovery reacts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True, slots=True)
+class StandInRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@dataclass(slots=True)
+class StandInResponse:
+    status: int = 200
+    body: bytes | str | dict[str, Any] | list[Any] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (to provoke client timeouts)
+
+    def encoded(self) -> tuple[bytes, dict[str, str]]:
+        headers = dict(self.headers)
+        if isinstance(self.body, dict | list):
+            headers.setdefault("Content-Type", "application/json")
+            return json.dumps(self.body).encode(), headers
+        if isinstance(self.body, str):
+            headers.setdefault("Content-Type", "application/json")
+            return self.body.encode(), headers
+        return self.body, headers
+
+
+Handler = Callable[[StandInRequest], StandInResponse]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> StandInResponse:
+    return StandInResponse(status=status, body=body, headers=dict(headers or {}))
+
+
+@dataclass(slots=True)
+class _Fault:
+    handler: Handler
+    after: int  # let this many matching requests through first
+    seen: int = 0
+
+
+class StandInServer:
+    """`with StandInServer() as server: server.route("/v1/models", handler)`."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._routes: dict[tuple[str, str], Handler] = {}
+        self._faults: dict[tuple[str, str], _Fault] = {}
+        self._lock = threading.Lock()
+        self.requests: list[StandInRequest] = []
+        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def origin(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def route(self, path: str, handler: Handler, method: str = "GET") -> None:
+        with self._lock:
+            self._routes[(method.upper(), path)] = handler
+
+    def fail(
+        self, path: str, handler: Handler | StandInResponse, *, after: int = 0, method: str = "GET"
+    ) -> None:
+        """Answer requests to `path` with `handler` once `after` of them have gone through."""
+        fault_handler: Handler = (
+            handler if callable(handler) else (lambda _request, _r=handler: _r)
+        )
+        with self._lock:
+            self._faults[(method.upper(), path)] = _Fault(fault_handler, after)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def requests_to(self, path: str) -> list[StandInRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    def start(self) -> StandInServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> StandInServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _dispatch(self, request: StandInRequest) -> StandInResponse:
+        key = (request.method, request.path)
+        with self._lock:
+            self.requests.append(request)
+            fault = self._faults.get(key)
+            handler = self._routes.get(key)
+            if fault is not None:
+                fault.seen += 1
+                if fault.seen > fault.after:
+                    handler = fault.handler
+        if handler is None:
+            return json_response({"error": {"message": f"no route for {request.path}"}}, 404)
+        return handler(request)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                request = StandInRequest(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                )
+                response = server._dispatch(request)
+                if response.delay:
+                    time.sleep(response.delay)
+                body, headers = response.encoded()
+                try:
+                    self.send_response(response.status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test); nothing to tell it
+
+            do_GET = _serve
+            do_POST = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output clean; requests are recorded on the server
+
+        return _Handler
