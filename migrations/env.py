@@ -1,0 +1,61 @@
+"""Alembic environment: one chain for SQLite and PostgreSQL, in its own version table."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection, engine_from_config, pool
+
+from registry import config as registry_config
+from registry.schema import Base
+
+VERSION_TABLE = "registry_alembic_version"
+
+alembic_config = context.config
+target_metadata = Base.metadata
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        version_table=VERSION_TABLE,
+        # SQLite cannot ALTER constraints in place; batch mode rebuilds tables instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+
+
+def run_migrations_offline() -> None:
+    url = alembic_config.get_main_option("sqlalchemy.url") or registry_config.database_url()
+    context.configure(
+        url=url,
+        target_metadata=target_metadata,
+        version_table=VERSION_TABLE,
+        literal_binds=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = alembic_config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    section = alembic_config.get_section(alembic_config.config_ini_section) or {}
+    section["sqlalchemy.url"] = (
+        alembic_config.get_main_option("sqlalchemy.url") or registry_config.database_url()
+    )
+    engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        _configure(connection)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
