@@ -50,8 +50,17 @@ class StandInResponse:
 Handler = Callable[[StandInRequest], StandInResponse]
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> StandInResponse:
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> StandInResponse:
     return StandInResponse(status=status, body=body, headers=dict(headers or {}))
+
+
+def _always(response: StandInResponse) -> Handler:
+    def handler(_request: StandInRequest) -> StandInResponse:
+        return response
+
+    return handler
 
 
 @dataclass(slots=True)
@@ -86,9 +95,7 @@ class StandInServer:
         self, path: str, handler: Handler | StandInResponse, *, after: int = 0, method: str = "GET"
     ) -> None:
         """Answer requests to `path` with `handler` once `after` of them have gone through."""
-        fault_handler: Handler = (
-            handler if callable(handler) else (lambda _request, _r=handler: _r)
-        )
+        fault_handler = handler if callable(handler) else _always(handler)
         with self._lock:
             self._faults[(method.upper(), path)] = _Fault(fault_handler, after)
 
