@@ -6,9 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.exc import SQLAlchemyError
 
 from registry.db import Database, get_database
+from registry.errors import DatabaseError
 
+VERSION_TABLE = "registry_alembic_version"  # its own, beside the main app's alembic_version
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -44,3 +47,20 @@ def check(database: Database | None = None) -> None:
     with database.engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.check(cfg)
+
+
+def is_up_to_date(database: Database | None = None) -> bool:
+    """True when the database is at the newest revision of the chain."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    database = database or get_database()
+    heads = set(ScriptDirectory.from_config(alembic_config(database)).get_heads())
+    try:
+        with database.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            return set(context.get_current_heads()) == heads
+    except SQLAlchemyError as exc:
+        raise DatabaseError(
+            f"cannot reach the database at {database.safe_url}: {str(exc).splitlines()[0]}"
+        ) from None

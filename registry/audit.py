@@ -1,0 +1,132 @@
+"""Who did what: actors, the audit trail, and the admins the dashboard knows (`users`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from registry.db import get_database
+from registry.errors import InvalidInputError
+from registry.schema import AuditEntry, User, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change: an admin (with a `users` id) or a tool such as `cli` or `discovery`."""
+
+    label: str
+    user_id: uuid.UUID | None = None
+
+
+SYSTEM = Actor("system")
+CLI = Actor("cli")
+DISCOVERY = Actor("discovery")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    created_at: datetime
+    actor: str
+    action: str
+    provider: str | None
+    category: str | None
+    model_id: str | None
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+
+
+def audit_row(
+    actor: Actor,
+    action: str,
+    *,
+    provider: str | None = None,
+    category: str | None = None,
+    model_id: str | None = None,
+    field: str | None = None,
+    old: object = None,
+    new: object = None,
+    at: datetime | None = None,
+) -> dict[str, object]:
+    """One audit entry as a row for a bulk insert (several changes, one statement)."""
+    return {
+        "created_at": at or utcnow(),
+        "actor_id": actor.user_id,
+        "actor": actor.label,
+        "action": action,
+        "provider": provider,
+        "category": category,
+        "model_id": model_id,
+        "field": field,
+        "old_value": None if old is None else str(old),
+        "new_value": None if new is None else str(new),
+    }
+
+
+def write_audit(session: Session, rows: Sequence[dict[str, object]]) -> None:
+    if rows:
+        session.execute(insert(AuditEntry), list(rows))
+
+
+def ensure_user(email: str, role: str = "admin") -> Actor:
+    """The admin with this email, created on first sight; returns them as an Actor."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise InvalidInputError(f"not an email address: {email!r}")
+    db = get_database()
+    with db.read() as session:
+        user_id = session.scalar(select(User.id).where(User.email == email))
+    if user_id is None:
+        with db.write() as session:
+            user_id = session.scalar(select(User.id).where(User.email == email))
+            if user_id is None:
+                user = User(email=email, role=role)
+                session.add(user)
+                session.flush()
+                user_id = user.id
+    return Actor(email, user_id)
+
+
+def list_audit_entries(
+    *,
+    provider: str | None = None,
+    category: str | None = None,
+    model: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    limit: int = 1000,
+) -> list[AuditRecord]:
+    """Newest first; `model` and `actor` match substrings, the others exactly."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(max(1, min(limit, 100_000)))
+    if provider:
+        query = query.where(AuditEntry.provider == provider)
+    if category:
+        query = query.where(AuditEntry.category == category)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if model:
+        query = query.where(AuditEntry.model_id.contains(model, autoescape=True))
+    if actor:
+        query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
+    with get_database().read() as session:
+        return [
+            AuditRecord(
+                id=e.id,
+                created_at=e.created_at,
+                actor=e.actor,
+                action=e.action,
+                provider=e.provider,
+                category=e.category,
+                model_id=e.model_id,
+                field=e.field,
+                old_value=e.old_value,
+                new_value=e.new_value,
+            )
+            for e in session.scalars(query)
+        ]

@@ -1,0 +1,226 @@
+"""`python -m registry …` (also installed as `model-registry`).
+
+Bad input exits non-zero with one clear line on stderr and changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any, NoReturn
+
+from registry import migrate
+from registry.audit import CLI
+from registry.catalog import default_setting_key
+from registry.db import get_database
+from registry.errors import DatabaseError, InvalidInputError, RegistryError
+from registry.keys import delete_api_key, list_key_status, set_api_key
+from registry.store import (
+    ModelFilter,
+    bulk_update_models,
+    get_default_models,
+    get_model_by_id,
+    get_model_by_provider_id,
+    list_models,
+    set_default_model,
+)
+from registry.types import CatalogModel, Category, ModelStatus, display_id
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not argparse's usage block: scripts read stderr.
+        self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _print_json(payload: object) -> None:
+    print(json.dumps(payload, default=_json_default, indent=2))
+
+
+def model_as_json(model: CatalogModel, is_default: bool) -> dict[str, Any]:
+    """The `ai_models` columns by name, plus `is_default`."""
+    row = dataclasses.asdict(model)
+    row["category"] = model.category.value
+    row["status"] = model.status.value
+    row["source"] = model.source.value
+    row["is_default"] = is_default
+    return row
+
+
+def _cmd_migrate(_args: argparse.Namespace) -> int:
+    db = get_database()
+    migrate.upgrade(db)
+    print(f"database is at the newest revision ({db.safe_url})")
+    return 0
+
+
+def _cmd_models_list(args: argparse.Namespace) -> int:
+    filters = ModelFilter(
+        category=args.category,
+        provider=args.provider,
+        status=args.status,
+        search=args.search,
+        include_archived=args.include_archived,
+    )
+    models = list_models(filters)
+    defaults = get_default_models()
+
+    def is_default(m: CatalogModel) -> bool:
+        return defaults.get((m.category.value, m.provider)) == m.model_id
+
+    if args.json:
+        _print_json([model_as_json(m, is_default(m)) for m in models])
+        return 0
+    for m in models:
+        star = "*" if is_default(m) else " "
+        context = f"{m.context_window:,}" if m.context_window else "-"
+        print(
+            f"{star} {display_id(m.provider, m.model_id):<55} {m.category.value:<4} "
+            f"{m.status.value:<10} {context:>10}  {m.display_name}"
+        )
+    print(f"{len(models)} model(s); * marks a provider's default", file=sys.stderr)
+    return 0
+
+
+def _resolve_reference(reference: str, category: str | None) -> uuid.UUID:
+    """A UUID, or `provider/model_id` (model ids may contain '/': split at the first one)."""
+    try:
+        return get_model_by_id(uuid.UUID(reference)).id
+    except ValueError:
+        pass
+    provider, sep, model_id = reference.partition("/")
+    if not sep or not model_id:
+        raise InvalidInputError(f"{reference!r} is neither a model UUID nor provider/model_id")
+    return get_model_by_provider_id(provider, model_id, category).id
+
+
+def _cmd_models_set_status(args: argparse.Namespace) -> int:
+    ids = [_resolve_reference(ref, args.category) for ref in args.models]
+    changed = bulk_update_models(ids, args.status, actor=CLI, notes=args.notes)
+    print(f"{changed} model(s) set to {args.status}")
+    return 0
+
+
+def _cmd_set_default(args: argparse.Namespace) -> int:
+    model = set_default_model(args.provider, args.category, args.model, actor=CLI)
+    key = default_setting_key(model.category, model.provider)
+    print(f"{key} = {model.model_id}")
+    return 0
+
+
+def _cmd_keys_list(args: argparse.Namespace) -> int:
+    rows = list_key_status()
+    if args.json:
+        _print_json([dataclasses.asdict(r) | {"configured": r.configured} for r in rows])
+        return 0
+    for r in rows:
+        state = f"{r.source} {r.masked}" if r.configured else f"not configured (set {r.env_var})"
+        print(f"{r.provider:<11} {state}")
+    return 0
+
+
+def _cmd_keys_set(args: argparse.Namespace) -> int:
+    # Read from stdin or a prompt, never argv: argv ends up in shell history and `ps`.
+    key = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API key: ")
+    masked = set_api_key(args.provider, key, region=args.region, actor=CLI)
+    print(f"{args.provider} key stored ({masked})")
+    return 0
+
+
+def _cmd_keys_delete(args: argparse.Namespace) -> int:
+    removed = delete_api_key(args.provider, actor=CLI)
+    print(f"{args.provider} key removed" if removed else f"no stored {args.provider} key")
+    return 0
+
+
+def _category_choices() -> list[str]:
+    return [c.value for c in Category]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="model-registry", description="Model Registry command line")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("migrate", help="upgrade the database to head").set_defaults(
+        handler=_cmd_migrate, needs_schema=False
+    )
+
+    models = commands.add_parser("models", help="list the catalog or change statuses")
+    model_commands = models.add_subparsers(dest="models_command", required=True)
+    listing = model_commands.add_parser("list", help="list models")
+    listing.add_argument("--category", choices=_category_choices())
+    listing.add_argument("--provider")
+    listing.add_argument("--status", choices=[s.value for s in ModelStatus])
+    listing.add_argument("--search", help="substring of model id or display name")
+    listing.add_argument("--include-archived", action="store_true")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_cmd_models_list)
+
+    set_status = model_commands.add_parser("set-status", help="change status of models")
+    set_status.add_argument("--status", required=True, choices=[s.value for s in ModelStatus])
+    set_status.add_argument("--category", choices=_category_choices())
+    set_status.add_argument("--notes")
+    set_status.add_argument("models", nargs="+", metavar="ID_OR_PROVIDER/MODEL")
+    set_status.set_defaults(handler=_cmd_models_set_status)
+
+    default = commands.add_parser("set-default", help="choose a provider's default model")
+    default.add_argument("--category", required=True, choices=_category_choices())
+    default.add_argument("--provider", required=True)
+    default.add_argument("--model", required=True)
+    default.set_defaults(handler=_cmd_set_default)
+
+    keys = commands.add_parser("keys", help="provider API keys (stored encrypted)")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_list = key_commands.add_parser("list", help="show which keys are configured (masked)")
+    key_list.add_argument("--json", action="store_true")
+    key_list.set_defaults(handler=_cmd_keys_list)
+    key_set = key_commands.add_parser("set", help="store a key read from standard input")
+    key_set.add_argument("provider")
+    key_set.add_argument("--region", help="Azure Speech region, e.g. westeurope")
+    key_set.set_defaults(handler=_cmd_keys_set)
+    key_delete = key_commands.add_parser("delete", help="remove a stored key")
+    key_delete.add_argument("provider")
+    key_delete.set_defaults(handler=_cmd_keys_delete)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        if getattr(args, "needs_schema", True) and not migrate.is_up_to_date():
+            raise DatabaseError(
+                "the database is not migrated to the newest revision; "
+                "run `python -m registry migrate` first"
+            )
+        return handler(args)
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,773 @@
+"""The data layer: reading the catalog and changing it under the lifecycle rules.
+
+Every rule of DESIGN.md's lifecycle that an admin can run into is enforced here, in one place:
+a default must be enabled, disabling the default is refused, nothing is deleted, admin edits
+survive discovery, and every change writes an audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from registry.audit import SYSTEM, Actor, audit_row, write_audit
+from registry.catalog import default_setting_key
+from registry.db import get_database
+from registry.errors import (
+    AmbiguousModelError,
+    InvalidInputError,
+    LifecycleError,
+    ModelNotFoundError,
+)
+from registry.schema import AIModel, AppSetting, utcnow
+from registry.types import (
+    PROVIDERS,
+    CatalogModel,
+    Category,
+    DiscoveredModel,
+    ModelSource,
+    ModelStatus,
+    display_id,
+    parse_category,
+    parse_provider,
+    parse_status,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_NAME_LENGTH = 255
+MAX_TEXT_LENGTH = 10_000
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def to_catalog_model(row: AIModel) -> CatalogModel:
+    return CatalogModel(
+        id=row.id,
+        provider=row.provider,
+        category=Category(row.category),
+        model_id=row.model_id,
+        display_name=row.display_name,
+        description=row.description,
+        context_window=row.context_window,
+        supports_streaming=row.supports_streaming,
+        status=ModelStatus(row.status),
+        source=ModelSource(row.source),
+        discovered_at=row.discovered_at,
+        enabled_at=row.enabled_at,
+        deprecated_at=row.deprecated_at,
+        deprecated_by_admin=row.deprecated_by_admin,
+        archived_at=row.archived_at,
+        last_seen_at=row.last_seen_at,
+        retires_at=row.retires_at,
+        successor_model_id=row.successor_model_id,
+        provider_metadata=row.provider_metadata,
+        admin_notes=row.admin_notes,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFilter:
+    """What `list_models` and `count_models` select. Every field is optional."""
+
+    category: Category | str | None = None
+    provider: str | None = None
+    status: ModelStatus | str | Sequence[ModelStatus | str] | None = None
+    search: str | None = None  # substring of model_id or display_name, case-insensitive
+    include_archived: bool = False
+
+
+def _filtered(query: Select[Any], filters: ModelFilter) -> Select[Any]:
+    conditions: list[ColumnElement[bool]] = []
+    category = parse_category(filters.category) if filters.category else None
+    if category is not None:
+        conditions.append(AIModel.category == category.value)
+    if filters.provider:
+        conditions.append(AIModel.provider == parse_provider(filters.provider, category))
+    if filters.status:
+        raw = [filters.status] if isinstance(filters.status, str) else list(filters.status)
+        conditions.append(AIModel.status.in_([parse_status(s).value for s in raw]))
+    if filters.search and filters.search.strip():
+        needle = f"%{filters.search.strip().lower()}%"
+        conditions.append(
+            or_(
+                func.lower(AIModel.model_id).like(needle),
+                func.lower(AIModel.display_name).like(needle),
+            )
+        )
+    if not filters.include_archived:
+        conditions.append(AIModel.archived_at.is_(None))
+    return query.where(and_(*conditions)) if conditions else query
+
+
+def list_models(
+    filters: ModelFilter | None = None, *, limit: int | None = None, offset: int = 0
+) -> list[CatalogModel]:
+    """Models matching `filters`, ordered by provider, category, model id; paginated."""
+    query = _filtered(select(AIModel), filters or ModelFilter()).order_by(
+        AIModel.provider, AIModel.category, AIModel.model_id
+    )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    with get_database().read() as session:
+        return [to_catalog_model(row) for row in session.scalars(query)]
+
+
+def count_models(filters: ModelFilter | None = None) -> int:
+    query = _filtered(select(func.count()).select_from(AIModel), filters or ModelFilter())
+    with get_database().read() as session:
+        return int(session.scalar(query) or 0)
+
+
+def count_by_status(category: Category | str | None = None) -> dict[tuple[str, str], int]:
+    """{(provider, status): n} over non-archived models, for charts and provider cards."""
+    query = (
+        select(AIModel.provider, AIModel.status, func.count())
+        .where(AIModel.archived_at.is_(None))
+        .group_by(AIModel.provider, AIModel.status)
+    )
+    if category:
+        query = query.where(AIModel.category == parse_category(category).value)
+    with get_database().read() as session:
+        return {(p, s): int(n) for p, s, n in session.execute(query)}
+
+
+def _parse_uuid(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value).strip())
+    except ValueError:
+        raise InvalidInputError(f"not a model id (UUID): {value!r}") from None
+
+
+def get_model_by_id(model_uuid: uuid.UUID | str) -> CatalogModel:
+    key = _parse_uuid(model_uuid)
+    with get_database().read() as session:
+        row = session.get(AIModel, key)
+        if row is None:
+            raise ModelNotFoundError(f"no model with id {key}")
+        return to_catalog_model(row)
+
+
+def _find_by_provider_id(
+    session: Session, provider: str, model_id: str, category: Category | None
+) -> AIModel:
+    query = select(AIModel).where(AIModel.provider == provider, AIModel.model_id == model_id)
+    if category is not None:
+        query = query.where(AIModel.category == category.value)
+    rows = list(session.scalars(query))
+    if not rows:
+        where = f" in {category.value}" if category else ""
+        raise ModelNotFoundError(f"no model {display_id(provider, model_id)}{where}")
+    if len(rows) > 1:
+        raise AmbiguousModelError(
+            f"{display_id(provider, model_id)} names both a text and a TTS model; give the category"
+        )
+    return rows[0]
+
+
+def get_model_by_provider_id(
+    provider: str, model_id: str, category: Category | str | None = None
+) -> CatalogModel:
+    cat = parse_category(category) if category else None
+    with get_database().read() as session:
+        return to_catalog_model(
+            _find_by_provider_id(session, parse_provider(provider, cat), model_id, cat)
+        )
+
+
+def get_enabled_models_for_provider(provider: str, category: Category | str) -> list[CatalogModel]:
+    return list_models(
+        ModelFilter(category=category, provider=provider, status=ModelStatus.ENABLED)
+    )
+
+
+def _defaults(session: Session) -> dict[tuple[str, str], str]:
+    """{(category, provider): default model_id} from app_settings."""
+    result: dict[tuple[str, str], str] = {}
+    keys = {
+        default_setting_key(category, provider): (category.value, provider)
+        for category, providers in PROVIDERS.items()
+        for provider in providers
+    }
+    for key, value in session.execute(
+        select(AppSetting.key, AppSetting.value).where(AppSetting.key.in_(keys))
+    ):
+        result[keys[key]] = value
+    return result
+
+
+def get_default_models() -> dict[tuple[str, str], str]:
+    """Every configured default: {(category, provider): model_id}."""
+    with get_database().read() as session:
+        return _defaults(session)
+
+
+def get_default_model_for_provider(provider: str, category: Category | str) -> str | None:
+    cat = parse_category(category)
+    return get_default_models().get((cat.value, parse_provider(provider, cat)))
+
+
+# --- the lifecycle rules -------------------------------------------------------------------
+
+
+def _is_default(row: AIModel, defaults: dict[tuple[str, str], str]) -> bool:
+    return defaults.get((row.category, row.provider)) == row.model_id
+
+
+def _check_status_change(
+    row: AIModel, target: ModelStatus, defaults: dict[tuple[str, str], str]
+) -> None:
+    if target is not ModelStatus.ENABLED and _is_default(row, defaults):
+        raise LifecycleError(
+            f"{display_id(row.provider, row.model_id)} is the {row.category} default of "
+            f"{row.provider}; pick another default first, then set it to {target.value}"
+        )
+
+
+def _status_values(target: ModelStatus, now: datetime) -> dict[str, Any]:
+    """The column values a status change implies (timestamps, who retired it)."""
+    values: dict[str, Any] = {"status": target.value}
+    if target is ModelStatus.ENABLED:
+        values |= {"enabled_at": now, "deprecated_at": None, "deprecated_by_admin": False}
+    elif target is ModelStatus.DEPRECATED:
+        # An admin retiring a model: discovery must not bring it back to pending.
+        values |= {"deprecated_at": now, "deprecated_by_admin": True}
+    else:
+        values |= {"deprecated_at": None, "deprecated_by_admin": False}
+    return values
+
+
+def _clean_text(value: str | None, what: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInputError(f"{what} is {len(value)} characters long; the limit is {limit}")
+    return value or None
+
+
+def update_model_status(
+    model_uuid: uuid.UUID | str,
+    status: ModelStatus | str,
+    *,
+    actor: Actor = SYSTEM,
+    notes: str | None = None,
+) -> CatalogModel:
+    """Change one model's status under the lifecycle rules; returns the model as saved."""
+    bulk_update_models([model_uuid], status, actor=actor, notes=notes)
+    return get_model_by_id(model_uuid)
+
+
+def bulk_update_models(
+    model_uuids: Iterable[uuid.UUID | str],
+    status: ModelStatus | str,
+    *,
+    actor: Actor = SYSTEM,
+    notes: str | None = None,
+) -> int:
+    """Set the status of many models in one statement: all or nothing. Returns rows changed.
+
+    One unknown id, or one model that the rules protect (the current default), and nothing
+    changes; the error says which.
+    """
+    target = parse_status(status)
+    keys = list(dict.fromkeys(_parse_uuid(u) for u in model_uuids))
+    clean_notes = _clean_text(notes, "notes", MAX_TEXT_LENGTH)
+    if not keys:
+        return 0
+    now = utcnow()
+    with get_database().write() as session:
+        # Locks in id order so concurrent bulk updates cannot deadlock each other.
+        rows = list(
+            session.scalars(
+                select(AIModel).where(AIModel.id.in_(keys)).order_by(AIModel.id).with_for_update()
+            )
+        )
+        missing = set(keys) - {row.id for row in rows}
+        if missing:
+            shown = ", ".join(sorted(str(m) for m in missing)[:5])
+            raise ModelNotFoundError(
+                f"{len(missing)} of {len(keys)} models not found ({shown}); nothing was changed"
+            )
+        defaults = _defaults(session)
+        problems = []
+        for row in rows:
+            try:
+                _check_status_change(row, target, defaults)
+            except LifecycleError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise LifecycleError("; ".join(problems) + "; nothing was changed")
+        changing = [row for row in rows if row.status != target.value]
+        if not changing and clean_notes is None:
+            return 0
+        values = _status_values(target, now) | {"updated_at": now, "updated_by": actor.user_id}
+        if clean_notes is not None:
+            values["admin_notes"] = clean_notes
+        targets = changing if clean_notes is None else rows
+        session.execute(
+            update(AIModel)
+            .where(AIModel.id.in_([row.id for row in targets]))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        audit = [
+            audit_row(
+                actor,
+                "status_change",
+                provider=row.provider,
+                category=row.category,
+                model_id=row.model_id,
+                field="status",
+                old=row.status,
+                new=target.value,
+                at=now,
+            )
+            for row in changing
+        ]
+        if clean_notes is not None:
+            audit += [
+                audit_row(
+                    actor,
+                    "edit",
+                    provider=row.provider,
+                    category=row.category,
+                    model_id=row.model_id,
+                    field="admin_notes",
+                    old=row.admin_notes,
+                    new=clean_notes,
+                    at=now,
+                )
+                for row in rows
+                if row.admin_notes != clean_notes
+            ]
+        write_audit(session, audit)
+        return len(changing)
+
+
+def upsert_setting(session: Session, key: str, value: str, actor: Actor, now: datetime) -> None:
+    """Insert or replace one app setting (race-free on both backends)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    dialect_insert: Any = postgresql.insert if postgres else sqlite.insert
+    statement = dialect_insert(AppSetting).values(
+        key=key, value=value, updated_at=now, updated_by=actor.user_id
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[AppSetting.key],
+            set_={"value": value, "updated_at": now, "updated_by": actor.user_id},
+        )
+    )
+
+
+def set_default_model(
+    provider: str, category: Category | str, model_id: str, *, actor: Actor = SYSTEM
+) -> CatalogModel:
+    """Make an enabled model the default of its provider and category."""
+    cat = parse_category(category)
+    prov = parse_provider(provider, cat)
+    model_id = model_id.strip()
+    now = utcnow()
+    with get_database().write() as session:
+        row = session.scalars(
+            select(AIModel)
+            .where(
+                AIModel.provider == prov,
+                AIModel.category == cat.value,
+                AIModel.model_id == model_id,
+            )
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise ModelNotFoundError(f"no {cat.value} model {display_id(prov, model_id)}")
+        if row.status != ModelStatus.ENABLED.value:
+            raise LifecycleError(
+                f"{display_id(prov, model_id)} is {row.status}; only an enabled model can be "
+                "the default (approve it first)"
+            )
+        key = default_setting_key(cat, prov)
+        old = session.scalar(select(AppSetting.value).where(AppSetting.key == key))
+        if old != model_id:
+            upsert_setting(session, key, model_id, actor, now)
+            write_audit(
+                session,
+                [
+                    audit_row(
+                        actor,
+                        "default_change",
+                        provider=prov,
+                        category=cat.value,
+                        model_id=model_id,
+                        field=key,
+                        old=old,
+                        new=model_id,
+                        at=now,
+                    )
+                ],
+            )
+        return to_catalog_model(row)
+
+
+# --- admin edits ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEdit:
+    """One row of an admin's grid edit; None means "leave as it is"."""
+
+    id: uuid.UUID | str
+    status: ModelStatus | str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    admin_notes: str | None = None
+
+
+@dataclass(slots=True)
+class EditReport:
+    changed: int = 0
+    errors: dict[str, str] = field(default_factory=dict)  # model display id -> why
+
+
+class EditsRejectedError(InvalidInputError):
+    """Some rows of a grid edit were invalid; nothing was saved. `errors` says which and why."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        lines = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        super().__init__(f"{len(errors)} row(s) rejected, nothing was saved — {lines}")
+        self.errors = errors
+
+
+def apply_model_edits(edits: Sequence[ModelEdit], *, actor: Actor = SYSTEM) -> EditReport:
+    """Apply a grid's edits in one transaction: every row is saved, or none is.
+
+    Raises `EditsRejectedError` with a per-row report when any row breaks a rule.
+    """
+    if not edits:
+        return EditReport()
+    now = utcnow()
+    report = EditReport()
+    with get_database().write() as session:
+        keys = [_parse_uuid(edit.id) for edit in edits]
+        rows = {
+            row.id: row
+            for row in session.scalars(
+                select(AIModel).where(AIModel.id.in_(keys)).order_by(AIModel.id).with_for_update()
+            )
+        }
+        defaults = _defaults(session)
+        audit: list[dict[str, object]] = []
+        for key, edit in zip(keys, edits, strict=True):
+            row = rows.get(key)
+            if row is None:
+                report.errors[str(key)] = "not found"
+                continue
+            label = display_id(row.provider, row.model_id)
+            try:
+                changes = _edit_changes(row, edit, defaults, now)
+            except (InvalidInputError, LifecycleError) as exc:
+                report.errors[label] = str(exc)
+                continue
+            if not changes:
+                continue
+            for column, new in changes.items():
+                if column in ("status", "display_name", "description", "admin_notes"):
+                    audit.append(
+                        audit_row(
+                            actor,
+                            "status_change" if column == "status" else "edit",
+                            provider=row.provider,
+                            category=row.category,
+                            model_id=row.model_id,
+                            field=column,
+                            old=getattr(row, column),
+                            new=new,
+                            at=now,
+                        )
+                    )
+                setattr(row, column, new)
+            row.updated_at = now
+            row.updated_by = actor.user_id
+            report.changed += 1
+        if report.errors:
+            raise EditsRejectedError(report.errors)
+        write_audit(session, audit)
+    return report
+
+
+def _edit_changes(
+    row: AIModel, edit: ModelEdit, defaults: dict[tuple[str, str], str], now: datetime
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if edit.status is not None:
+        target = parse_status(edit.status)
+        if target.value != row.status:
+            _check_status_change(row, target, defaults)
+            changes |= _status_values(target, now)
+    if edit.display_name is not None:
+        name = _clean_text(edit.display_name, "display name", MAX_NAME_LENGTH)
+        if not name:
+            raise InvalidInputError("display name cannot be empty")
+        if name != row.display_name:
+            changes |= {"display_name": name, "display_name_edited": True}
+    if edit.description is not None:
+        description = _clean_text(edit.description, "description", MAX_TEXT_LENGTH)
+        if description != row.description:
+            changes |= {"description": description, "description_edited": True}
+    if edit.admin_notes is not None:
+        notes = _clean_text(edit.admin_notes, "notes", MAX_TEXT_LENGTH)
+        if notes != row.admin_notes:
+            changes["admin_notes"] = notes
+    return changes
+
+
+def edit_model(
+    model_uuid: uuid.UUID | str,
+    *,
+    display_name: str | None = None,
+    description: str | None = None,
+    admin_notes: str | None = None,
+    actor: Actor = SYSTEM,
+) -> CatalogModel:
+    """Edit an entry's name, description or notes; discovery never overwrites these again."""
+    apply_model_edits(
+        [
+            ModelEdit(
+                model_uuid,
+                display_name=display_name,
+                description=description,
+                admin_notes=admin_notes,
+            )
+        ],
+        actor=actor,
+    )
+    return get_model_by_id(model_uuid)
+
+
+def _set_column(
+    model_uuid: uuid.UUID | str,
+    column: str,
+    value: Any,
+    *,
+    actor: Actor,
+    action: str,
+    check: Any = None,
+) -> CatalogModel:
+    """Change one column of one model with an audit entry; `check(session, row)` may refuse."""
+    key = _parse_uuid(model_uuid)
+    now = utcnow()
+    with get_database().write() as session:
+        row = session.get(AIModel, key, with_for_update=True)
+        if row is None:
+            raise ModelNotFoundError(f"no model with id {key}")
+        if check is not None:
+            check(session, row)
+        old = getattr(row, column)
+        if old != value:
+            setattr(row, column, value)
+            row.updated_at = now
+            row.updated_by = actor.user_id
+            write_audit(
+                session,
+                [
+                    audit_row(
+                        actor,
+                        action,
+                        provider=row.provider,
+                        category=row.category,
+                        model_id=row.model_id,
+                        field=column,
+                        old=old,
+                        new=value,
+                        at=now,
+                    )
+                ],
+            )
+        return to_catalog_model(row)
+
+
+def archive_model(model_uuid: uuid.UUID | str, *, actor: Actor = SYSTEM) -> CatalogModel:
+    """Hide a deprecated model from the main lists (nothing is ever deleted)."""
+
+    def only_deprecated(_session: Session, row: AIModel) -> None:
+        if row.status != ModelStatus.DEPRECATED.value:
+            raise LifecycleError(
+                f"{display_id(row.provider, row.model_id)} is {row.status}; only deprecated "
+                "models can be archived"
+            )
+
+    return _set_column(
+        model_uuid, "archived_at", utcnow(), actor=actor, action="archive", check=only_deprecated
+    )
+
+
+def unarchive_model(model_uuid: uuid.UUID | str, *, actor: Actor = SYSTEM) -> CatalogModel:
+    return _set_column(model_uuid, "archived_at", None, actor=actor, action="unarchive")
+
+
+def set_successor(
+    model_uuid: uuid.UUID | str, successor_model_id: str | None, *, actor: Actor = SYSTEM
+) -> CatalogModel:
+    """Name the model that replaces a deprecated one (same provider and category), or clear it."""
+    successor = successor_model_id.strip() if successor_model_id else None
+
+    def same_provider(session: Session, row: AIModel) -> None:
+        if successor is None:
+            return
+        if successor == row.model_id:
+            raise InvalidInputError("a model cannot be its own successor")
+        _find_by_provider_id(session, row.provider, successor, Category(row.category))
+
+    return _set_column(
+        model_uuid,
+        "successor_model_id",
+        successor,
+        actor=actor,
+        action="successor",
+        check=same_provider,
+    )
+
+
+# --- discovery ingest ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class IngestResult:
+    new: list[str] = field(default_factory=list)  # model ids inserted as pending
+    returned: list[str] = field(default_factory=list)  # deprecated ids listed again → pending
+    seen: int = 0
+
+
+def ingest_discovered(
+    session: Session,
+    provider: str,
+    category: Category,
+    models: Sequence[DiscoveredModel],
+    now: datetime,
+    *,
+    actor: Actor,
+) -> IngestResult:
+    """Write one provider listing into the catalog inside the caller's transaction.
+
+    New ids arrive as `pending`; known ones get fresh metadata but keep the admin's decision and
+    edits; a deprecated model listed again goes back to `pending` unless an admin retired it.
+    Bulk statements throughout: a 5,000-voice account is a few executemany calls, not 5,000.
+    """
+    result = IngestResult(seen=len(models))
+    existing = {
+        row.model_id: row
+        for row in session.execute(
+            select(
+                AIModel.id,
+                AIModel.model_id,
+                AIModel.status,
+                AIModel.deprecated_by_admin,
+                AIModel.display_name_edited,
+                AIModel.description_edited,
+            ).where(AIModel.provider == provider, AIModel.category == category.value)
+        )
+    }
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    audit: list[dict[str, object]] = []
+    for model in models:
+        fresh = {
+            "context_window": model.context_window,
+            "supports_streaming": model.supports_streaming,
+            "retires_at": model.retires_at,
+            "provider_metadata": model.metadata or None,
+            "last_seen_at": now,
+            "source": ModelSource.API.value,
+        }
+        known = existing.get(model.model_id)
+        if known is None:
+            inserts.append(
+                fresh
+                | {
+                    "id": uuid.uuid4(),
+                    "provider": provider,
+                    "category": category.value,
+                    "model_id": model.model_id,
+                    "display_name": model.display_name[:MAX_NAME_LENGTH] or model.model_id,
+                    "description": model.description,
+                    "status": ModelStatus.PENDING.value,
+                    "discovered_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                    "deprecated_by_admin": False,
+                    "display_name_edited": False,
+                    "description_edited": False,
+                }
+            )
+            result.new.append(model.model_id)
+            continue
+        values = fresh | {"id": known.id}
+        if not known.display_name_edited:
+            values["display_name"] = model.display_name[:MAX_NAME_LENGTH] or model.model_id
+        if not known.description_edited:
+            values["description"] = model.description
+        if known.status == ModelStatus.DEPRECATED.value and not known.deprecated_by_admin:
+            values |= {
+                "status": ModelStatus.PENDING.value,
+                "deprecated_at": None,
+                "updated_at": now,
+            }
+            result.returned.append(model.model_id)
+            audit.append(
+                audit_row(
+                    actor,
+                    "status_change",
+                    provider=provider,
+                    category=category.value,
+                    model_id=model.model_id,
+                    field="status",
+                    old=ModelStatus.DEPRECATED.value,
+                    new=ModelStatus.PENDING.value,
+                    at=now,
+                )
+            )
+        updates.append(values)
+    if inserts:
+        session.execute(insert(AIModel), inserts)
+    if updates:
+        # Rows of different key sets (edited names kept) are grouped into separate executemany.
+        session.execute(update(AIModel), updates)
+    write_audit(session, audit)
+    return result
+
+
+def upsert_discovered_models(
+    provider: str,
+    category: Category | str,
+    models: Sequence[DiscoveredModel],
+    *,
+    actor: Actor = SYSTEM,
+) -> IngestResult:
+    """Add or refresh models as discovery would, without deprecating anything."""
+    cat = parse_category(category)
+    prov = parse_provider(provider, cat)
+    ids = [m.model_id for m in models]
+    if len(set(ids)) != len(ids) or any(not i.strip() for i in ids):
+        raise InvalidInputError("model ids must be unique and non-empty")
+    with get_database().write() as session:
+        return ingest_discovered(session, prov, cat, models, utcnow(), actor=actor)
+
+
+def upsert_discovered_model(
+    provider: str, category: Category | str, model: DiscoveredModel, *, actor: Actor = SYSTEM
+) -> CatalogModel:
+    upsert_discovered_models(provider, category, [model], actor=actor)
+    return get_model_by_provider_id(provider, model.model_id, category)
