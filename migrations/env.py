@@ -6,9 +6,9 @@ from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
 from registry import config as registry_config
+from registry.migrate import VERSION_TABLE
 from registry.schema import Base
 
-VERSION_TABLE = "registry_alembic_version"
 
 alembic_config = context.config
 target_metadata = Base.metadata
