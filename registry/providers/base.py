@@ -36,13 +36,18 @@ class Credentials:
 
 @dataclass(frozen=True, slots=True)
 class ProviderListing:
-    """A provider's answer for one category. `complete` is False when a page was missing."""
+    """A provider's answer for one category. `complete` is False when a page was missing.
+
+    `warnings` says, for an admin, why a listing is incomplete (e.g. one of two sources
+    failed); the texts are already redacted.
+    """
 
     provider: str
     category: Category
     models: list[DiscoveredModel]
     complete: bool = True
     pages: int = 1
+    warnings: list[str] = field(default_factory=list)
 
 
 class ProviderAdapter(Protocol):
