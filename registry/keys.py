@@ -180,7 +180,9 @@ class KeyStatus:
 def list_key_status() -> list[KeyStatus]:
     """Every provider's key state, masked; reads no ciphertext."""
     with get_database().read() as session:
-        hints = dict(session.execute(select(ProviderKey.provider, ProviderKey.hint)).tuples())
+        hints = {
+            p: hint for p, hint in session.execute(select(ProviderKey.provider, ProviderKey.hint))
+        }
     result = []
     for provider in ALL_PROVIDERS:
         env_var = config.PROVIDER_KEY_ENV[provider]

@@ -36,7 +36,9 @@ def _prefix(category: Category) -> str:
 
 def get_settings() -> dict[str, str]:
     with get_database().read() as session:
-        return dict(session.execute(select(AppSetting.key, AppSetting.value)).tuples())
+        return {
+            key: value for key, value in session.execute(select(AppSetting.key, AppSetting.value))
+        }
 
 
 def parse_temperature(value: object) -> float:
@@ -121,13 +123,14 @@ def set_global_config(
                 f"{display_id(prov, model)} is {state}; "
                 f"the global {cat.value} model must be enabled"
             )
-        current = dict(
-            session.execute(
+        current = {
+            key: value
+            for key, value in session.execute(
                 select(AppSetting.key, AppSetting.value).where(
                     AppSetting.key.startswith(prefix + ".")
                 )
-            ).tuples()
-        )
+            )
+        }
         audit = []
         for name, value in values.items():
             key = f"{prefix}.{name}"
