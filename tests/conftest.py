@@ -39,7 +39,7 @@ def _pg_admin() -> psycopg.Connection:
     )
 
 
-def _pg_url(name: str) -> str:
+def postgres_url(name: str) -> str:
     return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
@@ -68,7 +68,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     name = create_postgres_database()
-    db = Database(_pg_url(name))
+    db = Database(postgres_url(name))
     migrate.upgrade(db)
     db.dispose()
     yield name
@@ -95,7 +95,7 @@ def make_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) 
         request.addfinalizer(db.dispose)
         return db
     name = create_postgres_database(template=request.getfixturevalue("postgres_template"))
-    db = Database(_pg_url(name))
+    db = Database(postgres_url(name))
 
     def cleanup() -> None:
         db.dispose()
