@@ -1,0 +1,653 @@
+"""Discovery: refresh the catalog from the providers' own listing APIs, safely.
+
+For each (provider, category) asked for, in parallel:
+1. claim the refresh atomically in `discovery_state` (at most one per 5 minutes unless forced,
+   and never two at once, across processes);
+2. fetch the listing through the provider's adapter with the key read at call time;
+3. in one transaction: insert unseen models as `pending`, refresh metadata of known ones, bring
+   relisted deprecated models back to `pending`, and deprecate models a complete listing no
+   longer contains — unless a guard says the listing cannot be trusted;
+4. record the outcome in `discovery_state`.
+A provider that fails writes nothing to the catalog and never spoils the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Connection, Table, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from registry import keys
+from registry.audit import DISCOVERY, Actor, audit_row, write_audit
+from registry.catalog import curated_default, curated_provider, default_setting_key
+from registry.db import Database, get_database
+from registry.errors import MissingKeyError, ProviderError, ProviderRateLimitedError, RegistryError
+from registry.providers import get_adapter
+from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing, redact
+from registry.schema import AIModel, AppSetting, DiscoveryState, utcnow
+from registry.store import ingest_discovered
+from registry.types import (
+    PROVIDERS,
+    Category,
+    DiscoveredModel,
+    ModelSource,
+    ModelStatus,
+    parse_category,
+    parse_provider,
+)
+
+logger = logging.getLogger(__name__)
+
+REFRESH_INTERVAL = timedelta(minutes=5)
+# A listing that would deprecate more than this share of the known models is not trusted.
+MAX_DEPRECATION_SHARE = 0.5
+# Categories a provider cannot list without a key but whose curated list is good enough.
+CURATED_WHEN_NO_KEY: frozenset[tuple[Category, str]] = frozenset(
+    {(Category.TTS, "openai"), (Category.TTS, "google")}
+)
+CURATED_SOURCE_NOTE = "Using curated list (provider API doesn't support discovery)"
+
+
+@dataclass(slots=True)
+class ProviderResult:
+    """What one (provider, category) refresh did. `to_json` gives DESIGN.md's shape."""
+
+    provider: str
+    category: Category
+    source: ModelSource = ModelSource.API
+    discovered: int = 0
+    new: list[str] = field(default_factory=list)
+    deprecated: list[str] = field(default_factory=list)
+    returned: list[str] = field(default_factory=list)  # deprecated, listed again → pending
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rate_limited: bool = False  # skipped by our 5-minute limit, or the provider answered 429
+    next_refresh_at: datetime | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.rate_limited
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "category": self.category.value,
+            "source": self.source.value,
+            "discovered": self.discovered,
+            "new": list(self.new),
+            "deprecated": list(self.deprecated),
+            "errors": list(self.errors),
+            "rate_limited": self.rate_limited,
+            "returned": list(self.returned),
+            "warnings": list(self.warnings),
+            "next_refresh_at": self.next_refresh_at.isoformat() if self.next_refresh_at else None,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(slots=True)
+class DiscoveryReport:
+    results: list[ProviderResult]
+
+    @property
+    def total_new(self) -> int:
+        return sum(len(r.new) for r in self.results)
+
+    @property
+    def total_errors(self) -> int:
+        return sum(len(r.errors) for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "results": [r.to_json() for r in self.results],
+            "total_new": self.total_new,
+            "total_errors": self.total_errors,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Sent on the caller's thread (Streamlit can only draw from there)."""
+
+    provider: str
+    category: Category
+    phase: str  # "started" or "finished"
+    result: ProviderResult | None = None
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+# --- the public entry point ------------------------------------------------------------------
+
+
+def discover_models(
+    category: Category | str,
+    providers: Sequence[str] | None = None,
+    *,
+    force: bool = False,
+    actor: Actor = DISCOVERY,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    provider_deadline: float | None = None,
+    max_deprecation_share: float = MAX_DEPRECATION_SHARE,
+    on_progress: ProgressCallback | None = None,
+) -> DiscoveryReport:
+    """Refresh the catalog of one category from its providers, in parallel.
+
+    `timeout` bounds each HTTP request; `provider_deadline` bounds one provider's whole
+    listing (all pages). Never raises for a provider's failure: the report says what happened.
+    """
+    cat = parse_category(category)
+    chosen = (
+        [parse_provider(p, cat) for p in dict.fromkeys(providers)]
+        if providers
+        else list(PROVIDERS[cat])
+    )
+    deadline = (
+        provider_deadline if provider_deadline is not None else max(3 * timeout, timeout + 10)
+    )
+    database = get_database()
+    results: dict[str, ProviderResult] = {}
+    pool = ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="discover")
+    try:
+        futures: dict[Future[ProviderResult], str] = {}
+        for provider in chosen:
+            if on_progress:
+                on_progress(ProgressEvent(provider, cat, "started"))
+            job = _Refresh(database, provider, cat, force, actor, timeout, max_deprecation_share)
+            futures[pool.submit(job.run)] = provider
+        pending = set(futures)
+        end = time.monotonic() + deadline
+        while pending:
+            done, pending = wait(
+                pending, timeout=max(0.0, end - time.monotonic()), return_when=FIRST_COMPLETED
+            )
+            if not done:
+                break
+            for future in done:
+                result = future.result()
+                results[futures[future]] = result
+                if on_progress:
+                    on_progress(ProgressEvent(result.provider, cat, "finished", result))
+        for future in pending:
+            provider = futures[future]
+            result = ProviderResult(
+                provider,
+                cat,
+                errors=[
+                    f"{provider}: no complete answer within {deadline:g} s; nothing was changed"
+                ],
+            )
+            # The late worker may still finish; its claim expires, and its write is refused
+            # because the claim token no longer matches (see _Refresh._write).
+            _Refresh.abandon(database, provider, cat)
+            results[provider] = result
+            if on_progress:
+                on_progress(ProgressEvent(provider, cat, "finished", result))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return DiscoveryReport([results[p] for p in chosen])
+
+
+def check_api_key(
+    provider: str, category: Category | str | None = None, api_key: str | None = None
+) -> int:
+    """List the provider's models once with `api_key` (or the configured key); returns the count.
+
+    Writes nothing. Raises a `ProviderError` (key rejected, …) with the key redacted.
+    """
+    prov = parse_provider(provider)
+    adapter = get_adapter(prov)
+    cat = parse_category(category) if category else sorted(adapter.categories)[0]
+    credentials = (
+        Credentials(
+            api_key=api_key.strip(), region=keys.azure_region() if prov == "azure" else None
+        )
+        if api_key and api_key.strip()
+        else keys.get_credentials(prov)
+    )
+    if credentials is None:
+        raise MissingKeyError(prov, _missing_key_message(prov, adapter.key_env))
+    return len(adapter.list_models(cat, credentials, timeout=DEFAULT_TIMEOUT_SECONDS).models)
+
+
+# --- discovery state -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryStatus:
+    provider: str
+    category: Category
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    outcome: str | None
+    source: str | None
+    discovered_count: int
+    new_count: int
+    deprecated_count: int
+    errors: list[str]
+    next_allowed_at: datetime | None
+    in_progress: bool
+
+
+def get_discovery_state(category: Category | str | None = None) -> list[DiscoveryStatus]:
+    """The last refresh of every (provider, category), including never-refreshed ones."""
+    cats = [parse_category(category)] if category else list(Category)
+    now = utcnow()
+    with get_database().read() as session:
+        rows = {
+            (r.provider, r.category): r
+            for r in session.scalars(
+                select(DiscoveryState).where(DiscoveryState.category.in_([c.value for c in cats]))
+            )
+        }
+    statuses = []
+    for cat in cats:
+        for provider in PROVIDERS[cat]:
+            row = rows.get((provider, cat.value))
+            statuses.append(
+                DiscoveryStatus(
+                    provider=provider,
+                    category=cat,
+                    last_attempt_at=row.last_attempt_at if row else None,
+                    last_success_at=row.last_success_at if row else None,
+                    outcome=row.outcome if row else None,
+                    source=row.source if row else None,
+                    discovered_count=row.discovered_count if row else 0,
+                    new_count=row.new_count if row else 0,
+                    deprecated_count=row.deprecated_count if row else 0,
+                    errors=list(row.errors or []) if row else [],
+                    next_allowed_at=row.next_allowed_at if row else None,
+                    in_progress=bool(row and row.claimed_until and row.claimed_until > now),
+                )
+            )
+    return statuses
+
+
+# --- one provider's refresh ------------------------------------------------------------------
+
+
+def _missing_key_message(provider: str, env: str) -> str:
+    extra = " and AZURE_SPEECH_REGION" if provider == "azure" else ""
+    return f"no API key configured: add one on the API keys page or set {env}{extra}"
+
+
+def _dialect_insert(connection: Connection) -> Any:
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+_STATE = cast(Table, DiscoveryState.__table__)
+
+
+def _is_pair(provider: str, category: Category) -> ColumnElement[bool]:
+    return and_(_STATE.c.provider == provider, _STATE.c.category == category.value)
+
+
+def _update_state(database: Database, provider: str, category: Category, **values: Any) -> None:
+    """Record a failure outside the catalog transaction: no catalog change, so no stamp bump."""
+    try:
+        with database.engine.begin() as connection:
+            connection.execute(update(_STATE).where(_is_pair(provider, category)).values(**values))
+    except Exception:
+        logger.warning("could not record the %s %s discovery state", provider, category.value)
+
+
+class _Refresh:
+    """One (provider, category) refresh, run on a worker thread."""
+
+    def __init__(
+        self,
+        database: Database,
+        provider: str,
+        category: Category,
+        force: bool,
+        actor: Actor,
+        timeout: float,
+        max_deprecation_share: float,
+    ) -> None:
+        self.database = database
+        self.provider = provider
+        self.category = category
+        self.force = force
+        self.actor = actor
+        self.timeout = timeout
+        self.max_share = max_deprecation_share
+        self.claim_deadline: datetime | None = None
+
+    def run(self) -> ProviderResult:
+        started = time.monotonic()
+        result = ProviderResult(self.provider, self.category)
+        try:
+            self._run(result)
+        except RegistryError as exc:
+            result.errors.append(str(exc))
+            self._record_failure(result)
+        except Exception as exc:  # a bug or an SDK surprise must not spoil the other providers
+            logger.error(
+                "%s %s discovery failed: %s", self.provider, self.category.value, type(exc).__name__
+            )
+            result.errors.append(
+                f"{self.provider}: unexpected error ({type(exc).__name__}); nothing was changed"
+            )
+            self._record_failure(result)
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _run(self, result: ProviderResult) -> None:
+        if not self._claim(result):
+            return
+        adapter = get_adapter(self.provider)
+        credentials: Credentials | None = None
+        listable = self.category in adapter.categories
+        if listable:
+            credentials = keys.get_credentials(self.provider)
+        if not listable or credentials is None:
+            if (self.category, self.provider) in CURATED_WHEN_NO_KEY or not listable:
+                self._use_curated(result)
+                return
+            raise MissingKeyError(
+                self.provider, _missing_key_message(self.provider, adapter.key_env)
+            )
+        try:
+            listing = adapter.list_models(self.category, credentials, timeout=self.timeout)
+        except ProviderRateLimitedError as exc:
+            result.rate_limited = True
+            if exc.retry_after:
+                result.next_refresh_at = utcnow() + timedelta(seconds=exc.retry_after)
+            raise
+        except ProviderError:
+            raise
+        except Exception as exc:
+            # SDK errors we did not map: keep only the type and a redacted first line.
+            detail = redact(str(exc).splitlines()[0] if str(exc) else "", credentials.api_key)[:200]
+            raise ProviderError(
+                self.provider, f"listing failed ({type(exc).__name__}: {detail})"
+            ) from None
+        self._write(listing, result)
+
+    # claims -------------------------------------------------------------------------------
+
+    def _claim(self, result: ProviderResult) -> bool:
+        """Atomically take this refresh; False (with the reason in `result`) when not allowed."""
+        now = utcnow()
+        claim_until = now + timedelta(seconds=max(60.0, self.timeout * 6))
+        state = _STATE
+        with self.database.engine.begin() as connection:
+            connection.execute(
+                _dialect_insert(connection)(state)
+                .values(
+                    provider=self.provider,
+                    category=self.category.value,
+                    discovered_count=0,
+                    new_count=0,
+                    deprecated_count=0,
+                )
+                .on_conflict_do_nothing()
+            )
+            conditions = [
+                _is_pair(self.provider, self.category),
+                (state.c.claimed_until.is_(None)) | (state.c.claimed_until < now),
+            ]
+            if not self.force:
+                conditions.append(
+                    (state.c.next_allowed_at.is_(None)) | (state.c.next_allowed_at <= now)
+                )
+            claimed = connection.execute(
+                update(state)
+                .where(*conditions)
+                .values(claimed_until=claim_until, last_attempt_at=now)
+            ).rowcount
+            if claimed == 1:
+                self.claim_deadline = claim_until
+                return True
+            row = connection.execute(
+                select(state.c.claimed_until, state.c.next_allowed_at).where(
+                    _is_pair(self.provider, self.category)
+                )
+            ).one()
+        result.rate_limited = True
+        if row.claimed_until is not None and row.claimed_until >= now:
+            result.warnings.append("another refresh of this provider is running; try again shortly")
+            result.next_refresh_at = row.claimed_until
+        else:
+            result.next_refresh_at = row.next_allowed_at
+            minutes = max(1, round((row.next_allowed_at - now).total_seconds() / 60))
+            result.warnings.append(
+                f"refreshed less than {REFRESH_INTERVAL.seconds // 60} minutes ago; next refresh "
+                f"in {minutes} min (or force a refresh)"
+            )
+        return False
+
+    @staticmethod
+    def abandon(database: Database, provider: str, category: Category) -> None:
+        """Give up a claim whose worker overran its deadline, so the next refresh may start."""
+        _update_state(
+            database,
+            provider,
+            category,
+            claimed_until=None,
+            outcome="error",
+            errors=["timed out; nothing was changed"],
+        )
+
+    def _record_failure(self, result: ProviderResult) -> None:
+        if result.rate_limited and not result.errors:
+            return  # skipped by our own limit: the state already says when the last refresh was
+        _update_state(
+            self.database,
+            self.provider,
+            self.category,
+            claimed_until=None,
+            outcome="error",
+            errors=list(result.errors),
+            # Honour a provider's Retry-After; other failures may be retried at once.
+            next_allowed_at=result.next_refresh_at,
+        )
+
+    # writes -------------------------------------------------------------------------------
+
+    def _use_curated(self, result: ProviderResult) -> None:
+        curated = curated_provider(self.category, self.provider)
+        models = (
+            [
+                DiscoveredModel(m.model_id, m.display_name, m.description, m.context_window)
+                for m in curated.models
+            ]
+            if curated
+            else []
+        )
+        result.source = ModelSource.CURATED
+        result.warnings.append(CURATED_SOURCE_NOTE)
+        now = utcnow()
+        with self.database.write() as session:
+            known = set(
+                session.scalars(
+                    select(AIModel.model_id).where(
+                        AIModel.provider == self.provider, AIModel.category == self.category.value
+                    )
+                )
+            )
+            # Curated entries new to this catalog still wait for an admin's approval.
+            unseen = [m for m in models if m.model_id not in known]
+            for model in unseen:
+                session.add(
+                    AIModel(
+                        provider=self.provider,
+                        category=self.category.value,
+                        model_id=model.model_id,
+                        display_name=model.display_name,
+                        context_window=model.context_window,
+                        status=ModelStatus.PENDING.value,
+                        source=ModelSource.CURATED.value,
+                        discovered_at=now,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            result.discovered = len(models)
+            result.new = [m.model_id for m in unseen]
+            self._record_success(session, result, now)
+
+    def _write(self, listing: ProviderListing, result: ProviderResult) -> None:
+        models = _unique(listing.models)
+        result.discovered = len(models)
+        result.warnings.extend(listing.warnings)
+        now = utcnow()
+        with self.database.write() as session:
+            # Refuse to write when our claim lapsed: a newer refresh may own this provider now.
+            claimed_until = session.scalar(
+                select(DiscoveryState.claimed_until)
+                .where(
+                    DiscoveryState.provider == self.provider,
+                    DiscoveryState.category == self.category.value,
+                )
+                .with_for_update()
+            )
+            if claimed_until is None or claimed_until != self.claim_deadline:
+                raise ProviderError(
+                    self.provider,
+                    "the refresh took too long and was abandoned; nothing was changed",
+                )
+            ingest = ingest_discovered(
+                session, self.provider, self.category, models, now, actor=self.actor
+            )
+            result.new, result.returned = ingest.new, ingest.returned
+            self._deprecate_missing(session, listing, models, result, now)
+            self._record_success(session, result, now)
+        logger.info(
+            "%s %s: %d listed, %d new, %d deprecated",
+            self.provider,
+            self.category.value,
+            result.discovered,
+            len(result.new),
+            len(result.deprecated),
+        )
+
+    def _deprecate_missing(
+        self,
+        session: Any,
+        listing: ProviderListing,
+        models: list[DiscoveredModel],
+        result: ProviderResult,
+        now: datetime,
+    ) -> None:
+        listed = {m.model_id for m in models}
+        # Disabled models stay disabled (the admin's decision); only pending/enabled ones retire.
+        candidates = list(
+            session.execute(
+                select(AIModel.id, AIModel.model_id, AIModel.status).where(
+                    AIModel.provider == self.provider,
+                    AIModel.category == self.category.value,
+                    AIModel.source == ModelSource.API.value,
+                    AIModel.status.in_(
+                        [
+                            ModelStatus.PENDING.value,
+                            ModelStatus.ENABLED.value,
+                            ModelStatus.DISABLED.value,
+                        ]
+                    ),
+                )
+            )
+        )
+        missing = [
+            c
+            for c in candidates
+            if c.model_id not in listed and c.status != ModelStatus.DISABLED.value
+        ]
+        if not missing:
+            return
+        why = None
+        if not listing.complete:
+            why = "the listing was incomplete"
+        elif not models:
+            why = "the provider listed no models"
+        elif len(missing) > self.max_share * len(candidates):
+            why = (
+                f"it would deprecate {len(missing)} of {len(candidates)} known models "
+                f"(more than {self.max_share:.0%})"
+            )
+        if why:
+            result.warnings.append(
+                f"deprecated nothing: {why}; {len(missing)} missing model(s) kept"
+            )
+            return
+        session.execute(
+            update(AIModel)
+            .where(AIModel.id.in_([m.id for m in missing]))
+            .values(
+                status=ModelStatus.DEPRECATED.value,
+                deprecated_at=now,
+                deprecated_by_admin=False,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        write_audit(
+            session,
+            [
+                audit_row(
+                    self.actor,
+                    "status_change",
+                    provider=self.provider,
+                    category=self.category.value,
+                    model_id=m.model_id,
+                    field="status",
+                    old=m.status,
+                    new=ModelStatus.DEPRECATED.value,
+                    at=now,
+                )
+                for m in missing
+            ],
+        )
+        result.deprecated = sorted(m.model_id for m in missing)
+        default = session.scalar(
+            select(AppSetting.value).where(
+                AppSetting.key == default_setting_key(self.category, self.provider)
+            )
+        )
+        if default in result.deprecated:
+            fallback = curated_default(self.category, self.provider)
+            result.warnings.append(
+                f"the default {self.provider}/{default} is no longer offered; resolution now "
+                f"uses {self.provider}/{fallback} — pick a new default"
+            )
+
+    def _record_success(self, session: Any, result: ProviderResult, now: datetime) -> None:
+        next_allowed = now + REFRESH_INTERVAL
+        result.next_refresh_at = next_allowed
+        session.execute(
+            update(DiscoveryState)
+            .where(
+                DiscoveryState.provider == self.provider,
+                DiscoveryState.category == self.category.value,
+            )
+            .values(
+                last_success_at=now,
+                outcome="ok"
+                if not result.warnings or result.source is ModelSource.CURATED
+                else "warning",
+                source=result.source.value,
+                discovered_count=result.discovered,
+                new_count=len(result.new),
+                deprecated_count=len(result.deprecated),
+                errors=list(result.warnings) or None,
+                next_allowed_at=next_allowed,
+                claimed_until=None,
+            )
+        )
+
+
+def _unique(models: Sequence[DiscoveredModel]) -> list[DiscoveredModel]:
+    seen: dict[str, DiscoveredModel] = {}
+    for model in models:
+        if model.model_id and model.model_id not in seen:
+            seen[model.model_id] = model
+    return list(seen.values())
