@@ -1,0 +1,205 @@
+"""Mistral: text models from `GET /v1/models`, read with the `mistralai` SDK.
+
+Every entry carries a `capabilities` object of flags, and the category is read from those:
+
+**text** — `capabilities.completion_chat` is true, and none of these is: `ocr`, `moderation`,
+`classification`, `audio_transcription`, `audio_transcription_realtime`, `audio_speech`
+(OCR, moderation, transcription and speech models), and the id does not name one of those
+kinds either (`embed`, `moderation`, `ocr`, `transcri`, `tts`). Archived fine-tunes are left
+out. Chat models that also take images or audio as input (Pixtral, Voxtral chat) answer in
+text and are listed; `voxtral-small-2507`, which the API flags without `completion_chat`,
+is not. Aliases (`mistral-medium-latest`) are listed as ids of their own, since requests may
+name them.
+
+Mistral lists no TTS models for the registry; it is a text provider here.
+
+Ids the API repeats keep their first entry *among the text models* (the API lists
+`voxtral-mini-latest` both as a chat model and as a transcription model; the chat entry is
+the one kept).
+
+Other fields: display_name is derived from the id, with the canonical model `name` in
+parentheses when the id is an alias of it (`Mistral Medium Latest (mistral-medium-2508)`);
+description is Mistral's; context_window is `max_context_length`; `deprecation` becomes
+`retires_at`; streaming is supported by every chat model. `metadata` is the entry as sent
+(the raw JSON, not the SDK's re-serialisation, which would add defaults the API never sent).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+import httpx2
+from mistralai.client import Mistral, errors
+
+from registry.config import PROVIDER_KEY_ENV, provider_base_url
+from registry.errors import (
+    InvalidInputError,
+    MalformedResponseError,
+    MissingKeyError,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeoutError,
+)
+from registry.providers.base import Credentials, ProviderListing, error_for_status, redact
+from registry.providers.sdk_support import (
+    first_wins,
+    positive_int,
+    readable_name,
+    secrets_hidden_from_logs,
+    utc_datetime,
+)
+from registry.types import Category, DiscoveredModel
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "mistral"
+PUBLIC_BASE_URL = "https://api.mistral.ai"
+MODELS_PATH = "/v1/models"
+
+_NOT_TEXT_CAPABILITIES = (
+    "ocr",
+    "moderation",
+    "classification",
+    "audio_transcription",
+    "audio_transcription_realtime",
+    "audio_speech",
+)
+_NOT_TEXT_ID = re.compile(r"embed|moderation|ocr|transcri|(?:^|-)tts(?:-|$)")
+
+
+def is_text_model(entry: dict[str, Any]) -> bool:
+    capabilities = entry.get("capabilities")
+    if not isinstance(capabilities, dict) or capabilities.get("completion_chat") is not True:
+        return False
+    if any(capabilities.get(flag) is True for flag in _NOT_TEXT_CAPABILITIES):
+        return False
+    if entry.get("archived") is True:
+        return False
+    return not _NOT_TEXT_ID.search(str(entry.get("id", "")).lower())
+
+
+def _display_name(entry: dict[str, Any]) -> str:
+    model_id: str = entry["id"]
+    name = entry.get("name")
+    readable = readable_name(model_id)
+    if isinstance(name, str) and name.strip() and name.strip() != model_id:
+        return f"{readable} ({name.strip()})"
+    return readable
+
+
+def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
+    description = entry.get("description")
+    if not isinstance(description, str) or not description.strip():
+        description = None
+    return DiscoveredModel(
+        model_id=entry["id"],
+        display_name=_display_name(entry),
+        description=description.strip() if description else None,
+        context_window=positive_int(entry.get("max_context_length")),
+        supports_streaming=True,
+        retires_at=utc_datetime(entry.get("deprecation")),
+        metadata=entry,
+    )
+
+
+def _raw_entries(body: bytes | None) -> list[dict[str, Any]]:
+    if body is None:
+        raise MalformedResponseError(PROVIDER, "the model listing arrived without a body")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise MalformedResponseError(PROVIDER, "the model listing is not valid JSON") from None
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, list):
+        raise MalformedResponseError(PROVIDER, "the model listing has no `data` array")
+    for entry in data:
+        if not isinstance(entry, dict):
+            raise MalformedResponseError(PROVIDER, "an entry of the model listing is not an object")
+        if not isinstance(entry.get("id"), str) or not entry["id"]:
+            raise MalformedResponseError(PROVIDER, "an entry of the model listing has no `id`")
+    return data
+
+
+def _fetch_entries(
+    server_url: str, credentials: Credentials, key_env: str, timeout: float
+) -> list[dict[str, Any]]:
+    key = credentials.api_key
+    if not key:
+        raise MissingKeyError(PROVIDER, f"no API key configured; set {key_env} or store one")
+    captured: dict[str, bytes] = {}
+
+    def keep_listing_body(response: httpx2.Response) -> None:
+        # The SDK parses the body into its own models and drops what they do not declare;
+        # keep the bytes of a successful listing so metadata is the entry as Mistral sent it.
+        if response.request.url.path.endswith(MODELS_PATH) and response.status_code == 200:
+            captured["body"] = response.read()
+
+    with secrets_hidden_from_logs(key):
+        try:
+            with httpx2.Client(
+                follow_redirects=True,
+                timeout=timeout,
+                event_hooks={"response": [keep_listing_body]},
+            ) as http:
+                client = Mistral(
+                    api_key=key,
+                    server_url=server_url,
+                    client=http,
+                    timeout_ms=max(1, int(timeout * 1000)),
+                )
+                # retries=None: no SDK retry, so a 429/5xx/timeout surfaces at once.
+                client.models.list(retries=None)
+            return _raw_entries(captured.get("body"))
+        except ProviderError:
+            raise
+        except httpx2.TimeoutException:
+            raise ProviderTimeoutError(
+                PROVIDER, f"no answer within {timeout:g} s; try again later"
+            ) from None
+        except (httpx2.TransportError, errors.NoResponseError):
+            raise ProviderServerError(
+                PROVIDER,
+                f"could not reach {redact(server_url, key)}; check the network or base URL",
+            ) from None
+        except errors.ResponseValidationError:
+            raise MalformedResponseError(
+                PROVIDER, "the model listing did not match the documented shape"
+            ) from None
+        except errors.MistralError as exc:
+            if 200 <= exc.status_code < 300:
+                # e.g. a 200 that is not JSON: the SDK calls it an unexpected response
+                raise MalformedResponseError(
+                    PROVIDER, "the model listing is not a JSON document"
+                ) from None
+            raise error_for_status(
+                PROVIDER,
+                exc.status_code,
+                key_env=key_env,
+                headers=exc.headers,
+                body=exc.body or "",
+                secret=key,
+            ) from None
+
+
+class MistralAdapter:
+    """Lists Mistral's chat models through the `mistralai` SDK."""
+
+    provider = PROVIDER
+    categories = frozenset({Category.TEXT})
+    key_env = PROVIDER_KEY_ENV[PROVIDER]
+
+    def list_models(
+        self, category: Category, credentials: Credentials, *, timeout: float
+    ) -> ProviderListing:
+        if category not in self.categories:
+            raise InvalidInputError(f"{PROVIDER} does not list {category.value} models")
+        server_url = provider_base_url(PROVIDER) or PUBLIC_BASE_URL
+        entries = _fetch_entries(server_url, credentials, self.key_env, timeout)
+        models = first_wins(_discovered(e) for e in entries if is_text_model(e))
+        logger.info(
+            "%s: %d text models in a listing of %d entries", PROVIDER, len(models), len(entries)
+        )
+        return ProviderListing(provider=PROVIDER, category=category, models=models, pages=1)

@@ -1,0 +1,212 @@
+"""OpenAI: text and TTS models, both filtered from one `GET /v1/models` listing.
+
+The listing carries only `id`, `created`, `owned_by` (and, on some entries, `shutdown_date`),
+so the category is read from the id. Rules, applied to the id in lower case; for fine-tuned
+models (`ft:<base>:<org>:<name>:<job>[:ckpt-step-N]`) to the base model's id:
+
+**text** — a model that generates text through Chat Completions, Responses or the legacy
+Completions API:
+- its id names a text family: `gpt-…`, `chatgpt-…`, the o-series (`o1`, `o3-mini`, `o4-mini…`),
+  `codex-…`, `davinci-002`, `babbage-002`; `-gpt-` inside the id (custom deployments such as
+  `acme-gpt-4.1-mini-…`) counts too;
+- and it is none of: embeddings (`embed`), moderation, image (`image`, `dall-e`), video
+  (`sora`, `video`), speech (`tts`), transcription (`transcribe`, `whisper`, `diariz`),
+  realtime (`realtime`), audio-native chat (`audio`: gpt-audio, gpt-4o-audio-preview require
+  audio in or out), computer use (`computer-use`).
+- Search (`…-search-preview`, `gpt-5-search-api`), Codex, deep-research, `-pro` and
+  fine-tuned text models are text: they answer in text.
+- Any other id (a new family the rules do not know) is left out rather than guessed.
+
+**tts** — `tts-1`, `tts-1-hd` and their dated snapshots, and every `…-tts` model
+(`gpt-4o-mini-tts`, `gpt-4o-mini-tts-2025-12-15`), never a realtime or audio-chat model.
+
+Other fields: display_name is derived from the id (OpenAI gives none); no description or
+context window is listed; `shutdown_date`, when present, becomes `retires_at`; streaming is
+assumed except for `o1-pro`/`o3-pro`, which OpenAI serves without streaming. `metadata` is
+the entry as sent. Ids the listing repeats keep their first entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import openai
+
+from registry.config import PROVIDER_KEY_ENV, provider_base_url
+from registry.errors import (
+    InvalidInputError,
+    MalformedResponseError,
+    MissingKeyError,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeoutError,
+)
+from registry.providers.base import Credentials, ProviderListing, error_for_status, redact
+from registry.providers.sdk_support import (
+    first_wins,
+    readable_name,
+    secrets_hidden_from_logs,
+    utc_datetime,
+)
+from registry.types import Category, DiscoveredModel
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "openai"
+PUBLIC_BASE_URL = "https://api.openai.com/v1"
+
+_TEXT_FAMILY = re.compile(r"(?:^|[-:])(?:gpt|chatgpt|o\d+|codex|davinci|babbage)(?:-|$)")
+_NOT_TEXT = re.compile(
+    r"embed|moderation|image|dall-e|sora|video|tts|transcribe|whisper|diariz|realtime|audio"
+    r"|computer-use"
+)
+_TTS = re.compile(r"(?:^|-)tts(?:-|$)")
+_NOT_TTS = re.compile(r"realtime|audio|transcribe")
+_NO_STREAMING = re.compile(r"^o[13]-pro(?:-|$)")
+
+
+def base_model_id(model_id: str) -> str:
+    """The id a fine-tuned model was trained from (`ft:gpt-4o-mini:org::abc` → `gpt-4o-mini`)."""
+    if model_id.startswith("ft:"):
+        return model_id.split(":", 2)[1]
+    return model_id
+
+
+def is_text_model(model_id: str) -> bool:
+    base = base_model_id(model_id).lower()
+    return bool(_TEXT_FAMILY.search(base)) and not _NOT_TEXT.search(base)
+
+
+def is_tts_model(model_id: str) -> bool:
+    base = base_model_id(model_id).lower()
+    return bool(_TTS.search(base)) and not _NOT_TTS.search(base)
+
+
+def fetch_openai_compatible_models(
+    provider: str,
+    *,
+    key_env: str,
+    base_url: str,
+    credentials: Credentials,
+    timeout: float,
+    send_openai_account_headers: bool = True,
+) -> list[dict[str, Any]]:
+    """`GET {base_url}/models` through the `openai` SDK; the raw entries, in listing order.
+
+    Shared by every OpenAI-compatible API (OpenAI itself, xAI). The endpoint is not paginated.
+    Every failure is raised as a `ProviderError` with the key redacted.
+    """
+    key = credentials.api_key
+    if not key:
+        raise MissingKeyError(provider, f"no API key configured; set {key_env} or store one")
+    with secrets_hidden_from_logs(key):
+        try:
+            with openai.OpenAI(
+                api_key=key, base_url=base_url, max_retries=0, timeout=timeout
+            ) as client:
+                if not send_openai_account_headers:
+                    # OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment mean nothing to
+                    # another vendor; do not hand them over.
+                    client.organization = None
+                    client.project = None
+                page = client.models.list()
+                return _raw_entries(provider, page)
+        except ProviderError:
+            raise
+        except openai.APITimeoutError:
+            raise ProviderTimeoutError(
+                provider, f"no answer within {timeout:g} s; try again later"
+            ) from None
+        except openai.APIConnectionError:
+            raise ProviderServerError(
+                provider, f"could not reach {redact(base_url, key)}; check the network or base URL"
+            ) from None
+        except openai.APIStatusError as exc:
+            raise error_for_status(
+                provider,
+                exc.status_code,
+                key_env=key_env,
+                headers=exc.response.headers,
+                body=_safe_text(exc),
+                secret=key,
+            ) from None
+        except openai.APIResponseValidationError:
+            raise MalformedResponseError(
+                provider, "the model listing did not match the documented shape"
+            ) from None
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            # The SDK raises these when the body is not JSON or not an object with `data`.
+            raise MalformedResponseError(
+                provider,
+                f"the model listing could not be read ({type(exc).__name__}: "
+                f"{redact(str(exc)[:120], key)})",
+            ) from None
+
+
+def _safe_text(exc: openai.APIStatusError) -> str:
+    try:
+        return exc.response.text
+    except Exception:  # a streamed or undecodable body; the status code says enough
+        return ""
+
+
+def _raw_entries(provider: str, page: Any) -> list[dict[str, Any]]:
+    data = getattr(page, "data", None)
+    if not isinstance(data, list):
+        raise MalformedResponseError(provider, "the model listing has no `data` array")
+    entries: list[dict[str, Any]] = []
+    for item in data:
+        if not isinstance(item, openai.BaseModel):
+            raise MalformedResponseError(provider, "an entry of the model listing is not an object")
+        entry = item.to_dict(mode="json")
+        if not isinstance(entry.get("id"), str) or not entry["id"]:
+            raise MalformedResponseError(provider, "an entry of the model listing has no `id`")
+        entries.append(entry)
+    return entries
+
+
+def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
+    model_id: str = entry["id"]
+    return DiscoveredModel(
+        model_id=model_id,
+        display_name=readable_name(model_id),
+        description=None,
+        context_window=None,
+        supports_streaming=not _NO_STREAMING.search(base_model_id(model_id).lower()),
+        retires_at=utc_datetime(entry.get("shutdown_date")),
+        metadata=entry,
+    )
+
+
+class OpenAIAdapter:
+    """Lists OpenAI's text and TTS models through the `openai` SDK."""
+
+    provider = PROVIDER
+    categories = frozenset({Category.TEXT, Category.TTS})
+    key_env = PROVIDER_KEY_ENV[PROVIDER]
+
+    def list_models(
+        self, category: Category, credentials: Credentials, *, timeout: float
+    ) -> ProviderListing:
+        if category not in self.categories:
+            raise InvalidInputError(f"{PROVIDER} does not list {category.value} models")
+        origin = provider_base_url(PROVIDER)
+        entries = fetch_openai_compatible_models(
+            PROVIDER,
+            key_env=self.key_env,
+            base_url=f"{origin}/v1" if origin else PUBLIC_BASE_URL,
+            credentials=credentials,
+            timeout=timeout,
+        )
+        keep = is_text_model if category is Category.TEXT else is_tts_model
+        models = first_wins(_discovered(e) for e in entries if keep(e["id"]))
+        logger.info(
+            "%s: %d %s models in a listing of %d entries",
+            PROVIDER,
+            len(models),
+            category.value,
+            len(entries),
+        )
+        return ProviderListing(provider=PROVIDER, category=category, models=models, pages=1)

@@ -1,0 +1,89 @@
+"""xAI: text models from `GET /v1/models`, an OpenAI-compatible API read with the `openai` SDK.
+
+`/v1/models` carries only `id`, `created`, `owned_by`, so the category is read from the id
+(lower case):
+
+**text** — every `grok-…` model except
+- image and video generators: ids containing `imagine`, `image` or `video`
+  (`grok-imagine-image`, `grok-imagine-image-pro`, `grok-imagine-video`, `grok-2-image-1212`);
+- embeddings (`embed`), speech (`tts`, `voice`, `speech`), transcription (`transcri`,
+  `stt`) and realtime models, should xAI list any.
+Vision-input models (`grok-2-vision-1212`), reasoning / non-reasoning variants, `grok-code-…`
+and `…-multi-agent-…` models answer in text and are listed.
+Ids outside the `grok` family are left out rather than guessed.
+
+xAI lists no TTS models here; the registry takes xAI for text only.
+
+Other fields: display_name is derived from the id (`grok-4-1-fast-reasoning` →
+`Grok 4.1 Fast Reasoning`); no description or context window is listed; streaming is
+assumed. `metadata` is the entry as sent. Ids the listing repeats keep their first entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from registry.config import PROVIDER_KEY_ENV, provider_base_url
+from registry.errors import InvalidInputError
+from registry.providers.base import Credentials, ProviderListing
+from registry.providers.openai import fetch_openai_compatible_models
+from registry.providers.sdk_support import first_wins, readable_name
+from registry.types import Category, DiscoveredModel
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "xai"
+PUBLIC_BASE_URL = "https://api.x.ai/v1"
+
+_TEXT_FAMILY = re.compile(r"^grok(?:-|$)")
+_NOT_TEXT = re.compile(
+    r"imagine|image|video|embed|tts|voice|speech|transcri|(?:^|-)stt(?:-|$)|realtime"
+)
+
+
+def is_text_model(model_id: str) -> bool:
+    lowered = model_id.lower()
+    return bool(_TEXT_FAMILY.search(lowered)) and not _NOT_TEXT.search(lowered)
+
+
+def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
+    model_id: str = entry["id"]
+    return DiscoveredModel(
+        model_id=model_id,
+        display_name=readable_name(model_id),
+        description=None,
+        context_window=None,
+        supports_streaming=True,
+        retires_at=None,
+        metadata=entry,
+    )
+
+
+class XAIAdapter:
+    """Lists xAI's Grok text models through the OpenAI-compatible `/v1/models`."""
+
+    provider = PROVIDER
+    categories = frozenset({Category.TEXT})
+    key_env = PROVIDER_KEY_ENV[PROVIDER]
+
+    def list_models(
+        self, category: Category, credentials: Credentials, *, timeout: float
+    ) -> ProviderListing:
+        if category not in self.categories:
+            raise InvalidInputError(f"{PROVIDER} does not list {category.value} models")
+        origin = provider_base_url(PROVIDER)
+        entries = fetch_openai_compatible_models(
+            PROVIDER,
+            key_env=self.key_env,
+            base_url=f"{origin}/v1" if origin else PUBLIC_BASE_URL,
+            credentials=credentials,
+            timeout=timeout,
+            send_openai_account_headers=False,
+        )
+        models = first_wins(_discovered(e) for e in entries if is_text_model(e["id"]))
+        logger.info(
+            "%s: %d text models in a listing of %d entries", PROVIDER, len(models), len(entries)
+        )
+        return ProviderListing(provider=PROVIDER, category=category, models=models, pages=1)
