@@ -72,6 +72,32 @@ def _cmd_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from registry.discovery import ProgressEvent, discover_models
+
+    def progress(event: ProgressEvent) -> None:
+        if args.json or event.result is None:
+            return
+        r = event.result
+        state = "failed" if r.errors else ("skipped" if r.rate_limited else "ok")
+        print(
+            f"{r.provider:<11} {state:<7} {r.source.value:<7} listed {r.discovered:>5}, "
+            f"new {len(r.new)}, deprecated {len(r.deprecated)}",
+            file=sys.stderr,
+        )
+        for line in r.errors + r.warnings:
+            print(f"{'':<11} {line}", file=sys.stderr)
+
+    providers = [args.provider] if args.provider else None
+    report = discover_models(args.category, providers, force=args.force, on_progress=progress)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(f"{report.total_new} new model(s), {report.total_errors} error(s)")
+    # Exit 0 even when some providers failed: the report says which (DESIGN.md).
+    return 0
+
+
 def _cmd_models_list(args: argparse.Namespace) -> int:
     filters = ModelFilter(
         category=args.category,
@@ -163,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="upgrade the database to head").set_defaults(
         handler=_cmd_migrate, needs_schema=False
     )
+
+    discover = commands.add_parser("discover", help="refresh the catalog from the providers")
+    discover.add_argument("--category", required=True, choices=_category_choices())
+    discover.add_argument("--provider")
+    discover.add_argument("--force", action="store_true", help="ignore the 5-minute limit")
+    discover.add_argument("--json", action="store_true")
+    discover.set_defaults(handler=_cmd_discover)
 
     models = commands.add_parser("models", help="list the catalog or change statuses")
     model_commands = models.add_subparsers(dest="models_command", required=True)
