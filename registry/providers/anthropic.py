@@ -173,7 +173,7 @@ class AnthropicAdapter:
         self, category: Category, credentials: Credentials, *, timeout: float
     ) -> ProviderListing:
         if category not in self.categories:
-            raise InvalidInputError(f"{PROVIDER} does not list {category.value} models")
+            raise InvalidInputError(f"{PROVIDER} does not list {category} models")
         base_url = provider_base_url(PROVIDER) or PUBLIC_BASE_URL
         entries, pages = _fetch_entries(base_url, credentials, self.key_env, timeout)
         models = first_wins(_discovered(e) for e in entries if is_text_model(e))

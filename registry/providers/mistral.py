@@ -195,7 +195,7 @@ class MistralAdapter:
         self, category: Category, credentials: Credentials, *, timeout: float
     ) -> ProviderListing:
         if category not in self.categories:
-            raise InvalidInputError(f"{PROVIDER} does not list {category.value} models")
+            raise InvalidInputError(f"{PROVIDER} does not list {category} models")
         server_url = provider_base_url(PROVIDER) or PUBLIC_BASE_URL
         entries = _fetch_entries(server_url, credentials, self.key_env, timeout)
         models = first_wins(_discovered(e) for e in entries if is_text_model(e))

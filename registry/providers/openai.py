@@ -191,7 +191,7 @@ class OpenAIAdapter:
         self, category: Category, credentials: Credentials, *, timeout: float
     ) -> ProviderListing:
         if category not in self.categories:
-            raise InvalidInputError(f"{PROVIDER} does not list {category.value} models")
+            raise InvalidInputError(f"{PROVIDER} does not list {category} models")
         origin = provider_base_url(PROVIDER)
         entries = fetch_openai_compatible_models(
             PROVIDER,

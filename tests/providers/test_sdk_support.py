@@ -1,0 +1,102 @@
+"""Helpers shared by the SDK-based adapters: names, dates, de-duplication, log redaction."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+
+import pytest
+
+from registry.providers.sdk_support import (
+    first_wins,
+    positive_int,
+    readable_name,
+    secrets_hidden_from_logs,
+    utc_datetime,
+)
+from registry.types import DiscoveredModel
+
+
+@pytest.mark.parametrize(
+    ("model_id", "name"),
+    [
+        ("gpt-4o-mini-2024-07-18", "GPT-4o Mini (2024-07-18)"),
+        ("gpt-3.5-turbo-16k", "GPT-3.5 Turbo 16K"),
+        ("chatgpt-4o-latest", "ChatGPT-4o Latest"),
+        ("o3-mini", "o3 Mini"),
+        ("tts-1-hd", "TTS-1 HD"),
+        ("gpt-4o-mini-tts", "GPT-4o Mini TTS"),
+        ("grok-4-1-fast-reasoning", "Grok 4.1 Fast Reasoning"),
+        ("grok-4.20-0309-reasoning", "Grok 4.20 0309 Reasoning"),
+        ("ministral-8b-latest", "Ministral 8B Latest"),
+        ("ft:gpt-4o-mini:acme::9UhSsUFR", "Fine-tuned GPT-4o Mini (acme::9UhSsUFR)"),
+    ],
+)
+def test_model_ids_read_as_names(model_id: str, name: str) -> None:
+    assert readable_name(model_id) == name
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-03-31T12:00:00Z", datetime(2026, 3, 31, 12, tzinfo=UTC)),
+        ("2026-03-31T14:00:00+02:00", datetime(2026, 3, 31, 12, tzinfo=UTC)),
+        ("2026-03-31T12:00:00", datetime(2026, 3, 31, 12, tzinfo=UTC)),
+        ("2026-10-28", datetime(2026, 10, 28, tzinfo=UTC)),
+        (date(2026, 10, 28), datetime(2026, 10, 28, tzinfo=UTC)),
+        (1_700_000_000, datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        (True, None),
+    ],
+)
+def test_provider_dates_become_utc_datetimes(value: object, expected: datetime | None) -> None:
+    result = utc_datetime(value)
+    assert result == expected
+    if result is not None:
+        assert result.tzinfo is not None
+
+
+def test_repeated_ids_keep_the_first_entry() -> None:
+    models = [
+        DiscoveredModel("a", "A", metadata={"n": 1}),
+        DiscoveredModel("b", "B"),
+        DiscoveredModel("a", "A again", metadata={"n": 2}),
+    ]
+    assert [(m.model_id, m.display_name) for m in first_wins(models)] == [("a", "A"), ("b", "B")]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(8192, 8192), (0, None), (-1, None), ("8k", None)])
+def test_token_counts_must_be_positive_numbers(value: object, expected: int | None) -> None:
+    assert positive_int(value) == expected
+
+
+def test_a_key_logged_during_a_listing_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    key = "sk-live-redactme-0123"
+    third_party = logging.getLogger("some_sdk.transport.created_late")
+    with secrets_hidden_from_logs(key):
+        third_party.debug("response headers: %s", {"x-echo": key})
+        try:
+            raise RuntimeError(f"bad key {key}")
+        except RuntimeError:
+            third_party.exception("request failed")
+    assert key not in caplog.text
+    assert "[redacted]" in caplog.text
+    assert "traceback withheld" in caplog.text
+
+
+def test_redaction_ends_with_the_last_listing_using_the_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    key = "sk-live-nested-4567"
+    log = logging.getLogger("some_sdk")
+    with secrets_hidden_from_logs(key):
+        with secrets_hidden_from_logs(key):
+            pass
+        log.debug("still hidden %s", key)  # the outer listing is still running
+    log.debug("after %s", "the listing")
+    assert key not in caplog.text
+    assert "after the listing" in caplog.text
