@@ -1,0 +1,331 @@
+"""Google: Gemini API models (text and TTS) plus Cloud Text-to-Speech voices (TTS).
+
+Sources
+- Gemini API, `GET /v1beta/models` through the google-genai SDK pager (`pageSize`=1000,
+  `pageToken`/`nextPageToken` followed to the end). Ids are stored without the `models/`
+  prefix (`gemini-2.5-flash`).
+- Cloud Text-to-Speech, `GET /v1/voices` over httpx at `REGISTRY_GOOGLE_TTS_BASE_URL` or
+  https://texttospeech.googleapis.com, with the same key in the `X-Goog-Api-Key` header (never
+  in the URL). One body, no pagination.
+
+Classification
+- text: the model lists `generateContent` and its id has none of the tokens `tts`, `image`,
+  `imagen`, `veo`, `embedding`, `aqa`, `live`, `native-audio`, `nano-banana` (tokens are
+  separated by `-`, `_`, `.` or `/`). So Gemma, LearnLM, Robotics-ER, computer-use and
+  deep-research models count as text generators; Imagen, Veo, Nano Banana (image output),
+  embeddings, AQA, native-audio/Live (bidirectional audio) and TTS models do not.
+- tts: Gemini models with `generateContent` whose id has the token `tts`, plus every Cloud
+  TTS voice (model_id = the voice name, e.g. `en-US-Chirp3-HD-Achernar`). The first of a
+  repeated id wins. When the Cloud TTS call fails (often: the key's project has not enabled
+  the Text-to-Speech API), the Gemini TTS models are still returned, with `complete=False`
+  and the reason in `warnings`, so discovery deprecates nothing on a half listing. A failing
+  Gemini listing fails the whole call.
+
+Normalisation
+- Gemini: display name = `displayName`; description; context window = `inputTokenLimit`;
+  streaming = True (every `generateContent` model also streams). The listing gives no
+  retirement dates. metadata = the entry in its wire field names (as the SDK parsed it; the
+  SDK keeps every field the API documents) plus `"service": "gemini-api"`.
+- Cloud TTS: display name `"{voice} ({language}, {Gender})"` with the locale prefix removed
+  from the voice, e.g. `Chirp3 HD Achernar (en-US, Female)`; streaming = True only for Chirp 3
+  HD / Chirp HD voices (the ones Cloud TTS streams); metadata = the raw entry plus
+  `"service": "cloud-tts"`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from itertools import pairwise
+from typing import Any
+
+import httpx
+import httpx2
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as genai_types
+
+from registry.config import PROVIDER_KEY_ENV, provider_base_url
+from registry.errors import MalformedResponseError, ProviderError
+from registry.providers._fetch import MAX_PAGES, checked_category, expect, get_json, transport_error
+from registry.providers.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Credentials,
+    ProviderListing,
+    error_for_status,
+    redact,
+)
+from registry.providers.sdk_support import (
+    first_wins,
+    positive_int,
+    readable_name,
+    secrets_hidden_from_logs,
+)
+from registry.types import Category, DiscoveredModel
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "google"
+KEY_ENV = PROVIDER_KEY_ENV[PROVIDER]
+CLOUD_TTS_DEFAULT_ORIGIN = "https://texttospeech.googleapis.com"
+GEMINI_PAGE_SIZE = 1000  # the API's maximum: one request for today's ~50 models
+
+_TOKEN_SPLIT = re.compile(r"[-_./]+")
+_NOT_TEXT_TOKENS = frozenset({"tts", "image", "imagen", "veo", "embedding", "aqa", "live"})
+_NOT_TEXT_PAIRS = frozenset({("native", "audio"), ("nano", "banana")})
+_STREAMING_VOICE_FAMILIES = ("-Chirp3-HD-", "-Chirp-HD-")
+_GENDERS = {"FEMALE": "Female", "MALE": "Male", "NEUTRAL": "Neutral"}
+
+# The SDK renames wire fields; these put back the ones `to_camel` does not restore.
+_WIRE_NAMES = {"supportedActions": "supportedGenerationMethods"}
+
+
+def _tokens(model_id: str) -> list[str]:
+    return [t for t in _TOKEN_SPLIT.split(model_id.lower()) if t]
+
+
+def _has_marker(tokens: list[str]) -> bool:
+    if any(t in _NOT_TEXT_TOKENS for t in tokens):
+        return True
+    return any(pair in _NOT_TEXT_PAIRS for pair in pairwise(tokens))
+
+
+def is_text_model(model_id: str, methods: list[str]) -> bool:
+    """A Gemini model that generates text (see the module docstring for the rule)."""
+    return "generateContent" in methods and not _has_marker(_tokens(model_id))
+
+
+def is_tts_model(model_id: str, methods: list[str]) -> bool:
+    return "generateContent" in methods and "tts" in _tokens(model_id)
+
+
+class GoogleAdapter:
+    """Lists Gemini models (text, TTS) and Cloud Text-to-Speech voices (TTS)."""
+
+    provider: str = PROVIDER
+    categories: frozenset[Category] = frozenset({Category.TEXT, Category.TTS})
+    key_env: str = KEY_ENV
+
+    def list_models(
+        self,
+        category: Category,
+        credentials: Credentials,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> ProviderListing:
+        category = checked_category(
+            PROVIDER, self.categories, category, credentials.api_key, KEY_ENV
+        )
+        # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
+        with secrets_hidden_from_logs(credentials.api_key):
+            return _list(category, credentials.api_key, timeout)
+
+
+def _list(category: Category, api_key: str, timeout: float) -> ProviderListing:
+    entries, pages = _fetch_gemini(api_key, timeout)
+    if category is Category.TEXT:
+        models = [_gemini_model(e) for e in entries if is_text_model(e["_id"], e["_methods"])]
+        logger.info("google: %d text models of %d entries", len(models), len(entries))
+        return ProviderListing(PROVIDER, category, first_wins(models), pages=pages)
+
+    gemini_tts = [_gemini_model(e) for e in entries if is_tts_model(e["_id"], e["_methods"])]
+    try:
+        voices = _fetch_cloud_tts_voices(api_key, timeout)
+    except ProviderError as exc:
+        warning = redact(
+            f"Cloud Text-to-Speech voices could not be listed ({exc.detail}); only the "
+            f"{len(gemini_tts)} Gemini TTS models are included and nothing is deprecated",
+            api_key,
+        )
+        logger.warning("google: %s", warning)
+        return ProviderListing(
+            PROVIDER,
+            category,
+            first_wins(gemini_tts),
+            complete=False,
+            pages=pages,
+            warnings=[warning],
+        )
+    models = first_wins(gemini_tts + voices)
+    logger.info(
+        "google: %d TTS entries (%d Gemini TTS models, %d Cloud TTS voices)",
+        len(models),
+        len(gemini_tts),
+        len(voices),
+    )
+    return ProviderListing(PROVIDER, category, models, pages=pages + 1)
+
+
+def _gemini_client(api_key: str, timeout: float) -> genai.Client:
+    options = genai_types.HttpOptions(
+        base_url=provider_base_url(PROVIDER),
+        api_version="v1beta",
+        timeout=max(1, int(timeout * 1000)),  # the SDK takes milliseconds
+        # One attempt: a 429/500/timeout must surface at once, within the caller's timeout.
+        retry_options=genai_types.HttpRetryOptions(attempts=1),
+    )
+    # vertexai=False so an ambient GOOGLE_GENAI_USE_VERTEXAI cannot redirect the key.
+    return genai.Client(api_key=api_key, vertexai=False, http_options=options)
+
+
+def _translate_sdk_error(exc: Exception, api_key: str, timeout: float) -> ProviderError:
+    if isinstance(exc, genai_errors.APIError):
+        response = exc.response
+        headers = getattr(response, "headers", None)
+        body = str(exc.message or exc.details or "")
+        return error_for_status(
+            PROVIDER,
+            exc.code or 0,
+            key_env=KEY_ENV,
+            headers=dict(headers) if headers is not None else None,
+            body=body,
+            secret=api_key,
+        )
+    if isinstance(exc, httpx2.TransportError | httpx.TransportError):
+        return transport_error(PROVIDER, exc, timeout=timeout, secret=api_key)
+    return MalformedResponseError(
+        PROVIDER,
+        f"the model listing did not have the documented shape ({type(exc).__name__})",
+    )
+
+
+# What the SDK may raise while fetching or parsing a page: API errors, transport errors, and
+# ValueError/TypeError/KeyError/AttributeError from JSON decoding and pydantic validation.
+_SDK_FAILURES = (
+    genai_errors.APIError,
+    httpx2.TransportError,
+    httpx.TransportError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+)
+
+
+def _fetch_gemini(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], int]:
+    """Every Gemini model entry (wire field names, plus `_id` and `_methods`), and the pages."""
+    client = _gemini_client(api_key, timeout)  # kept referenced while the pager runs
+    entries: list[dict[str, Any]] = []
+    pages = 0
+    seen_tokens: set[str] = set()
+    try:
+        pager = client.models.list(config={"page_size": GEMINI_PAGE_SIZE, "query_base": True})
+        while True:
+            pages += 1
+            for model in pager.page:
+                entry = _wire_entry(model)
+                if entry is not None:
+                    entries.append(entry)
+            token = pager.config.get("page_token")
+            if not token:
+                break
+            if token in seen_tokens or pages >= MAX_PAGES:
+                raise MalformedResponseError(
+                    PROVIDER, "the model listing kept returning page tokens; stopped"
+                )
+            seen_tokens.add(token)
+            pager.next_page()
+    except ProviderError:
+        raise
+    except _SDK_FAILURES as exc:
+        raise _translate_sdk_error(exc, api_key, timeout) from None
+    finally:
+        client.close()
+    return entries, pages
+
+
+def _wire_entry(model: genai_types.Model) -> dict[str, Any] | None:
+    if not isinstance(model, genai_types.Model):
+        raise MalformedResponseError(PROVIDER, "a model entry is not a JSON object")
+    entry = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for sdk_name, wire_name in _WIRE_NAMES.items():
+        if sdk_name in entry:
+            entry[wire_name] = entry.pop(sdk_name)
+    # The SDK parses each whole entry into `tuned_model_info` as well; for base models that
+    # is an empty object the API never sent.
+    if not entry.get("tunedModelInfo"):
+        entry.pop("tunedModelInfo", None)
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        logger.warning("google: skipped a model entry without a name")
+        return None
+    methods = entry.get("supportedGenerationMethods") or []
+    entry["_id"] = name.removeprefix("models/")
+    entry["_methods"] = [m for m in methods if isinstance(m, str)]
+    return entry
+
+
+def _gemini_model(entry: dict[str, Any]) -> DiscoveredModel:
+    model_id: str = entry.pop("_id")
+    entry.pop("_methods")
+    entry["service"] = "gemini-api"
+    display = entry.get("displayName")
+    description = entry.get("description")
+    return DiscoveredModel(
+        model_id=model_id,
+        display_name=display.strip()
+        if isinstance(display, str) and display.strip()
+        else readable_name(model_id),
+        description=description if isinstance(description, str) and description else None,
+        context_window=positive_int(entry.get("inputTokenLimit")),
+        supports_streaming=True,
+        retires_at=None,
+        metadata=entry,
+    )
+
+
+def _fetch_cloud_tts_voices(api_key: str, timeout: float) -> list[DiscoveredModel]:
+    origin = provider_base_url("google_tts") or CLOUD_TTS_DEFAULT_ORIGIN
+    with httpx.Client(follow_redirects=False) as client:
+        body = get_json(
+            client,
+            f"{origin}/v1/voices",
+            provider=PROVIDER,
+            key_env=KEY_ENV,
+            secret=api_key,
+            timeout=timeout,
+            headers={"X-Goog-Api-Key": api_key},
+        )
+    expect(PROVIDER, body, dict, "the Cloud TTS voice listing")
+    # Google omits empty repeated fields: no "voices" key means no voices.
+    voices = expect(PROVIDER, body.get("voices", []), list, "Cloud TTS `voices`")
+    models: list[DiscoveredModel] = []
+    for entry in voices:
+        model = _voice_model(entry)
+        if model is not None:
+            models.append(model)
+    return models
+
+
+def _voice_model(entry: Any) -> DiscoveredModel | None:
+    if not isinstance(entry, dict):
+        raise MalformedResponseError(PROVIDER, "a Cloud TTS voice is not a JSON object")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        logger.warning("google: skipped a Cloud TTS voice without a name")
+        return None
+    codes = [c for c in entry.get("languageCodes") or () if isinstance(c, str)]
+    language = codes[0] if codes else None
+    voice = name
+    if language and name.startswith(language + "-"):
+        voice = name[len(language) + 1 :]
+    gender = _GENDERS.get(str(entry.get("ssmlGender") or ""))
+    details = ", ".join(part for part in (language, gender) if part)
+    voice = voice.replace("-", " ")
+    display = f"{voice} ({details})" if details else voice
+    rate = positive_int(entry.get("naturalSampleRateHertz"))
+    description = "Cloud Text-to-Speech voice"
+    if codes:
+        description += f" for {', '.join(codes)}"
+    if rate:
+        description += f", {rate} Hz"
+    entry["service"] = "cloud-tts"  # the entry is freshly decoded JSON: no copy needed
+    return DiscoveredModel(
+        model_id=name,
+        display_name=display,
+        description=description,
+        context_window=None,
+        supports_streaming=any(f in f"-{name}-" for f in _STREAMING_VOICE_FAMILIES),
+        retires_at=None,
+        metadata=entry,
+    )

@@ -1,0 +1,175 @@
+"""OpenRouter: `GET /api/v1/models` over httpx with `Authorization: Bearer <key>`.
+
+Source
+- The default listing (OpenRouter's text-output models, one page today). If a body carries
+  `links.next`, it is followed until it is null; a next link to another host is refused (it
+  would receive the key), and a repeated link stops the listing as malformed.
+
+Classification (text only; OpenRouter has no TTS catalog here)
+- text: `architecture.output_modalities` contains `"text"` and does not contain
+  `"embeddings"`. Models that answer with text plus images or audio (e.g. `openai/gpt-5-image`,
+  `openai/gpt-audio`, the `openrouter/auto` router) are text generators and are kept; image,
+  video, speech, transcription, rerank and embedding models are not. Without
+  `output_modalities` the output side of `architecture.modality` (`"text+image->text"`) is
+  used; with neither, the entry counts as text because the default listing only returns
+  text-output models.
+
+Normalisation
+- display name = `name`; description; context window = `context_length` (else
+  `top_provider.context_length`); streaming = True; retires_at = `expiration_date`
+  (a date, taken as midnight UTC); metadata = the raw entry. The first of a repeated id wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from registry.config import PROVIDER_KEY_ENV, provider_base_url
+from registry.errors import MalformedResponseError
+from registry.providers._fetch import MAX_PAGES, checked_category, expect, get_json
+from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing
+from registry.providers.sdk_support import (
+    first_wins,
+    positive_int,
+    readable_name,
+    secrets_hidden_from_logs,
+    utc_datetime,
+)
+from registry.types import Category, DiscoveredModel
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "openrouter"
+KEY_ENV = PROVIDER_KEY_ENV[PROVIDER]
+DEFAULT_ORIGIN = "https://openrouter.ai"
+MODELS_PATH = "/api/v1/models"
+
+
+def output_modalities(entry: dict[str, Any]) -> list[str] | None:
+    """What a model answers with, from `architecture`; None when the entry does not say."""
+    architecture = entry.get("architecture")
+    if not isinstance(architecture, dict):
+        return None
+    outputs = architecture.get("output_modalities")
+    if isinstance(outputs, list):
+        return [str(o).lower() for o in outputs]
+    modality = architecture.get("modality")
+    if isinstance(modality, str) and "->" in modality:
+        return [m.strip().lower() for m in modality.split("->", 1)[1].split("+") if m.strip()]
+    return None
+
+
+def is_text_model(entry: dict[str, Any]) -> bool:
+    outputs = output_modalities(entry)
+    if outputs is None:
+        return True
+    return "text" in outputs and "embeddings" not in outputs
+
+
+class OpenRouterAdapter:
+    """Lists OpenRouter's text-generating models."""
+
+    provider: str = PROVIDER
+    categories: frozenset[Category] = frozenset({Category.TEXT})
+    key_env: str = KEY_ENV
+
+    def list_models(
+        self,
+        category: Category,
+        credentials: Credentials,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> ProviderListing:
+        category = checked_category(
+            PROVIDER, self.categories, category, credentials.api_key, KEY_ENV
+        )
+        # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
+        with secrets_hidden_from_logs(credentials.api_key):
+            entries, pages = _fetch(credentials.api_key, timeout)
+        found: list[DiscoveredModel] = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise MalformedResponseError(PROVIDER, "a model entry is not a JSON object")
+            if is_text_model(entry):
+                model = _model(entry)
+                if model is not None:
+                    found.append(model)
+        models = first_wins(found)
+        logger.info(
+            "openrouter: %d text models of %d entries in %d pages", len(models), len(entries), pages
+        )
+        return ProviderListing(PROVIDER, category, models, pages=pages)
+
+
+def _fetch(api_key: str, timeout: float) -> tuple[list[Any], int]:
+    origin = httpx.URL(provider_base_url(PROVIDER) or DEFAULT_ORIGIN)
+    url = origin.join(MODELS_PATH)
+    seen = {str(url)}
+    entries: list[Any] = []
+    pages = 0
+    with httpx.Client(follow_redirects=False) as client:
+        while True:
+            body = get_json(
+                client,
+                url,
+                provider=PROVIDER,
+                key_env=KEY_ENV,
+                secret=api_key,
+                timeout=timeout,
+                headers={"Authorization": f"Bearer {api_key}"},
+            )
+            pages += 1
+            expect(PROVIDER, body, dict, "the model listing")
+            entries.extend(expect(PROVIDER, body.get("data"), list, "`data`"))
+            links = body.get("links")
+            next_link = links.get("next") if isinstance(links, dict) else None
+            if not next_link:
+                return entries, pages
+            url = _next_url(url, next_link, origin)
+            if str(url) in seen or pages >= MAX_PAGES:
+                raise MalformedResponseError(
+                    PROVIDER, "the model listing kept pointing to pages already read; stopped"
+                )
+            seen.add(str(url))
+
+
+def _next_url(current: httpx.URL, link: Any, origin: httpx.URL) -> httpx.URL:
+    if not isinstance(link, str):
+        raise MalformedResponseError(PROVIDER, "`links.next` should be a URL string")
+    try:
+        target = current.join(link)
+    except httpx.InvalidURL:
+        raise MalformedResponseError(PROVIDER, "`links.next` is not a valid URL") from None
+    if (target.scheme, target.host, target.port) != (origin.scheme, origin.host, origin.port):
+        # Following it would hand the API key to another host.
+        raise MalformedResponseError(
+            PROVIDER, f"`links.next` points to another host ({target.host}); not followed"
+        )
+    return target
+
+
+def _model(entry: dict[str, Any]) -> DiscoveredModel | None:
+    model_id = entry.get("id")
+    if not isinstance(model_id, str) or not model_id.strip():
+        logger.warning("openrouter: skipped an entry without an id")
+        return None
+    name = entry.get("name")
+    description = entry.get("description")
+    top_provider = entry.get("top_provider")
+    context = positive_int(entry.get("context_length"))
+    if context is None and isinstance(top_provider, dict):
+        context = positive_int(top_provider.get("context_length"))
+    return DiscoveredModel(
+        model_id=model_id,
+        display_name=name.strip()
+        if isinstance(name, str) and name.strip()
+        else readable_name(model_id),
+        description=description if isinstance(description, str) and description else None,
+        context_window=context,
+        supports_streaming=True,
+        retires_at=utc_datetime(entry.get("expiration_date")),
+        metadata=entry,  # freshly decoded JSON, owned by this listing
+    )

@@ -1,0 +1,309 @@
+"""The OpenRouter adapter (httpx) against a stand-in `GET /api/v1/models`."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry.errors import (
+    InvalidInputError,
+    MalformedResponseError,
+    MissingKeyError,
+    ProviderRateLimitedError,
+    ProviderServerError,
+)
+from registry.providers.base import Credentials, ProviderListing
+from registry.providers.openrouter import OpenRouterAdapter
+from registry.standin import openrouter as standin
+from registry.standin.server import StandInResponse, StandInServer, json_response
+from registry.types import Category
+
+from .sdk_fault_checks import (
+    FAULT_TIMEOUT,
+    KEY,
+    assert_key_hidden,
+    capture_everything,
+    fault_cases,
+)
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "providers"
+MODELS_PATH = "/api/v1/models"
+
+
+def _entry(
+    model_id: str,
+    outputs: list[str] | None,
+    *,
+    context: int | None = 131072,
+    expires: str | None = None,
+    modality: str | None = None,
+) -> dict[str, Any]:
+    architecture: dict[str, Any] = {
+        "modality": modality or f"text->{'+'.join(outputs or ['text'])}",
+        "input_modalities": ["text"],
+        "tokenizer": "Other",
+        "instruct_type": None,
+    }
+    if outputs is not None:
+        architecture["output_modalities"] = outputs
+    return {
+        "id": model_id,
+        "canonical_slug": f"{model_id}-20260101",
+        "name": f"Vendor: {model_id.split('/')[-1]}",
+        "created": 1767225600,
+        "description": f"About {model_id}...",
+        "context_length": context,
+        "architecture": architecture,
+        "pricing": {"prompt": "0.0000001", "completion": "0.0000004"},
+        "top_provider": {"context_length": context, "max_completion_tokens": 8192},
+        "per_request_limits": None,
+        "supported_parameters": ["max_tokens", "temperature"],
+        "expiration_date": expires,
+        "links": {"details": f"/api/v1/models/{model_id}/endpoints"},
+    }
+
+
+LISTING: dict[str, Any] = {
+    "data": [
+        _entry("qwen/qwen3-27b", ["text"]),
+        _entry("z-ai/glm-4.5", ["text"], expires="2026-12-31"),
+        _entry("openai/gpt-5-image", ["image", "text"]),
+        _entry("openai/gpt-audio", ["text", "audio"]),
+        _entry("legacy/only-modality-string", None, modality="text+image->text"),
+        _entry("openai/text-embedding-3-small", ["embeddings"]),
+        _entry("voyageai/voyage-odd", ["text", "embeddings"]),
+        _entry("openai/gpt-image-1", ["image"]),
+        _entry("google/veo-3.1", ["video"]),
+        _entry("openai/whisper-1", ["transcription"]),
+        _entry("hexgrad/kokoro-82m", ["speech"]),
+        _entry("cohere/rerank-v3.5", ["rerank"]),
+        _entry("legacy/embedder", None, modality="text->embeddings"),
+        _entry("qwen/qwen3-27b", ["text"], context=1),
+    ],
+    "total_count": 14,
+    "links": {"next": None},
+}
+TEXT_IDS = [
+    "qwen/qwen3-27b",
+    "z-ai/glm-4.5",
+    "openai/gpt-5-image",
+    "openai/gpt-audio",
+    "legacy/only-modality-string",
+]
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
+    with StandInServer() as stand_in:
+        monkeypatch.setenv("REGISTRY_OPENROUTER_BASE_URL", stand_in.origin)
+        yield stand_in
+
+
+def _listing(timeout: float = 5.0) -> ProviderListing:
+    return OpenRouterAdapter().list_models(Category.TEXT, Credentials(KEY), timeout=timeout)
+
+
+def _ids(timeout: float = 5.0) -> list[str]:
+    return [m.model_id for m in _listing(timeout).models]
+
+
+def test_openrouter_text_listing_keeps_models_that_answer_with_text(
+    server: StandInServer,
+) -> None:
+    standin.install(server, LISTING)
+    assert _ids() == TEXT_IDS
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "openai/text-embedding-3-small",
+        "voyageai/voyage-odd",
+        "openai/gpt-image-1",
+        "google/veo-3.1",
+        "openai/whisper-1",
+        "hexgrad/kokoro-82m",
+        "cohere/rerank-v3.5",
+        "legacy/embedder",
+    ],
+)
+def test_openrouter_non_text_models_are_not_listed_as_text(
+    server: StandInServer, model_id: str
+) -> None:
+    standin.install(server, LISTING)
+    assert model_id not in _ids()
+
+
+def test_openrouter_entries_are_normalised_and_keep_the_raw_entry(server: StandInServer) -> None:
+    standin.install(server, LISTING)
+    listing = _listing()
+    by_id = {m.model_id: m for m in listing.models}
+    glm = by_id["z-ai/glm-4.5"]
+    assert glm.display_name == "Vendor: glm-4.5"
+    assert glm.description == "About z-ai/glm-4.5..."
+    assert glm.context_window == 131072
+    assert glm.supports_streaming is True
+    assert glm.retires_at == datetime(2026, 12, 31, tzinfo=UTC)
+    assert glm.metadata == LISTING["data"][1]
+    json.dumps(glm.metadata)
+    assert by_id["qwen/qwen3-27b"].retires_at is None
+    # The repeated id keeps its first entry.
+    assert by_id["qwen/qwen3-27b"].context_window == 131072
+    assert listing.complete and listing.pages == 1
+
+
+def test_openrouter_sends_the_key_as_bearer_to_the_real_path(server: StandInServer) -> None:
+    standin.install(server, LISTING)
+    _ids()
+    (request,) = server.requests
+    assert request.path == MODELS_PATH
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert request.query == {}
+
+
+def test_openrouter_listing_follows_links_next_to_the_last_page(server: StandInServer) -> None:
+    standin.install(server, LISTING, page_size=3)
+    listing = _listing()
+    assert [m.model_id for m in listing.models] == TEXT_IDS
+    requests = server.requests_to(MODELS_PATH)
+    pages = math.ceil(len(LISTING["data"]) / 3)
+    assert listing.pages == len(requests) == pages
+    assert requests[0].param("cursor") is None
+    assert len({r.param("cursor") for r in requests[1:]}) == pages - 1
+    assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in requests)
+
+
+def test_openrouter_absolute_next_links_on_the_same_host_are_followed(
+    server: StandInServer,
+) -> None:
+    def handler(request: Any) -> StandInResponse:
+        if request.param("page") == "2":
+            return json_response({"data": LISTING["data"][3:], "links": {"next": None}})
+        nxt = f"{server.origin}{MODELS_PATH}?page=2"
+        return json_response({"data": LISTING["data"][:3], "links": {"next": nxt}})
+
+    server.route(MODELS_PATH, handler)
+    assert _ids() == TEXT_IDS
+
+
+def test_openrouter_next_link_to_another_host_is_refused(
+    server: StandInServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    capture_everything(caplog)
+    body = {"data": LISTING["data"][:2], "links": {"next": "https://elsewhere.example/steal"}}
+    server.route(MODELS_PATH, lambda _r: json_response(body))
+    with pytest.raises(MalformedResponseError, match="another host"):
+        _listing()
+    assert len(server.requests) == 1
+
+
+def test_openrouter_next_link_that_loops_is_malformed(server: StandInServer) -> None:
+    body = {"data": LISTING["data"][:2], "links": {"next": f"{MODELS_PATH}?cursor=same"}}
+    server.route(MODELS_PATH, lambda _r: json_response(body))
+    with pytest.raises(MalformedResponseError):
+        _listing()
+    assert len(server.requests) == 2
+
+
+def test_openrouter_empty_listing_returns_an_empty_listing(server: StandInServer) -> None:
+    standin.install(server, {"data": [], "total_count": 0, "links": {"next": None}})
+    listing = _listing()
+    assert listing.models == [] and listing.complete
+
+
+@pytest.mark.parametrize("name", list(fault_cases(LISTING)))
+def test_openrouter_faults_raise_the_right_error_without_the_key(
+    server: StandInServer, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    capture_everything(caplog)
+    fault = fault_cases(LISTING)[name]
+    standin.install(server, LISTING)
+    server.fail(MODELS_PATH, fault.response)
+    with pytest.raises(fault.error) as caught:
+        _listing(timeout=FAULT_TIMEOUT)
+    assert caught.value.provider == "openrouter"
+    if isinstance(caught.value, ProviderRateLimitedError):
+        assert caught.value.retry_after == 7
+    assert_key_hidden(caught.value, caplog)
+
+
+def test_openrouter_second_page_failing_fails_the_whole_listing(
+    server: StandInServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    capture_everything(caplog)
+    standin.install(server, LISTING, page_size=5)
+    server.fail(MODELS_PATH, StandInResponse(500, {"error": {"message": "boom"}}), after=1)
+    with pytest.raises(ProviderServerError) as caught:
+        _listing(timeout=FAULT_TIMEOUT)
+    assert len(server.requests_to(MODELS_PATH)) == 2
+    assert_key_hidden(caught.value, caplog)
+
+
+def test_openrouter_unreachable_host_is_a_server_error(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    capture_everything(caplog)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("REGISTRY_OPENROUTER_BASE_URL", f"http://127.0.0.1:{port}")
+    with pytest.raises(ProviderServerError) as caught:
+        _listing(timeout=FAULT_TIMEOUT)
+    assert_key_hidden(caught.value, caplog)
+
+
+def test_openrouter_without_a_key_asks_for_one(server: StandInServer) -> None:
+    standin.install(server, LISTING)
+    with pytest.raises(MissingKeyError, match="OPENROUTER_API_KEY"):
+        OpenRouterAdapter().list_models(Category.TEXT, Credentials(" "), timeout=5)
+    assert server.requests == []
+
+
+def test_openrouter_lists_no_tts_models() -> None:
+    with pytest.raises(InvalidInputError):
+        OpenRouterAdapter().list_models(Category.TTS, Credentials(KEY), timeout=5)
+
+
+def _recorded(name: str) -> Any:
+    path = SHARED / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not available")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("fixture", ["openrouter_models.json", "openrouter_models_all.json"])
+def test_openrouter_recorded_listings_yield_the_414_text_models(
+    server: StandInServer, fixture: str
+) -> None:
+    standin.install(server, _recorded(fixture))
+    listing = _listing()
+    ids = [m.model_id for m in listing.models]
+    # Counted by reading the files: the default listing has 414 entries, all answering with
+    # text (399 text only, 9 image+text, 2 text+image, 4 text+audio). The `all` listing adds
+    # 135 entries whose outputs lack text (34 image, 34 embeddings, 23 video,
+    # 19 transcription, 18 speech, 7 rerank), so the same 414 remain.
+    assert len(ids) == 414 == len(set(ids))
+    assert "openai/text-embedding-3-small" not in ids and "openai/whisper-1" not in ids
+    assert "openrouter/auto" in ids
+    retiring = {m.model_id: m.retires_at for m in listing.models if m.retires_at is not None}
+    assert retiring == {
+        "z-ai/glm-5v-turbo": datetime(2098, 12, 31, tzinfo=UTC),
+        "z-ai/glm-5-turbo": datetime(2098, 12, 31, tzinfo=UTC),
+        "nvidia/nemotron-nano-12b-v2-vl:free": datetime(2026, 8, 24, tzinfo=UTC),
+        "z-ai/glm-4.5": datetime(2026, 12, 31, tzinfo=UTC),
+    }
+
+
+def test_openrouter_recorded_listing_is_complete_across_small_pages(
+    server: StandInServer,
+) -> None:
+    standin.install(server, _recorded("openrouter_models_all.json"), page_size=100)
+    listing = _listing()
+    assert len(listing.models) == 414 and listing.pages == 6  # 549 entries, 100 a page
