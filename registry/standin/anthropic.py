@@ -4,8 +4,9 @@ Each page is `{"data": […], "has_more": bool, "first_id": str|null, "last_id":
 Query parameters as the API takes them: `limit` (default 20, 1–1000), `after_id` (the page
 after that id) and `before_id` (the page before it). `page_size`, when given, caps every
 page below what the client asked for, so tests can prove an adapter follows every cursor.
-Requests with neither an `x-api-key` header nor a bearer key (which the SDK now sends) get Anthropic's 401 body; an unknown cursor or a bad
-limit gets its 400 body.
+Requests with neither an `x-api-key` header nor a bearer key (the installed SDK sends its
+key as `Authorization: Bearer`) get Anthropic's 401 body; an unknown cursor or a bad limit
+gets its 400 body.
 """
 
 from __future__ import annotations
