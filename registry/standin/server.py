@@ -108,7 +108,10 @@ class StandInServer:
             return [r for r in self.requests if r.path == path]
 
     def start(self) -> StandInServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval keeps stop() fast (serve_forever checks for shutdown between polls).
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 
