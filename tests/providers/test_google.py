@@ -392,7 +392,7 @@ def test_gemini_recorded_listings_split_into_text_and_tts(
     server: StandInServer, fixture: str, text_count: int
 ) -> None:
     body = _recorded(fixture)
-    standin.install(server, body, page_size=7)
+    standin.install(server, body, page_size=20)
     standin.install_cloud_tts(server, {})
     text = _ids(Category.TEXT)
     tts = _ids(Category.TTS)

@@ -1,0 +1,175 @@
+"""ElevenLabs: the account's voices, through the elevenlabs SDK's paginated v2 search.
+
+Source
+- `GET /v2/voices` (`client.voices.search`) with `page_size=100` (the API's maximum),
+  following `next_page_token` while `has_more` is true, so accounts with thousands of voices
+  are listed completely. The key goes in the `xi-api-key` header.
+
+Classification (tts only)
+- Every voice is a TTS entry: premade, cloned, generated and professional voices alike.
+  Models (`/v1/models`) are not listed: the catalog's TTS entries for ElevenLabs are voices.
+
+Normalisation
+- model_id = `voice_id`; display name = `name` (the id when unnamed); description = the
+  voice's own description, else its category and labels (`Premade voice: american, calm,
+  young, female, narration`); streaming = True; no retirement dates; metadata = the raw
+  voice object (with `category`, `labels`, `is_legacy` …). The first of a repeated id wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+from elevenlabs.client import ElevenLabs
+from elevenlabs.core.api_error import ApiError
+
+from registry.config import PROVIDER_KEY_ENV, provider_base_url
+from registry.errors import MalformedResponseError, ProviderError
+from registry.providers._fetch import MAX_PAGES, checked_category, transport_error
+from registry.providers.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Credentials,
+    ProviderListing,
+    error_for_status,
+)
+from registry.providers.sdk_support import first_wins, secrets_hidden_from_logs
+from registry.types import Category, DiscoveredModel
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "elevenlabs"
+KEY_ENV = PROVIDER_KEY_ENV[PROVIDER]
+PAGE_SIZE = 100  # the v2 search's maximum
+
+
+class ElevenLabsAdapter:
+    """Lists the voices an ElevenLabs account can speak with."""
+
+    provider: str = PROVIDER
+    categories: frozenset[Category] = frozenset({Category.TTS})
+    key_env: str = KEY_ENV
+
+    def list_models(
+        self,
+        category: Category,
+        credentials: Credentials,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> ProviderListing:
+        category = checked_category(
+            PROVIDER, self.categories, category, credentials.api_key, KEY_ENV
+        )
+        # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
+        with secrets_hidden_from_logs(credentials.api_key):
+            voices, pages = _fetch_voices(credentials.api_key, timeout)
+        models = first_wins([m for m in map(_voice_model, voices) if m is not None])
+        logger.info("elevenlabs: %d voices in %d pages", len(models), pages)
+        return ProviderListing(PROVIDER, category, models, pages=pages)
+
+
+def _translate(exc: Exception, api_key: str, timeout: float) -> ProviderError:
+    if isinstance(exc, ApiError):
+        status = exc.status_code or 0
+        if 200 <= status < 300:
+            # The SDK raises ApiError with the success status when the body is not JSON.
+            return MalformedResponseError(
+                PROVIDER, f"the provider answered HTTP {status} with a body that is not JSON"
+            )
+        body = exc.body if isinstance(exc.body, str) else repr(exc.body)
+        return error_for_status(
+            PROVIDER, status, key_env=KEY_ENV, headers=exc.headers, body=body, secret=api_key
+        )
+    if isinstance(exc, httpx.TransportError):
+        return transport_error(PROVIDER, exc, timeout=timeout, secret=api_key)
+    return MalformedResponseError(
+        PROVIDER, f"the voice listing did not have the documented shape ({type(exc).__name__})"
+    )
+
+
+def _fetch_voices(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], int]:
+    voices: list[dict[str, Any]] = []
+    pages = 0
+    token: str | None = None
+    seen_tokens: set[str] = set()
+    with httpx.Client(timeout=timeout, follow_redirects=False) as http:
+        client = ElevenLabs(
+            api_key=api_key,
+            base_url=provider_base_url(PROVIDER),  # None → the SDK's public host
+            timeout=timeout,
+            httpx_client=http,
+        )
+        while True:
+            try:
+                page = client.voices.search(
+                    page_size=PAGE_SIZE,
+                    next_page_token=token,
+                    # No SDK retries: a 429/500/timeout must surface at once.
+                    request_options={"max_retries": 0, "timeout_in_seconds": timeout},  # type: ignore[typeddict-item]
+                )
+            except (ApiError, httpx.TransportError, ValueError, TypeError) as exc:
+                raise _translate(exc, api_key, timeout) from None
+            pages += 1
+            entries = getattr(page, "voices", None)
+            if not isinstance(entries, list):
+                raise MalformedResponseError(PROVIDER, "`voices` should be a JSON array")
+            voices.extend(_raw_voice(v) for v in entries)
+            if not getattr(page, "has_more", False):
+                return voices, pages
+            token = getattr(page, "next_page_token", None)
+            if not isinstance(token, str) or not token:
+                raise MalformedResponseError(
+                    PROVIDER, "`has_more` is true but no `next_page_token` was given"
+                )
+            if token in seen_tokens or pages >= MAX_PAGES:
+                raise MalformedResponseError(
+                    PROVIDER, "the voice listing kept returning page tokens; stopped"
+                )
+            seen_tokens.add(token)
+
+
+def _raw_voice(voice: Any) -> dict[str, Any]:
+    """The voice as the API sent it: the SDK keeps unknown fields, and this dump restores the
+    wire names and values exactly (checked against recorded bodies)."""
+    if isinstance(voice, dict):
+        return voice
+    dump = getattr(voice, "model_dump", None)
+    if dump is None:
+        raise MalformedResponseError(PROVIDER, "a voice entry is not a JSON object")
+    result: dict[str, Any] = dump(mode="json", by_alias=True, exclude_unset=True)
+    return result
+
+
+def _voice_model(entry: dict[str, Any]) -> DiscoveredModel | None:
+    voice_id = entry.get("voice_id")
+    if not isinstance(voice_id, str) or not voice_id.strip():
+        logger.warning("elevenlabs: skipped a voice without a voice_id")
+        return None
+    name = entry.get("name")
+    return DiscoveredModel(
+        model_id=voice_id,
+        display_name=name.strip() if isinstance(name, str) and name.strip() else voice_id,
+        description=_description(entry),
+        context_window=None,
+        supports_streaming=True,
+        retires_at=None,
+        metadata=entry,
+    )
+
+
+def _description(entry: dict[str, Any]) -> str | None:
+    own = entry.get("description")
+    if isinstance(own, str) and own.strip():
+        return own.strip()
+    category = entry.get("category")
+    labels = entry.get("labels")
+    words = (
+        [str(v) for v in labels.values() if isinstance(v, str | int | float) and str(v).strip()]
+        if isinstance(labels, dict)
+        else []
+    )
+    if not isinstance(category, str) and not words:
+        return None
+    kind = f"{category.capitalize()} voice" if isinstance(category, str) else "Voice"
+    return f"{kind}: {', '.join(words)}" if words else kind
