@@ -9,7 +9,6 @@ from registry import config as registry_config
 from registry.migrate import VERSION_TABLE
 from registry.schema import Base
 
-
 alembic_config = context.config
 target_metadata = Base.metadata
 
