@@ -152,6 +152,18 @@ def _cmd_set_default(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    from registry.resolution import preview_resolve
+
+    # The same answer the application gets, without counting it as application usage.
+    result = preview_resolve(args.category, args.provider, args.model)
+    if args.json:
+        _print_json(result.to_json())
+        return 0
+    print(result.describe())
+    return 0
+
+
 def _cmd_keys_list(args: argparse.Namespace) -> int:
     rows = list_key_status()
     if args.json:
@@ -220,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
     default.add_argument("--provider", required=True)
     default.add_argument("--model", required=True)
     default.set_defaults(handler=_cmd_set_default)
+
+    resolve = commands.add_parser("resolve", help="which model the application would really use")
+    resolve.add_argument("--category", required=True, choices=_category_choices())
+    resolve.add_argument("--provider", required=True)
+    resolve.add_argument("--model", required=True)
+    resolve.add_argument("--json", action="store_true")
+    resolve.set_defaults(handler=_cmd_resolve)
 
     keys = commands.add_parser("keys", help="provider API keys (stored encrypted)")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
