@@ -516,11 +516,14 @@ class _Refresh:
                     self.provider,
                     "the refresh took too long and was abandoned; nothing was changed",
                 )
+            # "Known" means known before this listing: its own new entries must not dilute
+            # the share the guard measures.
+            known = self._known_api_models(session)
             ingest = ingest_discovered(
                 session, self.provider, self.category, models, now, actor=self.actor
             )
             result.new, result.returned = ingest.new, ingest.returned
-            self._deprecate_missing(session, listing, models, result, now)
+            self._deprecate_missing(session, listing, models, known, result, now)
             self._record_success(session, result, now)
         logger.info(
             "%s %s: %d listed, %d new, %d deprecated",
@@ -531,17 +534,9 @@ class _Refresh:
             len(result.deprecated),
         )
 
-    def _deprecate_missing(
-        self,
-        session: Any,
-        listing: ProviderListing,
-        models: list[DiscoveredModel],
-        result: ProviderResult,
-        now: datetime,
-    ) -> None:
-        listed = {m.model_id for m in models}
-        # Disabled models stay disabled (the admin's decision); only pending/enabled ones retire.
-        candidates = list(
+    def _known_api_models(self, session: Any) -> list[Any]:
+        """API-sourced models not yet deprecated: (id, model_id, status) rows."""
+        return list(
             session.execute(
                 select(AIModel.id, AIModel.model_id, AIModel.status).where(
                     AIModel.provider == self.provider,
@@ -557,10 +552,20 @@ class _Refresh:
                 )
             )
         )
+
+    def _deprecate_missing(
+        self,
+        session: Any,
+        listing: ProviderListing,
+        models: list[DiscoveredModel],
+        known: list[Any],
+        result: ProviderResult,
+        now: datetime,
+    ) -> None:
+        listed = {m.model_id for m in models}
+        # Disabled models stay disabled (the admin's decision); only pending/enabled ones retire.
         missing = [
-            c
-            for c in candidates
-            if c.model_id not in listed and c.status != ModelStatus.DISABLED.value
+            c for c in known if c.model_id not in listed and c.status != ModelStatus.DISABLED.value
         ]
         if not missing:
             return
@@ -569,9 +574,9 @@ class _Refresh:
             why = "the listing was incomplete"
         elif not models:
             why = "the provider listed no models"
-        elif len(missing) > self.max_share * len(candidates):
+        elif len(missing) > self.max_share * len(known):
             why = (
-                f"it would deprecate {len(missing)} of {len(candidates)} known models "
+                f"it would deprecate {len(missing)} of {len(known)} known models "
                 f"(more than {self.max_share:.0%})"
             )
         if why:
