@@ -1,0 +1,169 @@
+"""Fallback usage: how often the application asked for a model and got another one, per day.
+
+The hot path only appends the answer it handed out to a deque (atomic, no lock, no I/O). A
+background thread (or `flush_fallback_counts()`) aggregates those answers and adds them to
+`fallback_counts` with one upsert per flush. The flush runs in a plain transaction, *not* through
+`Database.write()`: counting usage is not a catalog change and must not make every process
+reload its snapshot.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Protocol, cast
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from registry.db import Database
+from registry.schema import FallbackCount
+from registry.types import Category, display_id
+
+# Execution option that marks the flush transaction: snapshot keepers ignore its commit.
+NOT_A_CATALOG_CHANGE = "registry_not_a_catalog_change"
+# Far more than any realistic number of fallbacks between two flushes; bounds memory if the
+# flushing thread were ever stuck (the oldest answers are then dropped, not the process).
+MAX_UNFLUSHED_EVENTS = 1_000_000
+
+_TABLE = cast(Table, FallbackCount.__table__)
+_KEY_COLUMNS = ("day", "category", "requested_provider", "requested_model", "reason")
+
+
+class Fallback(Protocol):
+    """What the counter needs to know about one answer (a `ResolvedModel`)."""
+
+    @property
+    def category(self) -> Category: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def requested_provider(self) -> str | None: ...
+    @property
+    def requested(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackUsage:
+    """One row of `fallback_counts`: on `day`, the app asked for `requested_*` `count` times and
+    got `resolved_*` (the latest answer) because of `reason`."""
+
+    day: date
+    category: Category
+    requested_provider: str
+    requested_model: str  # "" when no model was named (e.g. the global config had none)
+    reason: str
+    resolved_provider: str
+    resolved_model: str
+    count: int
+    last_at: datetime
+
+    @property
+    def requested_display(self) -> str:
+        return display_id(self.requested_provider, self.requested_model)
+
+    @property
+    def resolved_display(self) -> str:
+        return display_id(self.resolved_provider, self.resolved_model)
+
+
+_PendingKey = tuple[date, str, str, str, str]
+
+
+@dataclass(slots=True)
+class _Pending:
+    count: int
+    resolved_provider: str
+    resolved_model: str
+    last_at: datetime
+
+
+class FallbackRecorder:
+    """Collects fallbacks handed out by one process and adds them to the database in batches."""
+
+    def __init__(self) -> None:
+        # The hot path calls `events.append(answer)`: atomic under the GIL, ~30 ns.
+        self.events: deque[Fallback] = deque(maxlen=MAX_UNFLUSHED_EVENTS)
+        self._pending: dict[_PendingKey, _Pending] = {}
+        self._lock = threading.Lock()
+
+    def drain(self) -> None:
+        """Fold the recorded answers into per-day counts (kept until a flush succeeds)."""
+        with self._lock:
+            self._drain_locked()
+
+    def _drain_locked(self) -> None:
+        if not self.events:
+            return
+        now = datetime.now(UTC)
+        day = now.date()
+        pending = self._pending
+        events = self.events
+        while True:
+            try:
+                answer = events.popleft()
+            except IndexError:
+                break
+            key = (
+                day,
+                answer.category.value,
+                answer.requested_provider or "",
+                answer.requested or "",
+                str(answer.reason or ""),
+            )
+            entry = pending.get(key)
+            if entry is None:
+                pending[key] = _Pending(1, answer.provider, answer.model_id, now)
+            else:
+                entry.count += 1
+                entry.resolved_provider, entry.resolved_model = answer.provider, answer.model_id
+                entry.last_at = now
+
+    def pending_count(self) -> int:
+        """Answers counted but not yet in the database (after folding the recorded ones in)."""
+        with self._lock:
+            self._drain_locked()
+            return sum(entry.count for entry in self._pending.values())
+
+    def flush(self, database: Database) -> int:
+        """Add the counts to `fallback_counts`; returns the rows written. Raises on a database
+        fault, keeping the counts for the next attempt."""
+        with self._lock:
+            self._drain_locked()
+            if not self._pending:
+                return 0
+            rows = [
+                dict(zip(_KEY_COLUMNS, key, strict=True))
+                | {
+                    "resolved_provider": entry.resolved_provider,
+                    "resolved_model": entry.resolved_model,
+                    "count": entry.count,
+                    "last_at": entry.last_at,
+                }
+                for key, entry in self._pending.items()
+            ]
+            engine = database.engine.execution_options(**{NOT_A_CATALOG_CHANGE: True})
+            with engine.begin() as connection:
+                dialect_insert: Any = (
+                    postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+                )
+                statement = dialect_insert(_TABLE).values(rows)
+                connection.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[_TABLE.c[name] for name in _KEY_COLUMNS],
+                        set_={
+                            "count": _TABLE.c.count + statement.excluded.count,
+                            "resolved_provider": statement.excluded.resolved_provider,
+                            "resolved_model": statement.excluded.resolved_model,
+                            "last_at": statement.excluded.last_at,
+                        },
+                    )
+                )
+            self._pending.clear()
+            return len(rows)
