@@ -69,14 +69,20 @@ def _installer(name: str) -> Callable[..., None]:
 class StandInProviders:
     """One stand-in server per provider (their real paths collide, e.g. /v1/models)."""
 
-    def __init__(self, bodies: dict[str, Any] | None = None, page_size: int | None = None) -> None:
+    def __init__(
+        self,
+        bodies: dict[str, Any] | None = None,
+        page_size: int | None = None,
+        latency: float = 0.0,
+    ) -> None:
         self.page_size = page_size
+        self.latency = latency
         self.servers: dict[str, StandInServer] = {}
         self._bodies = bodies
 
     def start(self) -> StandInProviders:
         for name in STANDINS:
-            self.servers[name] = StandInServer().start()
+            self.servers[name] = StandInServer(latency=self.latency).start()
             body = self._bodies.get(name) if self._bodies else None
             self.serve(name, load_fixture(name) if body is None else body)
         return self

@@ -73,7 +73,10 @@ class _Fault:
 class StandInServer:
     """`with StandInServer() as server: server.route("/v1/models", handler)`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0) -> None:
+        # Added to every answer: real providers take 100 ms or more, and a benchmark of
+        # parallel refreshes means little against a server that answers in microseconds.
+        self.latency = latency
         self._routes: dict[tuple[str, str], Handler] = {}
         self._faults: dict[tuple[str, str], _Fault] = {}
         self._lock = threading.Lock()
@@ -159,8 +162,8 @@ class StandInServer:
                     headers={k.lower(): v for k, v in self.headers.items()},
                 )
                 response = server._dispatch(request)
-                if response.delay:
-                    time.sleep(response.delay)
+                if response.delay or server.latency:
+                    time.sleep(response.delay + server.latency)
                 body, headers = response.encoded()
                 try:
                     self.send_response(response.status)
