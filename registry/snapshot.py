@@ -259,6 +259,8 @@ class SnapshotKeeper:
         self._detach()
 
     def _failed(self, exc: BaseException) -> None:
+        if _db._default is not self.database:
+            return  # an abandoned keeper (the process switched databases): nothing to report
         with self._state_lock:
             if self._outage:
                 return
@@ -299,6 +301,8 @@ class SnapshotKeeper:
         now = time.monotonic()
         last = self._logged.get(key)
         if last is None or now - last >= self.log_interval:
+            if len(self._logged) >= MEMO_LIMIT:
+                self._logged.clear()
             self._logged[key] = now
             fallback_logger.warning("model registry: %s", describe())
 

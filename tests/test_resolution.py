@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from registry import migrate
 from registry.audit import SYSTEM
 from registry.catalog import CURATED
 from registry.cli import main as cli_main
 from registry.db import Database, set_database
 from registry.errors import InvalidInputError, ModelNotEnabledError, NoAvailableModelError
 from registry.keys import set_api_key
+from registry.migrate import upgrade as migrate_database
 from registry.resolution import (
     FallbackReason,
     ResolutionRule,
@@ -366,7 +366,7 @@ def test_snapshot_follows_set_database(
     assert resolve("text", "openai", "gpt-4o").fallback is True
     other = Database(f"sqlite:///{tmp_path / 'other.db'}")
     request.addfinalizer(other.dispose)
-    migrate.upgrade(other)
+    migrate_database(other)
     set_database(other)
     assert resolve("text", "openai", "gpt-4o").fallback is False
     set_database(sqlite_database)

@@ -25,9 +25,10 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
-from registry import migrate, snapshot
+from registry import snapshot
 from registry.catalog import CURATED
 from registry.db import Database, set_database
+from registry.migrate import upgrade as migrate_database
 from registry.resolution import FallbackReason, reset_snapshot, resolve, snapshot_summary
 from registry.schema import AIModel
 from registry.store import get_model_by_provider_id, update_model_status
@@ -244,7 +245,7 @@ def test_unusable_database_serves_the_curated_catalog_until_it_is_ready(
     # Another process (here: another engine) migrates it and an admin disables a model.
     admin = Database(url)
     request.addfinalizer(admin.dispose)
-    migrate.upgrade(admin)
+    migrate_database(admin)
     with admin.write() as session:
         session.execute(
             update(AIModel).where(AIModel.model_id == "gpt-4o").values(status="disabled")
