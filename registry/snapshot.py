@@ -111,8 +111,12 @@ def read_stamp(database: Database) -> int:
 
 
 def load_snapshot(database: Database) -> Snapshot:
-    """Read the stamp first, then the data: a snapshot is never newer-stamped than its data."""
+    """Stamp, statuses and settings from one transaction snapshot (SQLite's read transaction,
+    REPEATABLE READ on PostgreSQL), so a change that touched both a status and a default is
+    never half-seen."""
     with database.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
         version = int(connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1)) or 0)
         models: dict[ModelKey, ModelEntry] = {
             (category, provider, model_id): (status, successor)
