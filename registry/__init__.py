@@ -51,6 +51,7 @@ from registry.resolution import (
     get_tts_config,
     get_tts_config_for_story,
     get_tts_model,
+    preview_resolve,
     resolve,
 )
 from registry.settings import GlobalConfig, get_global_config, set_global_config
@@ -85,13 +86,6 @@ from registry.types import (
     ModelStatus,
     display_id,
 )
-
-
-def migrate(database: Database | None = None) -> None:
-    """Upgrade the database to the newest revision (Alembic is imported only when needed)."""
-    from registry.migrate import upgrade
-
-    upgrade(database)
 
 
 __all__ = [
@@ -165,7 +159,7 @@ __all__ = [
     "list_audit_entries",
     "list_key_status",
     "list_models",
-    "migrate",
+    "preview_resolve",
     "resolve",
     "set_api_key",
     "set_database",
