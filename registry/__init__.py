@@ -87,7 +87,6 @@ from registry.types import (
     display_id,
 )
 
-
 __all__ = [
     "CURATED",
     "PROVIDERS",
