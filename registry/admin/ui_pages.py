@@ -1,0 +1,376 @@
+"""The dashboard's other pages: Overview, API keys, Settings, Activity."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from registry.admin.timefmt import now_utc
+from registry.admin.ui_common import attempt, current_actor, flash, say, show_flashes
+from registry.admin.ui_models import model_management
+from registry.admin.views import (
+    activity_csv,
+    activity_rows,
+    escape_markdown,
+    models_csv,
+    provider_cards,
+    status_chart_frame,
+)
+from registry.audit import Actor, list_audit_entries
+from registry.discovery import check_api_key, get_discovery_state
+from registry.errors import RegistryError
+from registry.keys import delete_api_key, list_key_status, set_api_key
+from registry.settings import MAX_TOKENS_LIMIT, get_global_config, set_global_config
+from registry.store import ModelFilter, get_default_models, list_models
+from registry.types import ALL_PROVIDERS, PROVIDERS, Category, ModelStatus
+
+STATUS_COLORS = {
+    "pending": "#f0a202",
+    "enabled": "#2e9e5b",
+    "disabled": "#9aa0a6",
+    "deprecated": "#d1495b",
+}
+CATEGORY_TITLES = {Category.TEXT: "Text models", Category.TTS: "TTS models (voices)"}
+
+
+def text_models_page() -> None:
+    model_management(Category.TEXT)
+
+
+def tts_models_page() -> None:
+    model_management(Category.TTS)
+
+
+# --- overview ------------------------------------------------------------------------------
+
+
+def overview_page() -> None:
+    current_actor()
+    st.title("Overview")
+    now = now_utc()
+    for category in Category:
+        st.header(CATEGORY_TITLES[category])
+        cards = provider_cards(category, get_discovery_state(category), now)
+        columns = st.columns(3)
+        for index, card in enumerate(cards):
+            with columns[index % 3].container(
+                border=True, key=f"card-{category.value}-{card.provider}"
+            ):
+                st.markdown(f"**{card.provider}**")
+                st.write(card.headline)
+                default = card.default or "none chosen"
+                if card.default_note:
+                    default += f" — {card.default_note}"
+                st.caption("Default: " + escape_markdown(default))
+                st.caption(escape_markdown(card.refreshed))
+                if card.source_note:
+                    st.caption(escape_markdown(card.source_note))
+                st.caption(
+                    (":material/key: " if card.key_configured else ":material/key_off: ")
+                    + escape_markdown(card.key_note)
+                )
+                for error in card.errors[:3]:
+                    say("error", error)
+        frame = status_chart_frame(category)
+        if int(frame.to_numpy().sum()):
+            st.caption("Models by status per provider (archived models not counted)")
+            st.bar_chart(
+                frame,
+                stack=True,
+                horizontal=True,
+                height=60 + 40 * len(frame),
+                x_label="models",
+                y_label="",
+                color=[STATUS_COLORS[c] for c in frame.columns],
+            )
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+def _categories_of(provider: str) -> str:
+    return ", ".join(c.value for c in Category if provider in PROVIDERS[c])
+
+
+def api_keys_page() -> None:
+    actor = current_actor()
+    st.title("API keys")
+    st.caption(
+        "Keys are stored encrypted and shown only masked; a stored key takes precedence over "
+        "the environment variable. The dashboard never shows a key back."
+    )
+    show_flashes()
+    statuses = list_key_status()
+    st.dataframe(
+        [
+            {
+                "provider": s.provider,
+                "used for": _categories_of(s.provider),
+                "key": s.masked or "not configured",
+                "source": {"stored": "stored here", "environment": f"from {s.env_var}"}.get(
+                    s.source or "", ""
+                ),
+            }
+            for s in statuses
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    provider = st.selectbox("Provider", ALL_PROVIDERS, key="keys-provider")
+    status = next(s for s in statuses if s.provider == provider)
+    st.subheader(f"Set or replace the {provider} key")
+    # The form clears its fields after every submit, so a typed key never comes back.
+    with st.form("key-form", clear_on_submit=True):
+        st.text_input(
+            "API key", type="password", key="keys-new-key", placeholder="Paste the key here"
+        )
+        if provider == "azure":
+            st.text_input("Azure Speech region", key="keys-region", placeholder="e.g. westeurope")
+        cols = st.columns([1, 1, 3])
+        cols[0].form_submit_button(
+            "Save key", type="primary", on_click=_save_key, args=(provider, actor)
+        )
+        cols[1].form_submit_button("Test this key", on_click=_test_typed_key, args=(provider,))
+    st.subheader(f"The {provider} key in use")
+    origin = "stored here" if status.source == "stored" else f"from {status.env_var}"
+    st.write(
+        escape_markdown(
+            f"{status.masked} ({origin})"
+            if status.configured
+            else f"No key configured (neither stored here nor in {status.env_var})."
+        )
+    )
+    cols = st.columns([1, 1, 3])
+    cols[0].button(
+        "Test saved key",
+        key="keys-test-saved",
+        disabled=not status.configured,
+        on_click=_test_key,
+        args=(provider, None),
+        help="Lists the provider's models once with the key in use; changes nothing.",
+    )
+    cols[1].button(
+        "Remove stored key",
+        key="keys-remove",
+        disabled=status.source != "stored",
+        on_click=_remove_key,
+        args=(provider, actor),
+    )
+
+
+def _save_key(provider: str, actor: Actor) -> None:
+    key = str(st.session_state.get("keys-new-key") or "")
+    region = str(st.session_state.get("keys-region") or "") if provider == "azure" else ""
+    try:
+        masked = set_api_key(provider, key, region=region or None, actor=actor)
+    except RegistryError as exc:
+        flash("error", f"The key was not saved: {exc}")
+        return
+    flash("success", f"Saved the {provider} key ({masked}).")
+
+
+def _test_typed_key(provider: str) -> None:
+    key = str(st.session_state.get("keys-new-key") or "").strip()
+    if not key:
+        flash("warning", "Paste a key to test it, or use Test saved key below.")
+        return
+    _test_key(provider, key)
+
+
+def _test_key(provider: str, key: str | None) -> None:
+    try:
+        count = check_api_key(provider, api_key=key)
+    except RegistryError as exc:
+        flash("error", f"The key did not work: {exc}")
+        return
+    flash("success", f"The key works: {provider} listed {count} model(s). Nothing was changed.")
+
+
+def _remove_key(provider: str, actor: Actor) -> None:
+    def act() -> str:
+        if not delete_api_key(provider, actor=actor):
+            return f"No {provider} key was stored."
+        fallback = next(s for s in list_key_status() if s.provider == provider)
+        tail = (
+            f"; {fallback.env_var} from the environment applies again"
+            if fallback.configured
+            else ""
+        )
+        return f"Removed the stored {provider} key{tail}."
+
+    attempt(act)
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def settings_page() -> None:
+    actor = current_actor()
+    st.title("Settings")
+    st.caption(
+        "The application's global configuration. Only enabled models can be chosen; "
+        "parameters are global (there are no per-model parameters)."
+    )
+    show_flashes()
+    for category in Category:
+        with st.container(border=True, key=f"settings-{category.value}"):
+            _settings_form(category, actor)
+
+
+def _settings_form(category: Category, actor: object) -> None:
+    from registry.audit import Actor
+
+    assert isinstance(actor, Actor)
+    title = "Text (stories)" if category is Category.TEXT else "Speech (TTS)"
+    st.subheader(title)
+    config = get_global_config(category)
+    if config.provider and config.model:
+        saved = f"Saved: {config.provider}/{config.model}"
+        if category is Category.TEXT:
+            unset = "unset"
+            saved += f" · temperature {unset if config.temperature is None else config.temperature}"
+            saved += f" · max tokens {unset if config.max_tokens is None else config.max_tokens}"
+        st.caption(escape_markdown(saved))
+    providers = list(PROVIDERS[category])
+    prefix = f"settings-{category.value}"
+    provider = st.selectbox(
+        "Provider",
+        providers,
+        index=providers.index(config.provider) if config.provider in providers else 0,
+        key=f"{prefix}-provider",
+    )
+    enabled = [
+        m.model_id
+        for m in list_models(
+            ModelFilter(category=category, provider=provider, status=ModelStatus.ENABLED)
+        )
+    ]
+    if config.provider == provider and config.model and config.model not in enabled:
+        say(
+            "warning",
+            f"The saved model {provider}/{config.model} is not enabled any more; the application "
+            "falls back to the provider's default. Choose an enabled model and save.",
+        )
+    if not enabled:
+        say(
+            "warning",
+            f"{provider} has no enabled {category.value} models: approve one on the "
+            f"{'Text' if category is Category.TEXT else 'TTS'} models page first.",
+        )
+    model = st.selectbox(
+        "Model",
+        enabled,
+        index=enabled.index(config.model)
+        if config.provider == provider and config.model in enabled
+        else None,
+        key=f"{prefix}-model",
+        format_func=lambda m: f"{provider}/{m}",
+        placeholder="Choose an enabled model",
+    )
+    temperature: float | None = None
+    max_tokens: int | None = None
+    if category is Category.TEXT:
+        cols = st.columns(2)
+        temperature = cols[0].number_input(
+            "Temperature",
+            min_value=0.0,
+            max_value=2.0,
+            value=config.temperature if config.temperature is not None else 0.7,
+            step=0.1,
+            key=f"{prefix}-temperature",
+        )
+        max_tokens = cols[1].number_input(
+            "Max tokens",
+            min_value=1,
+            max_value=MAX_TOKENS_LIMIT,
+            value=config.max_tokens if config.max_tokens is not None else 4096,
+            step=256,
+            key=f"{prefix}-max-tokens",
+        )
+    if st.button(
+        f"Save {category.value} settings",
+        type="primary",
+        key=f"{prefix}-save",
+        disabled=not enabled,
+    ):
+        if not model:
+            say("warning", "Choose a model first.")
+            return
+        try:
+            saved_config = set_global_config(
+                category,
+                provider,
+                model,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                actor=actor,
+            )
+        except RegistryError as exc:
+            say("error", f"Not saved: {exc}")
+            return
+        flash(
+            "success",
+            f"Saved the {category.value} settings: {saved_config.provider}/{saved_config.model}.",
+        )
+        st.rerun()
+
+
+# --- activity ------------------------------------------------------------------------------
+
+ACTIONS = (
+    "status_change",
+    "edit",
+    "default_change",
+    "archive",
+    "unarchive",
+    "successor",
+    "setting",
+    "key_set",
+    "key_delete",
+)
+ANY = "any"
+
+
+def activity_page() -> None:
+    current_actor()
+    st.title("Activity")
+    st.caption("Every status change, default change, edit, setting and key change, newest first.")
+    cols = st.columns(5)
+    provider = cols[0].selectbox("Provider", [ANY, *ALL_PROVIDERS], key="activity-provider")
+    category = cols[1].selectbox(
+        "Category", [ANY, *(c.value for c in Category)], key="activity-category"
+    )
+    action = cols[2].selectbox("Action", [ANY, *ACTIONS], key="activity-action")
+    model = cols[3].text_input("Model id contains", key="activity-model", max_chars=200)
+    actor = cols[4].text_input("Actor contains", key="activity-actor", max_chars=320)
+    limit = st.selectbox("Show at most", (100, 500, 1000, 5000), index=1, key="activity-limit")
+    entries = list_audit_entries(
+        provider=None if provider == ANY else provider,
+        category=None if category == ANY else category,
+        action=None if action == ANY else action,
+        model=model.strip() or None,
+        actor=actor.strip() or None,
+        limit=int(limit),
+    )
+    st.caption(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
+    if entries:
+        st.dataframe(activity_rows(entries), hide_index=True, width="stretch")
+    else:
+        st.info("No activity matches these filters.")
+    downloads = st.columns(2)
+    downloads[0].download_button(
+        "Download this activity (CSV)",
+        data=activity_csv(entries),
+        file_name="registry-activity.csv",
+        mime="text/csv",
+        key="activity-csv",
+        disabled=not entries,
+    )
+    downloads[1].download_button(
+        "Download all models (CSV)",
+        data=lambda: models_csv(
+            list_models(ModelFilter(include_archived=True)), get_default_models()
+        ),
+        file_name="registry-models.csv",
+        mime="text/csv",
+        key="models-csv",
+    )

@@ -1,0 +1,584 @@
+"""The dashboard's view logic, free of Streamlit so it can be tested directly.
+
+Tables for the model grids (one row per model, `{provider}/{model_id}` first), the diff from a
+`st.data_editor` edit state to `ModelEdit`s, refresh lines and summaries, provider cards, CSV
+exports, and the escaping that keeps provider-supplied text plain wherever Streamlit would
+render Markdown.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from registry.admin.timefmt import ago, now_utc, timestamp, until
+from registry.audit import AuditRecord
+from registry.discovery import (
+    CURATED_SOURCE_NOTE,
+    REFRESH_INTERVAL,
+    DiscoveryReport,
+    DiscoveryStatus,
+    ProviderResult,
+)
+from registry.resolution import ProviderStatus, get_provider_status
+from registry.store import ModelEdit, count_by_status
+from registry.types import PROVIDERS, CatalogModel, Category, ModelSource, ModelStatus
+
+# --- plain text --------------------------------------------------------------------------------
+
+_MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+
+
+def escape_markdown(text: object) -> str:
+    """Text that Streamlit's Markdown renders literally: every ASCII punctuation mark escaped.
+
+    CommonMark lets any ASCII punctuation be backslash-escaped, so links, emphasis, HTML,
+    math (`$`), autolinks and Streamlit's `:color[…]` directives all come out as typed.
+    Line breaks become spaces (labels and messages are one line).
+    """
+    flat = " ".join(str(text).split()) if "\n" in str(text) or "\r" in str(text) else str(text)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def one_line(text: str | None, limit: int = 200) -> str:
+    """Collapse whitespace and cut long provider text for a table cell."""
+    if not text:
+        return ""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# --- metadata ----------------------------------------------------------------------------------
+
+NO_METADATA = "No metadata"
+_SKIP_KEYS = frozenset({"id", "name", "display_name", "object", "description", "model_id"})
+
+
+def _scalar(value: object) -> str | None:
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float | str):
+        return one_line(str(value), 40)
+    if isinstance(value, list) and all(isinstance(v, int | float | str) for v in value):
+        return one_line(", ".join(str(v) for v in value[:4]), 40)
+    if isinstance(value, dict):
+        inner = [f"{k}={s}" for k, v in value.items() if (s := _scalar(v)) and len(s) < 25]
+        return one_line(", ".join(inner[:3]), 60) if inner else None
+    return None
+
+
+_EPOCH_KEYS = frozenset({"created", "created_at", "date_unlocked", "updated_at"})
+
+
+def _date(value: object) -> str | None:
+    """Epoch seconds (as OpenAI-style listings send them) → `2025-03-14`; else as it is."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 10**8:
+        try:
+            return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d")
+        except (OverflowError, OSError, ValueError):
+            return None
+    return _scalar(value)
+
+
+def metadata_summary(model: CatalogModel, max_items: int = 5) -> str:
+    """A short `key: value · …` line from the provider's metadata, or "No metadata"."""
+    parts: list[str] = []
+    if not model.supports_streaming:
+        parts.append("no streaming")
+    if model.retires_at is not None:
+        parts.append(f"retires {timestamp(model.retires_at)[:10]}")
+    for key, value in (model.provider_metadata or {}).items():
+        if len(parts) >= max_items:
+            break
+        if key in _SKIP_KEYS or key.endswith("_url"):
+            continue
+        shown = _date(value) if key in _EPOCH_KEYS else _scalar(value)
+        if shown is not None:
+            parts.append(f"{key}: {shown}")
+    if not parts and model.context_window is None:
+        return NO_METADATA
+    return one_line(" · ".join(parts), 240)
+
+
+# --- grid rows and edits -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RowSnapshot:
+    """What one grid row showed when it was drawn; edits are diffed against this."""
+
+    id: str
+    display_id: str
+    provider: str
+    model_id: str
+    status: str
+    display_name: str
+    admin_notes: str | None
+
+
+def snapshot(model: CatalogModel) -> RowSnapshot:
+    return RowSnapshot(
+        id=str(model.id),
+        display_id=model.display_id,
+        provider=model.provider,
+        model_id=model.model_id,
+        status=model.status.value,
+        display_name=model.display_name,
+        admin_notes=model.admin_notes,
+    )
+
+
+EDITABLE_FIELDS = ("status", "display_name", "admin_notes")
+SELECT_COLUMN = "select"
+
+
+def _edited_rows(state: Mapping[str, Any] | None) -> dict[int, dict[str, Any]]:
+    rows = (state or {}).get("edited_rows") or {}
+    result: dict[int, dict[str, Any]] = {}
+    for key, changes in rows.items():
+        try:
+            result[int(key)] = dict(changes or {})
+        except (TypeError, ValueError):
+            continue
+    return result
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def edits_from_editor(
+    rows: Sequence[RowSnapshot],
+    state: Mapping[str, Any] | None,
+    editable: Iterable[str] = EDITABLE_FIELDS,
+) -> list[ModelEdit]:
+    """The `ModelEdit`s an editor's state asks for: only fields that really changed.
+
+    `state` is the editor's session-state value (`edited_rows` by row position). A cleared cell
+    means an empty value (notes removed; an empty name is refused by the registry).
+    """
+    allowed = set(editable)
+    edits: list[ModelEdit] = []
+    for position, changes in sorted(_edited_rows(state).items()):
+        if not 0 <= position < len(rows):
+            continue
+        row = rows[position]
+        values: dict[str, str] = {}
+        if "status" in allowed and "status" in changes:
+            status = _text(changes["status"]).lower()
+            if status and status != row.status:
+                values["status"] = status
+        if "display_name" in allowed and "display_name" in changes:
+            name = _text(changes["display_name"])
+            if name != row.display_name:
+                values["display_name"] = name
+        if "admin_notes" in allowed and "admin_notes" in changes:
+            notes = _text(changes["admin_notes"])
+            if notes != (row.admin_notes or ""):
+                values["admin_notes"] = notes
+        if values:
+            edits.append(ModelEdit(row.id, **values))
+    return edits
+
+
+def selected_rows(
+    rows: Sequence[RowSnapshot], state: Mapping[str, Any] | None, *, select_all: bool = False
+) -> list[RowSnapshot]:
+    """Rows whose Select box is ticked (all of them to start with when `select_all`)."""
+    chosen = [select_all] * len(rows)
+    for position, changes in _edited_rows(state).items():
+        if 0 <= position < len(rows) and SELECT_COLUMN in changes:
+            chosen[position] = bool(changes[SELECT_COLUMN])
+    return [row for row, ticked in zip(rows, chosen, strict=True) if ticked]
+
+
+def pending_edit_count(
+    rows: Sequence[RowSnapshot], state: Mapping[str, Any] | None, editable: Iterable[str]
+) -> int:
+    return len(edits_from_editor(rows, state, editable))
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackInfo:
+    """For a deprecated/disabled model: what resolution gives instead, and how often it did."""
+
+    falls_back_to: str | None = None
+    count: int = 0
+
+
+def model_table(
+    models: Sequence[CatalogModel],
+    section: ModelStatus,
+    *,
+    defaults: Mapping[tuple[str, str], str] | None = None,
+    select_all: bool = False,
+    fallbacks: Mapping[str, FallbackInfo] | None = None,
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """The grid of one section: a column per field, provider text kept as plain strings."""
+    now = now or now_utc()
+    defaults = defaults or {}
+    fallbacks = fallbacks or {}
+    records: list[dict[str, Any]] = []
+    for model in models:
+        record: dict[str, Any] = {SELECT_COLUMN: select_all}
+        if section is ModelStatus.ENABLED:
+            is_default = defaults.get((model.category.value, model.provider)) == model.model_id
+            record["default"] = is_default
+        record["model"] = model.display_id
+        record["display_name"] = model.display_name
+        if section is ModelStatus.ENABLED:
+            record["status"] = model.status.value
+        if section in (ModelStatus.DISABLED, ModelStatus.DEPRECATED):
+            info = fallbacks.get(str(model.id), FallbackInfo())
+            record["falls_back_to"] = info.falls_back_to or ""
+            record["fallbacks"] = info.count
+        if section is ModelStatus.DEPRECATED:
+            record["successor"] = (
+                f"{model.provider}/{model.successor_model_id}" if model.successor_model_id else ""
+            )
+            who = "admin" if model.deprecated_by_admin else "provider"
+            record["deprecated"] = f"{ago(model.deprecated_at, now, never='—')} (by {who})"
+            record["archived"] = model.archived_at is not None
+        if section is not ModelStatus.PENDING:
+            record["admin_notes"] = model.admin_notes or ""
+        record["context_window"] = model.context_window
+        record["metadata"] = metadata_summary(model)
+        record["description"] = one_line(model.description)
+        record["source"] = model.source.value
+        if section is ModelStatus.PENDING:
+            record["discovered"] = ago(model.discovered_at, now, never="—")
+        elif section is ModelStatus.ENABLED:
+            record["enabled"] = ago(model.enabled_at, now, never="—")
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    if frame.empty:
+        return frame
+    frame["context_window"] = frame["context_window"].astype("Int64")
+    return frame
+
+
+def fallback_lines(
+    models: Sequence[CatalogModel], fallbacks: Mapping[str, FallbackInfo], limit: int = 6
+) -> list[str]:
+    """`Falls back to: openai/o3 — openai/o4-mini, openai/o1`, one line per target."""
+    groups: dict[str, list[str]] = {}
+    for model in models:
+        info = fallbacks.get(str(model.id))
+        if info is not None and info.falls_back_to:
+            groups.setdefault(info.falls_back_to, []).append(model.display_id)
+    return [f"Falls back to: {target} — {_names(ids, limit)}" for target, ids in groups.items()]
+
+
+# --- refresh -----------------------------------------------------------------------------------
+
+
+def is_rate_limited(status: DiscoveryStatus, now: datetime | None = None) -> bool:
+    """True while the 5-minute interval after a refresh runs (a force refresh is offered)."""
+    now = now or now_utc()
+    return status.next_allowed_at is not None and status.next_allowed_at > now
+
+
+def refresh_line(status: DiscoveryStatus, now: datetime | None = None) -> str:
+    """`Refreshed 3 minutes ago — next refresh in 2 min`, or what is known about the last try."""
+    now = now or now_utc()
+    if status.in_progress:
+        return "A refresh is running now"
+    if status.last_success_at is None and status.last_attempt_at is None:
+        return "Never refreshed"
+    if status.outcome == "error" or status.last_success_at is None:
+        line = f"Last refresh failed {ago(status.last_attempt_at, now)}"
+        if status.last_success_at is not None:
+            line += f" (last success {ago(status.last_success_at, now)})"
+        return line
+    line = f"Refreshed {ago(status.last_success_at, now)}"
+    if is_rate_limited(status, now):
+        line += f" — next refresh {until(status.next_allowed_at, now)}"
+    return line
+
+
+def source_note(status: DiscoveryStatus) -> str | None:
+    return CURATED_SOURCE_NOTE if status.source == ModelSource.CURATED.value else None
+
+
+def _names(ids: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def result_line(result: ProviderResult) -> str:
+    """One provider's outcome for the progress box and the summary."""
+    who = result.provider
+    if result.errors:
+        return f"{who}: failed — " + "; ".join(result.errors)
+    if result.rate_limited:
+        note = "; ".join(result.warnings) or "skipped (refreshed recently)"
+        return f"{who}: not refreshed — {note}"
+    parts = [f"{result.discovered} listed", f"{len(result.new)} new"]
+    parts.append(f"{len(result.deprecated)} deprecated")
+    if result.returned:
+        parts.append(f"{len(result.returned)} listed again")
+    line = f"{who}: " + ", ".join(parts)
+    if result.source is ModelSource.CURATED:
+        line += f" — {CURATED_SOURCE_NOTE}"
+    extra = [w for w in result.warnings if w != CURATED_SOURCE_NOTE]
+    if extra:
+        line += " — " + "; ".join(extra)
+    return line
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshSummary:
+    kind: str  # "success", "warning" or "error" (the st.* call to show it with)
+    headline: str
+    lines: list[str] = field(default_factory=list)
+    rate_limited: bool = False
+
+
+def summarize_report(report: DiscoveryReport) -> RefreshSummary:
+    """What a refresh did, in one headline and a line per provider."""
+    results = report.results
+    new = sum(len(r.new) for r in results)
+    deprecated = sum(len(r.deprecated) for r in results)
+    failed = [r for r in results if r.errors]
+    skipped = [r for r in results if r.rate_limited and not r.errors]
+    refreshed = [r for r in results if r.ok]
+    headline = (
+        f"Refreshed {len(refreshed)} of {len(results)} provider(s): {new} new, "
+        f"{deprecated} deprecated, {report.total_errors} error(s)"
+    )
+    if skipped:
+        headline += f"; {len(skipped)} skipped (refreshed in the last "
+        headline += f"{int(REFRESH_INTERVAL.total_seconds() // 60)} minutes — force a refresh)"
+    if new:
+        headline += ". New models wait in Pending for approval"
+    kind = "error" if failed and not refreshed else "warning" if failed or skipped else "success"
+    return RefreshSummary(
+        kind=kind,
+        headline=headline,
+        lines=[result_line(r) for r in results],
+        rate_limited=bool(skipped),
+    )
+
+
+# --- overview ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCard:
+    provider: str
+    category: Category
+    enabled: int
+    pending: int
+    disabled: int
+    deprecated: int
+    default: str | None  # the saved default, as provider/model
+    default_note: str | None  # when resolution does not use the saved default: what it uses
+    refreshed: str
+    source_note: str | None
+    errors: list[str]
+    key_configured: bool
+    key_note: str
+
+    @property
+    def headline(self) -> str:
+        return f"{self.enabled} enabled ({self.pending} pending approval)"
+
+
+def _key_note(status: ProviderStatus) -> str:
+    if not status.key_configured:
+        return "No API key configured"
+    origin = "stored" if status.key_source == "stored" else "from the environment"
+    return f"API key configured ({status.key_masked}, {origin})"
+
+
+def provider_card(
+    status: ProviderStatus, state: DiscoveryStatus | None, now: datetime | None = None
+) -> ProviderCard:
+    provider = status.provider
+    default = f"{provider}/{status.default_model}" if status.default_model else None
+    effective = f"{provider}/{status.effective_default}" if status.effective_default else None
+    default_note = None
+    if effective is None:
+        default_note = "nothing usable: the application cannot use this provider"
+    elif effective != default:
+        default_note = f"resolution uses {effective}"
+    return ProviderCard(
+        provider=provider,
+        category=status.category,
+        enabled=len(status.enabled_models),
+        pending=status.pending_count,
+        disabled=status.disabled_count,
+        deprecated=status.deprecated_count,
+        default=default,
+        default_note=default_note,
+        refreshed=refresh_line(state, now) if state else "Never refreshed",
+        source_note=source_note(state) if state else None,
+        errors=list(status.last_errors) if status.last_outcome not in (None, "ok") else [],
+        key_configured=status.key_configured,
+        key_note=_key_note(status),
+    )
+
+
+def provider_cards(
+    category: Category, states: Sequence[DiscoveryStatus], now: datetime | None = None
+) -> list[ProviderCard]:
+    """One card per provider of the category."""
+    by_provider = {s.provider: s for s in states}
+    return [
+        provider_card(get_provider_status(provider, category), by_provider.get(provider), now)
+        for provider in PROVIDERS[category]
+    ]
+
+
+def status_chart_frame(category: Category) -> pd.DataFrame:
+    """Models by status per provider (rows: providers, columns: statuses) for a bar chart."""
+    counts = count_by_status(category)
+    statuses = [s.value for s in ModelStatus]
+    data = {
+        status: [counts.get((provider, status), 0) for provider in PROVIDERS[category]]
+        for status in statuses
+    }
+    return pd.DataFrame(data, index=pd.Index(list(PROVIDERS[category]), name="provider"))
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> object:
+    """Neutralise spreadsheet formulas in text cells (provider text is untrusted)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    return buffer.getvalue().encode("utf-8")
+
+
+MODEL_CSV_COLUMNS = (
+    "id",
+    "provider",
+    "category",
+    "model_id",
+    "display_id",
+    "display_name",
+    "status",
+    "is_default",
+    "context_window",
+    "supports_streaming",
+    "source",
+    "discovered_at",
+    "enabled_at",
+    "deprecated_at",
+    "archived_at",
+    "successor_model_id",
+    "admin_notes",
+    "description",
+    "updated_at",
+)
+
+
+def models_csv(models: Iterable[CatalogModel], defaults: Mapping[tuple[str, str], str]) -> bytes:
+    def iso(when: datetime | None) -> str:
+        return when.isoformat() if when else ""
+
+    return _csv(
+        MODEL_CSV_COLUMNS,
+        (
+            (
+                str(m.id),
+                m.provider,
+                m.category.value,
+                m.model_id,
+                m.display_id,
+                m.display_name,
+                m.status.value,
+                defaults.get((m.category.value, m.provider)) == m.model_id,
+                "" if m.context_window is None else m.context_window,
+                m.supports_streaming,
+                m.source.value,
+                iso(m.discovered_at),
+                iso(m.enabled_at),
+                iso(m.deprecated_at),
+                iso(m.archived_at),
+                m.successor_model_id or "",
+                m.admin_notes or "",
+                m.description or "",
+                iso(m.updated_at),
+            )
+            for m in models
+        ),
+    )
+
+
+ACTIVITY_CSV_COLUMNS = (
+    "id",
+    "time",
+    "actor",
+    "action",
+    "provider",
+    "category",
+    "model_id",
+    "field",
+    "old_value",
+    "new_value",
+)
+
+
+def activity_rows(entries: Sequence[AuditRecord]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(
+        [
+            {
+                "time": timestamp(e.created_at),
+                "actor": e.actor,
+                "action": e.action,
+                "model": f"{e.provider}/{e.model_id}" if e.provider and e.model_id else "",
+                "provider": e.provider or "",
+                "category": e.category or "",
+                "field": e.field or "",
+                "old": e.old_value or "",
+                "new": e.new_value or "",
+            }
+            for e in entries
+        ],
+        columns=["time", "actor", "action", "model", "provider", "category", "field", "old", "new"],
+    )
+
+
+def activity_csv(entries: Iterable[AuditRecord]) -> bytes:
+    return _csv(
+        ACTIVITY_CSV_COLUMNS,
+        (
+            (
+                e.id,
+                e.created_at.isoformat(),
+                e.actor,
+                e.action,
+                e.provider or "",
+                e.category or "",
+                e.model_id or "",
+                e.field or "",
+                e.old_value or "",
+                e.new_value or "",
+            )
+            for e in entries
+        ),
+    )

@@ -1,0 +1,286 @@
+"""The dashboard in a real browser: Debian's chromium driven by Playwright.
+
+The main flow runs against `streamlit run app.py` on a scratch SQLite database, with OpenAI
+played by a local stand-in server: refresh → pending shown → approve two → set one default →
+the stand-in drops a model → force refresh → it shows as deprecated with "Falls back to" →
+`get_ai_config_for_story` on it returns the default. Screenshots of each step (and of every
+page) go to `REGISTRY_SCREENSHOTS_DIR` (`docs/screenshots` to refresh the README's), else to the
+test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry.db import Database, set_database
+from registry.demo import load_fixture
+from registry.migrate import upgrade
+from registry.resolution import get_ai_config_for_story
+from registry.snapshot import reset_snapshot
+from registry.standin import openai as openai_standin
+from registry.standin.server import StandInServer
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+WAIT_MS = 30_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()}")
+
+
+@dataclass
+class Dashboard:
+    url: str
+    standin: StandInServer
+    database_url: str
+    screenshots: Path
+
+
+def _listing_without(model_id: str) -> Any:
+    body = load_fixture("openai")
+    body["data"] = [entry for entry in body["data"] if entry["id"] != model_id]
+    return body
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    data = tmp_path_factory.mktemp("browser")
+    database_url = f"sqlite:///{data / 'registry.db'}"
+    database = Database(database_url)
+    upgrade(database)
+    database.dispose()
+    standin = StandInServer().start()
+    openai_standin.install(standin, load_fixture("openai"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("REGISTRY_") and not k.endswith(("_API_KEY", "_SPEECH_KEY"))
+    }
+    env |= {
+        "REGISTRY_DATA_DIR": str(data),
+        "REGISTRY_DATABASE_URL": database_url,
+        "REGISTRY_OPENAI_BASE_URL": standin.origin,
+        "OPENAI_API_KEY": "sk-browser-test-0000",
+    }
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = data / "streamlit.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_healthy(url, process, log)
+        shots = Path(os.environ.get("REGISTRY_SCREENSHOTS_DIR") or data / "screenshots")
+        shots.mkdir(parents=True, exist_ok=True)
+        yield Dashboard(url, standin, database_url, shots)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        standin.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(dashboard: Dashboard) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class Ui:
+    """Small waits around a Streamlit page: every action waits for its rerun to finish."""
+
+    def __init__(self, page: Any, shots: Path) -> None:
+        self.page = page
+        self.shots = shots
+
+    def settle(self) -> None:
+        self.page.wait_for_selector(IDLE, timeout=WAIT_MS)
+        self.page.wait_for_timeout(150)  # a rerun queued by the last event starts here
+        self.page.wait_for_selector(IDLE, timeout=WAIT_MS)
+
+    def see(self, text: str, exact: bool = False) -> None:
+        self.page.get_by_text(text, exact=exact).first.wait_for(timeout=WAIT_MS)
+        self.settle()
+
+    def heading(self, name: str) -> None:
+        self.page.get_by_role("heading", name=name).first.wait_for(timeout=WAIT_MS)
+        self.settle()
+
+    def click(self, name: str) -> None:
+        self.page.get_by_role("button", name=name, exact=True).click()
+
+    def search(self, text: str) -> None:
+        box = self.page.get_by_label("Search by model id or name")
+        box.fill(text)
+        box.press("Enter")
+
+    def choose(self, label: str, option: str) -> None:
+        self.page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
+        self.page.get_by_role("option", name=option, exact=True).click()
+
+    def tick(self, label: str) -> None:
+        self.page.get_by_test_id("stCheckbox").filter(has_text=label).first.click()
+
+    def shot(self, name: str) -> None:
+        path = self.shots / f"{name}.png"
+        self.page.mouse.move(1, 1)  # no tooltip in the picture
+        self.settle()
+        self.page.screenshot(path=str(path))
+        assert path.stat().st_size > 10_000, f"{path} looks empty"
+
+
+def test_refresh_approve_default_then_a_dropped_model_falls_back(
+    dashboard: Dashboard, browser: Any
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    ui = Ui(page, dashboard.screenshots)
+    page.goto(f"{dashboard.url}/text_models")
+    ui.heading("Text models")
+    ui.choose("Provider", "openai")
+    ui.see("Never refreshed")
+
+    # Refresh: the stand-in lists three models the curated catalog does not know.
+    ui.click("Refresh models")
+    ui.heading("Pending approval (3)")
+    ui.see("Refreshed just now — next refresh in 5 min")
+    ui.shot("01-refreshed")
+
+    # Approve two of them, each found by search and ticked with "Select all on this page".
+    for model in ("o3", "o4-mini"):
+        ui.search(model)
+        ui.heading("Pending approval (1)")
+        ui.tick("Select all on this page")
+        ui.see("1 selected")
+        ui.click("Approve selected")
+        ui.see(f"Approved 1 model(s): openai/{model}")
+    ui.search("")
+    ui.heading("Pending approval (1)")
+    ui.heading("Enabled (10)")
+
+    # One of them becomes the default.
+    page.get_by_test_id("stRadio").get_by_text("openai/o3", exact=True).click()
+    ui.see("openai/o3 is now the default text model of openai.")
+    ui.shot("02-approved-and-default")
+
+    # The provider stops listing o4-mini; within 5 minutes only a forced refresh runs.
+    openai_standin.install(dashboard.standin, _listing_without("o4-mini"))
+    ui.click("Force refresh")
+    ui.heading("Deprecated (1)")
+    ui.see("Falls back to: openai/o3 — openai/o4-mini")
+    ui.heading("Enabled (9)")
+    page.get_by_role("heading", name="Deprecated (1)").scroll_into_view_if_needed()
+    ui.shot("03-deprecated-falls-back")
+
+    # The application asking for the dropped model gets the default.
+    set_database(Database(dashboard.database_url))
+    reset_snapshot()
+    try:
+        config = get_ai_config_for_story("openai", "o4-mini")
+    finally:
+        set_database(None)
+        reset_snapshot()
+    assert (config.provider, config.model_id) == ("openai", "o3")
+    assert config.fallback and config.reason is not None and config.reason.value == "deprecated"
+    page.close()
+
+
+def test_every_page_opens_and_the_key_never_comes_back(dashboard: Dashboard, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    ui = Ui(page, dashboard.screenshots)
+    page.goto(dashboard.url)
+    ui.heading("Overview")
+    ui.see("API key configured (…0000, from the environment)")
+    ui.shot("00-overview")
+
+    page.goto(f"{dashboard.url}/api_keys")
+    ui.heading("API keys")
+    ui.choose("Provider", "mistral")
+    ui.heading("Set or replace the mistral key")
+    secret = "mistral-browser-secret-key-9876"
+    page.get_by_label("API key", exact=True).fill(secret)
+    ui.click("Save key")
+    ui.see("Saved the mistral key (…9876).")
+    assert secret not in page.content()
+    assert page.get_by_label("API key", exact=True).input_value() == ""
+    ui.shot("04-api-keys")
+
+    page.goto(f"{dashboard.url}/settings")
+    ui.heading("Settings")
+    ui.see("Saved: openai/gpt-5.4-mini", exact=False)
+    ui.shot("05-settings")
+
+    page.goto(f"{dashboard.url}/activity")
+    ui.heading("Activity")
+    ui.see("entries")
+    ui.shot("06-activity")
+
+    page.goto(f"{dashboard.url}/tts_models")
+    ui.heading("TTS models")
+    ui.shot("07-tts-models")
+    page.close()
