@@ -214,6 +214,12 @@ def test_within_five_minutes_refresh_is_skipped_and_force_refresh_runs(
     assert headings(at)[-1] == "Deprecated (1)"
     assert grid_models(at, "text", "deprecated") == ["openai/gpt-4o"]
     assert "Falls back to: openai/gpt-5.4-mini — openai/gpt-4o" in everything(at)
+    (entry,) = list_audit_entries(model="gpt-4o", action="status_change")
+    assert (entry.old_value, entry.new_value, entry.actor) == (
+        "enabled",
+        "deprecated",
+        "discovery via local-admin@localhost",
+    )
 
 
 def test_refresh_of_every_provider_reports_each_failure_clearly(database: Database) -> None:

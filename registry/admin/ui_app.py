@@ -61,7 +61,7 @@ def run() -> None:
         st.Page(PAGES_DIR / "settings.py", title="Settings", icon=":material/tune:"),
         st.Page(PAGES_DIR / "activity.py", title="Activity", icon=":material/history:"),
     ]
-    page = st.navigation(pages)
+    page = st.navigation(pages, position="top")
     try:
         page.run()
     except RegistryError as exc:

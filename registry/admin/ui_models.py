@@ -308,7 +308,8 @@ def _run_refresh(view: View, providers: Sequence[str], *, force: bool, actor: Ac
                 view.category,
                 list(providers),
                 force=force,
-                actor=actor,
+                # What a refresh changes is discovery's doing, started by this admin.
+                actor=Actor(f"discovery via {actor.label}", actor.user_id),
                 on_progress=on_progress,
             )
         except RegistryError as exc:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from registry.admin.timefmt import now_utc
 from registry.admin.ui_common import attempt, current_actor, flash, say, show_flashes
 from registry.admin.ui_models import model_management
 from registry.admin.views import (
+    ProviderCard,
     activity_csv,
     activity_rows,
     escape_markdown,
@@ -50,26 +53,9 @@ def overview_page() -> None:
     for category in Category:
         st.header(CATEGORY_TITLES[category])
         cards = provider_cards(category, get_discovery_state(category), now)
-        columns = st.columns(3)
-        for index, card in enumerate(cards):
-            with columns[index % 3].container(
-                border=True, key=f"card-{category.value}-{card.provider}"
-            ):
-                st.markdown(f"**{card.provider}**")
-                st.write(card.headline)
-                default = card.default or "none chosen"
-                if card.default_note:
-                    default += f" — {card.default_note}"
-                st.caption("Default: " + escape_markdown(default))
-                st.caption(escape_markdown(card.refreshed))
-                if card.source_note:
-                    st.caption(escape_markdown(card.source_note))
-                st.caption(
-                    (":material/key: " if card.key_configured else ":material/key_off: ")
-                    + escape_markdown(card.key_note)
-                )
-                for error in card.errors[:3]:
-                    say("error", error)
+        for start in range(0, len(cards), 3):
+            for column, card in zip(st.columns(3), cards[start : start + 3], strict=False):
+                _card(column, card)
         frame = status_chart_frame(category)
         if int(frame.to_numpy().sum()):
             st.caption("Models by status per provider (archived models not counted)")
@@ -82,6 +68,23 @@ def overview_page() -> None:
                 y_label="",
                 color=[STATUS_COLORS[c] for c in frame.columns],
             )
+
+
+def _card(column: Any, card: ProviderCard) -> None:
+    with column.container(border=True, key=f"card-{card.category.value}-{card.provider}"):
+        st.markdown(f"**{card.provider}**")
+        st.write(card.headline)
+        default = card.default or "none chosen"
+        if card.default_note:
+            default += f" — {card.default_note}"
+        st.caption("Default: " + escape_markdown(default))
+        st.caption(escape_markdown(card.refreshed))
+        if card.source_note:
+            st.caption(escape_markdown(card.source_note))
+        icon = ":material/key:" if card.key_configured else ":material/key_off:"
+        st.caption(f"{icon} {escape_markdown(card.key_note)}")
+        for error in card.errors[:3]:
+            say("error", error)
 
 
 # --- API keys ------------------------------------------------------------------------------
@@ -334,7 +337,7 @@ def activity_page() -> None:
     current_actor()
     st.title("Activity")
     st.caption("Every status change, default change, edit, setting and key change, newest first.")
-    cols = st.columns(5)
+    cols = st.columns([1, 1, 1, 1.3, 1.3, 0.8])
     provider = cols[0].selectbox("Provider", [ANY, *ALL_PROVIDERS], key="activity-provider")
     category = cols[1].selectbox(
         "Category", [ANY, *(c.value for c in Category)], key="activity-category"
@@ -342,7 +345,7 @@ def activity_page() -> None:
     action = cols[2].selectbox("Action", [ANY, *ACTIONS], key="activity-action")
     model = cols[3].text_input("Model id contains", key="activity-model", max_chars=200)
     actor = cols[4].text_input("Actor contains", key="activity-actor", max_chars=320)
-    limit = st.selectbox("Show at most", (100, 500, 1000, 5000), index=1, key="activity-limit")
+    limit = cols[5].selectbox("Show at most", (100, 500, 1000, 5000), index=1, key="activity-limit")
     entries = list_audit_entries(
         provider=None if provider == ANY else provider,
         category=None if category == ANY else category,
