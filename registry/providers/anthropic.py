@@ -36,7 +36,13 @@ from registry.errors import (
     ProviderServerError,
     ProviderTimeoutError,
 )
-from registry.providers.base import Credentials, ProviderListing, error_for_status, redact
+from registry.providers.base import (
+    Credentials,
+    ProviderListing,
+    error_for_status,
+    redact,
+    shared_ssl_context,
+)
 from registry.providers.sdk_support import (
     first_wins,
     positive_int,
@@ -78,7 +84,12 @@ def _fetch_entries(
     with secrets_hidden_from_logs(key):
         try:
             with anthropic.Anthropic(
-                api_key=key, base_url=base_url, max_retries=0, timeout=timeout
+                api_key=key,
+                base_url=base_url,
+                max_retries=0,
+                timeout=timeout,
+                # The SDK's own client defaults, minus the CA bundle it would load per client.
+                http_client=anthropic.DefaultHttpxClient(verify=shared_ssl_context()),
             ) as client:
                 page = client.models.list(limit=PAGE_LIMIT)
                 entries: list[dict[str, Any]] = []

@@ -29,7 +29,12 @@ import httpx
 from registry.config import AZURE_REGION_ENV, PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError, MissingKeyError
 from registry.providers._fetch import checked_category, expect, get_json
-from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing
+from registry.providers.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Credentials,
+    ProviderListing,
+    shared_ssl_context,
+)
 from registry.providers.sdk_support import first_wins, secrets_hidden_from_logs
 from registry.types import Category, DiscoveredModel
 
@@ -80,7 +85,10 @@ class AzureAdapter:
         )
         origin = voices_origin(credentials.region)
         # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
-        with secrets_hidden_from_logs(credentials.api_key), httpx.Client() as client:
+        with (
+            secrets_hidden_from_logs(credentials.api_key),
+            httpx.Client(verify=shared_ssl_context()) as client,
+        ):
             body = get_json(
                 client,
                 f"{origin}{VOICES_PATH}",

@@ -7,9 +7,13 @@ discovery decides what a listing means for the catalog.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Protocol
 
 from registry.errors import (
@@ -122,3 +126,41 @@ def error_for_status(
     return MalformedResponseError(
         provider, f"unexpected answer from the provider (HTTP {status_code}){suffix}"
     )
+
+
+_SSL_CONTEXT_LOCK = threading.Lock()
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """The one certificate-verifying SSL context every adapter's HTTP client uses.
+
+    Building a context costs ~23 ms of CPU (`load_verify_locations` parses the whole CA
+    bundle while holding the GIL), and the SDKs build one or two per client, so with a fresh
+    client per listing that CPU work dominated a refresh and serialised the parallel
+    provider threads. The context holds no key or URL, so one per process is safe to share.
+
+    Clients handed it must stay on HTTP/1.1 (the default everywhere here): httpcore sets the
+    ALPN protocols on the context for each connection, so a client asking for HTTP/2 would
+    change what the others offer.
+    """
+    # The lock keeps the parallel threads of a first refresh from each building a context.
+    with _SSL_CONTEXT_LOCK:
+        return _build_ssl_context()
+
+
+@cache
+def _build_ssl_context() -> ssl.SSLContext:
+    # SSL_CERT_FILE / SSL_CERT_DIR replace the defaults, as they do for httpx and httpx2.
+    # They are read once per process, like the context itself.
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    capath = os.environ.get("SSL_CERT_DIR") or None
+    if cafile or capath:
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+    # Otherwise trust both stores the clients used before sharing a context: the system
+    # store (the httpx2-based SDKs) and certifi's bundle (the plain httpx clients), so that
+    # no host reachable before becomes unreachable.
+    import certifi  # httpx's own dependency; imported here so `registry` stays light
+
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=certifi.where())
+    return context

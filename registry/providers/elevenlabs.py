@@ -34,6 +34,7 @@ from registry.providers.base import (
     Credentials,
     ProviderListing,
     error_for_status,
+    shared_ssl_context,
 )
 from registry.providers.sdk_support import first_wins, secrets_hidden_from_logs
 from registry.types import Category, DiscoveredModel
@@ -107,7 +108,10 @@ def _fetch_voices(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], i
                 raw_pages.append(None)  # the SDK reports the malformed body itself
 
     with httpx.Client(
-        timeout=timeout, follow_redirects=False, event_hooks={"response": [keep_raw_body]}
+        verify=shared_ssl_context(),
+        timeout=timeout,
+        follow_redirects=False,
+        event_hooks={"response": [keep_raw_body]},
     ) as http:
         client = ElevenLabs(
             api_key=api_key,

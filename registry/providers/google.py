@@ -54,6 +54,7 @@ from registry.providers.base import (
     ProviderListing,
     error_for_status,
     redact,
+    shared_ssl_context,
 )
 from registry.providers.sdk_support import (
     first_wins,
@@ -157,12 +158,18 @@ def _list(category: Category, api_key: str, timeout: float) -> ProviderListing:
 
 
 def _gemini_client(api_key: str, timeout: float) -> genai.Client:
+    ssl_context = shared_ssl_context()
     options = genai_types.HttpOptions(
         base_url=provider_base_url(PROVIDER),
         api_version="v1beta",
         timeout=max(1, int(timeout * 1000)),  # the SDK takes milliseconds
         # One attempt: a 429/500/timeout must surface at once, within the caller's timeout.
         retry_options=genai_types.HttpRetryOptions(attempts=1),
+        # Without these the SDK builds two contexts per client (httpx, websockets), each
+        # loading the CA bundle. `verify` reaches both httpx clients; `ssl` is what the SDK
+        # reads for websockets (and drops from the httpx arguments).
+        client_args={"verify": ssl_context},
+        async_client_args={"verify": ssl_context, "ssl": ssl_context},
     )
     # vertexai=False so an ambient GOOGLE_GENAI_USE_VERTEXAI cannot redirect the key.
     return genai.Client(api_key=api_key, vertexai=False, http_options=options)
@@ -276,7 +283,7 @@ def _gemini_model(entry: dict[str, Any]) -> DiscoveredModel:
 
 def _fetch_cloud_tts_voices(api_key: str, timeout: float) -> list[DiscoveredModel]:
     origin = provider_base_url("google_tts") or CLOUD_TTS_DEFAULT_ORIGIN
-    with httpx.Client(follow_redirects=False) as client:
+    with httpx.Client(verify=shared_ssl_context(), follow_redirects=False) as client:
         body = get_json(
             client,
             f"{origin}/v1/voices",

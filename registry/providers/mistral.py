@@ -43,7 +43,13 @@ from registry.errors import (
     ProviderServerError,
     ProviderTimeoutError,
 )
-from registry.providers.base import Credentials, ProviderListing, error_for_status, redact
+from registry.providers.base import (
+    Credentials,
+    ProviderListing,
+    error_for_status,
+    redact,
+    shared_ssl_context,
+)
 from registry.providers.sdk_support import (
     first_wins,
     positive_int,
@@ -140,6 +146,7 @@ def _fetch_entries(
     with secrets_hidden_from_logs(key):
         try:
             with httpx2.Client(
+                verify=shared_ssl_context(),
                 follow_redirects=True,
                 timeout=timeout,
                 event_hooks={"response": [keep_listing_body]},
@@ -148,6 +155,11 @@ def _fetch_entries(
                     api_key=key,
                     server_url=server_url,
                     client=http,
+                    # Never used (the listing is synchronous), but the SDK would otherwise
+                    # build one with a CA bundle of its own and close it through asyncio.run.
+                    async_client=httpx2.AsyncClient(
+                        verify=shared_ssl_context(), follow_redirects=True
+                    ),
                     timeout_ms=max(1, int(timeout * 1000)),
                 )
                 # retries=None: no SDK retry, so a 429/5xx/timeout surfaces at once.

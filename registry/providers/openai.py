@@ -43,7 +43,13 @@ from registry.errors import (
     ProviderServerError,
     ProviderTimeoutError,
 )
-from registry.providers.base import Credentials, ProviderListing, error_for_status, redact
+from registry.providers.base import (
+    Credentials,
+    ProviderListing,
+    error_for_status,
+    redact,
+    shared_ssl_context,
+)
 from registry.providers.sdk_support import (
     first_wins,
     readable_name,
@@ -104,7 +110,12 @@ def fetch_openai_compatible_models(
     with secrets_hidden_from_logs(key):
         try:
             with openai.OpenAI(
-                api_key=key, base_url=base_url, max_retries=0, timeout=timeout
+                api_key=key,
+                base_url=base_url,
+                max_retries=0,
+                timeout=timeout,
+                # The SDK's own client defaults, minus the CA bundle it would load per client.
+                http_client=openai.DefaultHttpxClient(verify=shared_ssl_context()),
             ) as client:
                 if not send_openai_account_headers:
                     # OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment mean nothing to

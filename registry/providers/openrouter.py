@@ -30,7 +30,12 @@ import httpx
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError
 from registry.providers._fetch import MAX_PAGES, checked_category, expect, get_json
-from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing
+from registry.providers.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Credentials,
+    ProviderListing,
+    shared_ssl_context,
+)
 from registry.providers.sdk_support import (
     first_wins,
     positive_int,
@@ -110,7 +115,7 @@ def _fetch(api_key: str, timeout: float) -> tuple[list[Any], int]:
     seen = {str(url)}
     entries: list[Any] = []
     pages = 0
-    with httpx.Client(follow_redirects=False) as client:
+    with httpx.Client(verify=shared_ssl_context(), follow_redirects=False) as client:
         while True:
             body = get_json(
                 client,
