@@ -714,7 +714,9 @@ def ingest_discovered(
             )
             result.new.append(model.model_id)
             continue
-        values = fresh | {"id": known.id}
+        # A listing without a context window (OpenAI's) must not erase the curated one.
+        values = {k: v for k, v in fresh.items() if v is not None or k != "context_window"}
+        values["id"] = known.id
         if not known.display_name_edited:
             values["display_name"] = model.display_name[:MAX_NAME_LENGTH] or model.model_id
         if not known.description_edited:

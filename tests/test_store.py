@@ -184,6 +184,12 @@ def test_admin_edits_survive_later_discovery(database: Database) -> None:
     assert again.context_window == 2048
 
 
+def test_a_listing_without_context_window_keeps_the_curated_one(database: Database) -> None:
+    upsert_discovered_model("openai", "text", DiscoveredModel("gpt-4.1", "GPT-4.1 (api)"))
+    model = get_model_by_provider_id("openai", "gpt-4.1", "text")
+    assert model.context_window == 1_047_576 and model.display_name == "GPT-4.1 (api)"
+
+
 def test_grid_edits_are_all_or_nothing_with_a_report_per_row(database: Database) -> None:
     gpt4o = get_model_by_provider_id("openai", "gpt-4o", "text")
     default = get_model_by_provider_id("openai", "gpt-5.4-mini", "text")
