@@ -28,26 +28,17 @@ from typing import Any
 import anthropic
 
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
-from registry.errors import (
-    InvalidInputError,
-    MalformedResponseError,
-    MissingKeyError,
-    ProviderError,
-    ProviderServerError,
-    ProviderTimeoutError,
-)
-from registry.providers.base import (
-    Credentials,
-    ProviderListing,
-    error_for_status,
-    redact,
-    shared_ssl_context,
-)
-from registry.providers.sdk_support import (
+from registry.errors import MalformedResponseError
+from registry.providers.base import Credentials, ProviderListing
+from registry.providers.common import (
+    AdapterBase,
+    PageCursors,
     first_wins,
     positive_int,
     readable_name,
-    secrets_hidden_from_logs,
+    sdk_entries,
+    stainless_client,
+    text_or_none,
     utc_datetime,
 )
 from registry.types import Category, DiscoveredModel
@@ -57,100 +48,35 @@ logger = logging.getLogger(__name__)
 PROVIDER = "anthropic"
 PUBLIC_BASE_URL = "https://api.anthropic.com"
 PAGE_LIMIT = 1000  # the API's maximum page size: one request covers today's listing
-MAX_PAGES = 200  # a cursor loop (a broken server repeating a page) ends here, as an error
-
-
-def _page_entries(page: Any) -> list[dict[str, Any]]:
-    data = getattr(page, "data", None)
-    if not isinstance(data, list):
-        raise MalformedResponseError(PROVIDER, "a page of the model listing has no `data` array")
-    entries: list[dict[str, Any]] = []
-    for item in data:
-        if not isinstance(item, anthropic.BaseModel):
-            raise MalformedResponseError(PROVIDER, "an entry of the model listing is not an object")
-        entry = item.to_dict(mode="json")
-        if not isinstance(entry.get("id"), str) or not entry["id"]:
-            raise MalformedResponseError(PROVIDER, "an entry of the model listing has no `id`")
-        entries.append(entry)
-    return entries
 
 
 def _fetch_entries(
     base_url: str, credentials: Credentials, key_env: str, timeout: float
 ) -> tuple[list[dict[str, Any]], int]:
-    key = credentials.api_key
-    if not key:
-        raise MissingKeyError(PROVIDER, f"no API key configured; set {key_env} or store one")
-    with secrets_hidden_from_logs(key):
-        try:
-            with anthropic.Anthropic(
-                api_key=key,
-                base_url=base_url,
-                max_retries=0,
-                timeout=timeout,
-                # The SDK's own client defaults, minus the CA bundle it would load per client.
-                http_client=anthropic.DefaultHttpxClient(verify=shared_ssl_context()),
-            ) as client:
-                page = client.models.list(limit=PAGE_LIMIT)
-                entries: list[dict[str, Any]] = []
-                cursors: set[str] = set()
-                pages = 1
-                while True:
-                    page_entries = _page_entries(page)
-                    entries.extend(page_entries)
-                    if page.has_more and (not page.last_id or not page_entries):
-                        # The SDK would stop here and hand back a partial list.
-                        raise MalformedResponseError(
-                            PROVIDER, f"page {pages} says more follow but gives no cursor"
-                        )
-                    if not page.has_next_page():
-                        break
-                    cursor = page.last_id or ""
-                    if cursor in cursors or pages >= MAX_PAGES:
-                        raise MalformedResponseError(
-                            PROVIDER, f"the listing does not end (page {pages} repeats a cursor)"
-                        )
-                    cursors.add(cursor)
-                    page = page.get_next_page()
-                    pages += 1
-                return entries, pages
-        except ProviderError:
-            raise
-        except anthropic.APITimeoutError:
-            raise ProviderTimeoutError(
-                PROVIDER, f"no answer within {timeout:g} s; try again later"
-            ) from None
-        except anthropic.APIConnectionError:
-            raise ProviderServerError(
-                PROVIDER, f"could not reach {redact(base_url, key)}; check the network or base URL"
-            ) from None
-        except anthropic.APIStatusError as exc:
-            raise error_for_status(
-                PROVIDER,
-                exc.status_code,
-                key_env=key_env,
-                headers=exc.response.headers,
-                body=_safe_text(exc),
-                secret=key,
-            ) from None
-        except anthropic.APIResponseValidationError:
-            raise MalformedResponseError(
-                PROVIDER, "the model listing did not match the documented shape"
-            ) from None
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            # The SDK raises these when a body is not JSON or not an object with `data`.
-            raise MalformedResponseError(
-                PROVIDER,
-                f"the model listing could not be read ({type(exc).__name__}: "
-                f"{redact(str(exc)[:120], key)})",
-            ) from None
-
-
-def _safe_text(exc: anthropic.APIStatusError) -> str:
-    try:
-        return exc.response.text
-    except Exception:  # a streamed or undecodable body; the status code says enough
-        return ""
+    with stainless_client(
+        PROVIDER,
+        anthropic,
+        anthropic.Anthropic,
+        key=credentials.api_key,
+        key_env=key_env,
+        base_url=base_url,
+        timeout=timeout,
+    ) as client:
+        page = client.models.list(limit=PAGE_LIMIT)
+        entries: list[dict[str, Any]] = []
+        cursors = PageCursors(PROVIDER)
+        while True:
+            page_entries = sdk_entries(PROVIDER, page, anthropic.BaseModel)
+            entries.extend(page_entries)
+            if page.has_more and (not page.last_id or not page_entries):
+                # The SDK would stop here and hand back a partial list.
+                raise MalformedResponseError(
+                    PROVIDER, f"page {cursors.pages} says more follow but gives no cursor"
+                )
+            if not page.has_next_page():
+                return entries, cursors.pages
+            cursors.follow(page.last_id or "")
+            page = page.get_next_page()
 
 
 def is_text_model(entry: dict[str, Any]) -> bool:
@@ -159,12 +85,9 @@ def is_text_model(entry: dict[str, Any]) -> bool:
 
 def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
     model_id: str = entry["id"]
-    name = entry.get("display_name")
-    if not isinstance(name, str) or not name.strip():
-        name = readable_name(model_id)
     return DiscoveredModel(
         model_id=model_id,
-        display_name=name.strip(),
+        display_name=text_or_none(entry.get("display_name")) or readable_name(model_id),
         description=None,
         context_window=positive_int(entry.get("max_input_tokens")),
         supports_streaming=True,
@@ -173,18 +96,16 @@ def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
     )
 
 
-class AnthropicAdapter:
+class AnthropicAdapter(AdapterBase):
     """Lists Anthropic's Claude models through the `anthropic` SDK, following every page."""
 
     provider = PROVIDER
     categories = frozenset({Category.TEXT})
     key_env = PROVIDER_KEY_ENV[PROVIDER]
 
-    def list_models(
-        self, category: Category, credentials: Credentials, *, timeout: float
+    def _list(
+        self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
-        if category not in self.categories:
-            raise InvalidInputError(f"{PROVIDER} does not list {category} models")
         base_url = provider_base_url(PROVIDER) or PUBLIC_BASE_URL
         entries, pages = _fetch_entries(base_url, credentials, self.key_env, timeout)
         models = first_wins(_discovered(e) for e in entries if is_text_model(e))

@@ -28,14 +28,14 @@ import httpx
 
 from registry.config import AZURE_REGION_ENV, PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError, MissingKeyError
-from registry.providers._fetch import checked_category, expect, get_json
-from registry.providers.base import (
-    DEFAULT_TIMEOUT_SECONDS,
-    Credentials,
-    ProviderListing,
-    shared_ssl_context,
+from registry.providers.base import Credentials, ProviderListing, shared_ssl_context
+from registry.providers.common import (
+    AdapterBase,
+    expect,
+    first_wins,
+    get_json,
+    text_or_none,
 )
-from registry.providers.sdk_support import first_wins, secrets_hidden_from_logs
 from registry.types import Category, DiscoveredModel
 
 logger = logging.getLogger(__name__)
@@ -66,29 +66,18 @@ def voices_origin(region: str | None) -> str:
     return f"https://{normalised}.tts.speech.microsoft.com"
 
 
-class AzureAdapter:
+class AzureAdapter(AdapterBase):
     """Lists the Azure Speech voices of the configured region."""
 
-    provider: str = PROVIDER
-    categories: frozenset[Category] = frozenset({Category.TTS})
-    key_env: str = KEY_ENV
+    provider = PROVIDER
+    categories = frozenset({Category.TTS})
+    key_env = KEY_ENV
 
-    def list_models(
-        self,
-        category: Category,
-        credentials: Credentials,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    def _list(
+        self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
-        category = checked_category(
-            PROVIDER, self.categories, category, credentials.api_key, KEY_ENV
-        )
         origin = voices_origin(credentials.region)
-        # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
-        with (
-            secrets_hidden_from_logs(credentials.api_key),
-            httpx.Client(verify=shared_ssl_context()) as client,
-        ):
+        with httpx.Client(verify=shared_ssl_context()) as client:
             body = get_json(
                 client,
                 f"{origin}{VOICES_PATH}",
@@ -110,28 +99,26 @@ class AzureAdapter:
         return ProviderListing(PROVIDER, category, models)
 
 
-def _text(entry: dict[str, Any], key: str) -> str | None:
-    value = entry.get(key)
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
 def _voice_model(entry: Any) -> DiscoveredModel | None:
     if not isinstance(entry, dict):
         raise MalformedResponseError(PROVIDER, "a voice entry is not a JSON object")
-    short_name = _text(entry, "ShortName")
+    short_name = text_or_none(entry.get("ShortName"))
     if short_name is None:
         logger.warning("azure: skipped a voice without a ShortName")
         return None
-    locale = _text(entry, "Locale")
-    gender = _text(entry, "Gender")
-    name = _text(entry, "DisplayName") or _text(entry, "LocalName") or short_name
+    locale = text_or_none(entry.get("Locale"))
+    gender = text_or_none(entry.get("Gender"))
+    name = (
+        text_or_none(entry.get("DisplayName")) or text_or_none(entry.get("LocalName")) or short_name
+    )
     details = ", ".join(p for p in (locale, gender) if p)
-    status = _text(entry, "Status")
+    status = text_or_none(entry.get("Status"))
     if status is not None and status.lower() == "deprecated":
         entry["deprecated"] = True  # freshly decoded JSON, owned by this listing
+    voice_type = text_or_none(entry.get("VoiceType"))
     description_parts = [
-        _text(entry, "LocaleName"),
-        f"{_text(entry, 'VoiceType')} voice" if _text(entry, "VoiceType") else None,
+        text_or_none(entry.get("LocaleName")),
+        f"{voice_type} voice" if voice_type else None,
         status if status is not None and status.upper() != "GA" else None,
     ]
     description = ", ".join(p for p in description_parts if p) or None

@@ -1,7 +1,14 @@
-"""The one Protocol every provider adapter implements, and the helpers they share.
+"""The one Protocol every provider adapter implements, and what keeps its calls safe.
 
-An adapter only fetches and normalises a provider's listing. It never touches the database:
-discovery decides what a listing means for the catalog.
+- The contract: `ProviderAdapter`, `Credentials`, `ProviderListing`.
+- Redaction: `redact` for messages, `secrets_hidden_from_logs` for log records.
+- Error mapping: `error_for_status` (an HTTP answer), `transport_error` (no answer),
+  `timeout_error`, `unreachable_error`; every message an adapter raises comes from here.
+- `shared_ssl_context`: the one SSL context every HTTP client is built with.
+
+Helpers for normalising listings and fetching them live in `common`. An adapter only fetches
+and normalises a provider's listing. It never touches the database: discovery decides what a
+listing means for the catalog.
 """
 
 from __future__ import annotations
@@ -11,10 +18,12 @@ import os
 import re
 import ssl
 import threading
-from collections.abc import Mapping
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from registry.errors import (
     KeyRejectedError,
@@ -22,6 +31,7 @@ from registry.errors import (
     ProviderError,
     ProviderRateLimitedError,
     ProviderServerError,
+    ProviderTimeoutError,
 )
 from registry.types import Category, DiscoveredModel
 
@@ -83,6 +93,82 @@ def redact(text: str, *secrets: str | None) -> str:
     return _KEYISH.sub(lambda m: m.group(1) + "[redacted]", text)
 
 
+class _SecretRedactor:
+    """Wraps the process's log record factory; redacts the secrets of listings in progress.
+
+    A record factory (rather than a logger filter) is used because filters are not inherited by
+    child loggers, and the transport libraries create theirs lazily on first use.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._active: tuple[str, ...] = ()
+        self._installed = False
+
+    def _install(self) -> None:
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            secrets = self._active
+            if secrets:
+                self._scrub(record, secrets)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        self._installed = True
+
+    @staticmethod
+    def _scrub(record: logging.LogRecord, secrets: tuple[str, ...]) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's business, not ours
+            return
+        if any(secret in message for secret in secrets):
+            record.msg = redact(message, *secrets)
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = "".join(traceback.format_exception(*record.exc_info))
+            if any(secret in text for secret in secrets):
+                record.exc_info = None
+                record.exc_text = None
+                record.msg = f"{record.msg} [traceback withheld: it contained an API key]"
+
+    @contextmanager
+    def hidden(self, secret: str) -> Iterator[None]:
+        if len(secret) < 4:  # same threshold as redact(): shorter strings are not keys
+            yield
+            return
+        with self._lock:
+            if not self._installed:
+                self._install()
+            self._counts[secret] = self._counts.get(secret, 0) + 1
+            self._active = tuple(self._counts)
+        try:
+            yield
+        finally:
+            with self._lock:
+                remaining = self._counts[secret] - 1
+                if remaining:
+                    self._counts[secret] = remaining
+                else:
+                    del self._counts[secret]
+                self._active = tuple(self._counts)
+
+
+_redactor = _SecretRedactor()
+
+
+def secrets_hidden_from_logs(secret: str) -> AbstractContextManager[None]:
+    """Context manager: log records made while it is active never contain `secret`.
+
+    The transport libraries log response headers at DEBUG level, and a provider that echoes
+    the key in a 401 header would otherwise put it into the logs.
+    """
+    return _redactor.hidden(secret)
+
+
 def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
     if not headers:
         return None
@@ -126,6 +212,33 @@ def error_for_status(
     return MalformedResponseError(
         provider, f"unexpected answer from the provider (HTTP {status_code}){suffix}"
     )
+
+
+def timeout_error(provider: str, timeout: float) -> ProviderTimeoutError:
+    return ProviderTimeoutError(
+        provider, f"no answer within {timeout:g} s; try again later or raise the timeout"
+    )
+
+
+def unreachable_error(provider: str, detail: str) -> ProviderServerError:
+    """No HTTP answer at all; `detail` (already redacted) says where or why."""
+    return ProviderServerError(
+        provider, f"could not reach the provider ({detail}); check the network or the base URL"
+    )
+
+
+def transport_error(
+    provider: str, exc: Exception, *, timeout: float, secret: str | None
+) -> ProviderError:
+    """Map an httpx/httpx2 transport failure (no HTTP answer) to the error an admin acts on.
+
+    Works for both `httpx` and the `httpx2` fork by class name, so adapters on either stack
+    share one wording without this module importing either.
+    """
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "TimeoutException" in names:
+        return timeout_error(provider, timeout)
+    return unreachable_error(provider, redact(str(exc), secret) or type(exc).__name__)
 
 
 _SSL_CONTEXT_LOCK = threading.Lock()

@@ -28,15 +28,21 @@ from elevenlabs.core.api_error import ApiError
 
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError, ProviderError
-from registry.providers._fetch import MAX_PAGES, checked_category, transport_error
 from registry.providers.base import (
-    DEFAULT_TIMEOUT_SECONDS,
     Credentials,
     ProviderListing,
     error_for_status,
     shared_ssl_context,
+    transport_error,
 )
-from registry.providers.sdk_support import first_wins, secrets_hidden_from_logs
+from registry.providers.common import (
+    AdapterBase,
+    PageCursors,
+    first_wins,
+    not_json,
+    shape_error,
+    text_or_none,
+)
 from registry.types import Category, DiscoveredModel
 
 logger = logging.getLogger(__name__)
@@ -46,26 +52,17 @@ KEY_ENV = PROVIDER_KEY_ENV[PROVIDER]
 PAGE_SIZE = 100  # the v2 search's maximum
 
 
-class ElevenLabsAdapter:
+class ElevenLabsAdapter(AdapterBase):
     """Lists the voices an ElevenLabs account can speak with."""
 
-    provider: str = PROVIDER
-    categories: frozenset[Category] = frozenset({Category.TTS})
-    key_env: str = KEY_ENV
+    provider = PROVIDER
+    categories = frozenset({Category.TTS})
+    key_env = KEY_ENV
 
-    def list_models(
-        self,
-        category: Category,
-        credentials: Credentials,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    def _list(
+        self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
-        category = checked_category(
-            PROVIDER, self.categories, category, credentials.api_key, KEY_ENV
-        )
-        # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
-        with secrets_hidden_from_logs(credentials.api_key):
-            voices, pages = _fetch_voices(credentials.api_key, timeout)
+        voices, pages = _fetch_voices(credentials.api_key, timeout)
         models = first_wins([m for m in map(_voice_model, voices) if m is not None])
         logger.info("elevenlabs: %d voices in %d pages", len(models), pages)
         return ProviderListing(PROVIDER, category, models, pages=pages)
@@ -76,25 +73,20 @@ def _translate(exc: Exception, api_key: str, timeout: float) -> ProviderError:
         status = exc.status_code or 0
         if 200 <= status < 300:
             # The SDK raises ApiError with the success status when the body is not JSON.
-            return MalformedResponseError(
-                PROVIDER, f"the provider answered HTTP {status} with a body that is not JSON"
-            )
+            return not_json(PROVIDER, status)
         body = exc.body if isinstance(exc.body, str) else repr(exc.body)
         return error_for_status(
             PROVIDER, status, key_env=KEY_ENV, headers=exc.headers, body=body, secret=api_key
         )
     if isinstance(exc, httpx.TransportError):
         return transport_error(PROVIDER, exc, timeout=timeout, secret=api_key)
-    return MalformedResponseError(
-        PROVIDER, f"the voice listing did not have the documented shape ({type(exc).__name__})"
-    )
+    return shape_error(PROVIDER, "the voice listing", exc, api_key)
 
 
 def _fetch_voices(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], int]:
     voices: list[dict[str, Any]] = []
-    pages = 0
     token: str | None = None
-    seen_tokens: set[str] = set()
+    cursors = PageCursors(PROVIDER, "the voice listing")
     # The SDK's models re-dumped per voice cost half the listing time for a 5,000-voice
     # account; the raw page bodies are captured as they arrive instead.
     raw_pages: list[Any] = []
@@ -129,24 +121,19 @@ def _fetch_voices(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], i
                 )
             except (ApiError, httpx.TransportError, ValueError, TypeError) as exc:
                 raise _translate(exc, api_key, timeout) from None
-            pages += 1
             raw = raw_pages[-1] if raw_pages else None
             entries = raw.get("voices") if isinstance(raw, dict) else None
             if not isinstance(entries, list) or not all(isinstance(v, dict) for v in entries):
                 raise MalformedResponseError(PROVIDER, "`voices` should be a JSON array of objects")
             voices.extend(entries)
             if not getattr(page, "has_more", False):
-                return voices, pages
+                return voices, cursors.pages
             token = getattr(page, "next_page_token", None)
             if not isinstance(token, str) or not token:
                 raise MalformedResponseError(
                     PROVIDER, "`has_more` is true but no `next_page_token` was given"
                 )
-            if token in seen_tokens or pages >= MAX_PAGES:
-                raise MalformedResponseError(
-                    PROVIDER, "the voice listing kept returning page tokens; stopped"
-                )
-            seen_tokens.add(token)
+            cursors.follow(token)
 
 
 def _voice_model(entry: dict[str, Any]) -> DiscoveredModel | None:
@@ -154,10 +141,9 @@ def _voice_model(entry: dict[str, Any]) -> DiscoveredModel | None:
     if not isinstance(voice_id, str) or not voice_id.strip():
         logger.warning("elevenlabs: skipped a voice without a voice_id")
         return None
-    name = entry.get("name")
     return DiscoveredModel(
         model_id=voice_id,
-        display_name=name.strip() if isinstance(name, str) and name.strip() else voice_id,
+        display_name=text_or_none(entry.get("name")) or voice_id,
         description=_description(entry),
         context_window=None,
         supports_streaming=True,
@@ -167,9 +153,9 @@ def _voice_model(entry: dict[str, Any]) -> DiscoveredModel | None:
 
 
 def _description(entry: dict[str, Any]) -> str | None:
-    own = entry.get("description")
-    if isinstance(own, str) and own.strip():
-        return own.strip()
+    own = text_or_none(entry.get("description"))
+    if own:
+        return own
     category = entry.get("category")
     labels = entry.get("labels")
     words = (

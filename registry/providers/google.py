@@ -47,20 +47,24 @@ from google.genai import types as genai_types
 
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError, ProviderError
-from registry.providers._fetch import MAX_PAGES, checked_category, expect, get_json, transport_error
 from registry.providers.base import (
-    DEFAULT_TIMEOUT_SECONDS,
     Credentials,
     ProviderListing,
     error_for_status,
     redact,
     shared_ssl_context,
+    transport_error,
 )
-from registry.providers.sdk_support import (
+from registry.providers.common import (
+    AdapterBase,
+    PageCursors,
+    expect,
     first_wins,
+    get_json,
     positive_int,
     readable_name,
-    secrets_hidden_from_logs,
+    shape_error,
+    text_or_none,
 )
 from registry.types import Category, DiscoveredModel
 
@@ -100,61 +104,49 @@ def is_tts_model(model_id: str, methods: list[str]) -> bool:
     return "generateContent" in methods and "tts" in _tokens(model_id)
 
 
-class GoogleAdapter:
+class GoogleAdapter(AdapterBase):
     """Lists Gemini models (text, TTS) and Cloud Text-to-Speech voices (TTS)."""
 
-    provider: str = PROVIDER
-    categories: frozenset[Category] = frozenset({Category.TEXT, Category.TTS})
-    key_env: str = KEY_ENV
+    provider = PROVIDER
+    categories = frozenset({Category.TEXT, Category.TTS})
+    key_env = KEY_ENV
 
-    def list_models(
-        self,
-        category: Category,
-        credentials: Credentials,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    def _list(
+        self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
-        category = checked_category(
-            PROVIDER, self.categories, category, credentials.api_key, KEY_ENV
-        )
-        # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
-        with secrets_hidden_from_logs(credentials.api_key):
-            return _list(category, credentials.api_key, timeout)
+        api_key = credentials.api_key
+        entries, pages = _fetch_gemini(api_key, timeout)
+        if category is Category.TEXT:
+            models = [_gemini_model(e) for e in entries if is_text_model(e["_id"], e["_methods"])]
+            logger.info("google: %d text models of %d entries", len(models), len(entries))
+            return ProviderListing(PROVIDER, category, first_wins(models), pages=pages)
 
-
-def _list(category: Category, api_key: str, timeout: float) -> ProviderListing:
-    entries, pages = _fetch_gemini(api_key, timeout)
-    if category is Category.TEXT:
-        models = [_gemini_model(e) for e in entries if is_text_model(e["_id"], e["_methods"])]
-        logger.info("google: %d text models of %d entries", len(models), len(entries))
-        return ProviderListing(PROVIDER, category, first_wins(models), pages=pages)
-
-    gemini_tts = [_gemini_model(e) for e in entries if is_tts_model(e["_id"], e["_methods"])]
-    try:
-        voices = _fetch_cloud_tts_voices(api_key, timeout)
-    except ProviderError as exc:
-        warning = redact(
-            f"Cloud Text-to-Speech voices could not be listed ({exc.detail}); only the "
-            f"{len(gemini_tts)} Gemini TTS models are included and nothing is deprecated",
-            api_key,
+        gemini_tts = [_gemini_model(e) for e in entries if is_tts_model(e["_id"], e["_methods"])]
+        try:
+            voices = _fetch_cloud_tts_voices(api_key, timeout)
+        except ProviderError as exc:
+            warning = redact(
+                f"Cloud Text-to-Speech voices could not be listed ({exc.detail}); only the "
+                f"{len(gemini_tts)} Gemini TTS models are included and nothing is deprecated",
+                api_key,
+            )
+            logger.warning("google: %s", warning)
+            return ProviderListing(
+                PROVIDER,
+                category,
+                first_wins(gemini_tts),
+                complete=False,
+                pages=pages,
+                warnings=[warning],
+            )
+        models = first_wins(gemini_tts + voices)
+        logger.info(
+            "google: %d TTS entries (%d Gemini TTS models, %d Cloud TTS voices)",
+            len(models),
+            len(gemini_tts),
+            len(voices),
         )
-        logger.warning("google: %s", warning)
-        return ProviderListing(
-            PROVIDER,
-            category,
-            first_wins(gemini_tts),
-            complete=False,
-            pages=pages,
-            warnings=[warning],
-        )
-    models = first_wins(gemini_tts + voices)
-    logger.info(
-        "google: %d TTS entries (%d Gemini TTS models, %d Cloud TTS voices)",
-        len(models),
-        len(gemini_tts),
-        len(voices),
-    )
-    return ProviderListing(PROVIDER, category, models, pages=pages + 1)
+        return ProviderListing(PROVIDER, category, models, pages=pages + 1)
 
 
 def _gemini_client(api_key: str, timeout: float) -> genai.Client:
@@ -190,10 +182,7 @@ def _translate_sdk_error(exc: Exception, api_key: str, timeout: float) -> Provid
         )
     if isinstance(exc, httpx2.TransportError | httpx.TransportError):
         return transport_error(PROVIDER, exc, timeout=timeout, secret=api_key)
-    return MalformedResponseError(
-        PROVIDER,
-        f"the model listing did not have the documented shape ({type(exc).__name__})",
-    )
+    return shape_error(PROVIDER, exc=exc, secret=api_key)
 
 
 # What the SDK may raise while fetching or parsing a page: API errors, transport errors, and
@@ -213,24 +202,18 @@ def _fetch_gemini(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], i
     """Every Gemini model entry (wire field names, plus `_id` and `_methods`), and the pages."""
     client = _gemini_client(api_key, timeout)  # kept referenced while the pager runs
     entries: list[dict[str, Any]] = []
-    pages = 0
-    seen_tokens: set[str] = set()
+    cursors = PageCursors(PROVIDER)
     try:
         pager = client.models.list(config={"page_size": GEMINI_PAGE_SIZE, "query_base": True})
         while True:
-            pages += 1
             for model in pager.page:
                 entry = _wire_entry(model)
                 if entry is not None:
                     entries.append(entry)
             token = pager.config.get("page_token")
             if not token:
-                break
-            if token in seen_tokens or pages >= MAX_PAGES:
-                raise MalformedResponseError(
-                    PROVIDER, "the model listing kept returning page tokens; stopped"
-                )
-            seen_tokens.add(token)
+                return entries, cursors.pages
+            cursors.follow(token)
             pager.next_page()
     except ProviderError:
         raise
@@ -238,7 +221,6 @@ def _fetch_gemini(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], i
         raise _translate_sdk_error(exc, api_key, timeout) from None
     finally:
         client.close()
-    return entries, pages
 
 
 def _wire_entry(model: genai_types.Model) -> dict[str, Any] | None:
@@ -266,13 +248,10 @@ def _gemini_model(entry: dict[str, Any]) -> DiscoveredModel:
     model_id: str = entry.pop("_id")
     entry.pop("_methods")
     entry["service"] = "gemini-api"
-    display = entry.get("displayName")
     description = entry.get("description")
     return DiscoveredModel(
         model_id=model_id,
-        display_name=display.strip()
-        if isinstance(display, str) and display.strip()
-        else readable_name(model_id),
+        display_name=text_or_none(entry.get("displayName")) or readable_name(model_id),
         description=description if isinstance(description, str) and description else None,
         context_window=positive_int(entry.get("inputTokenLimit")),
         supports_streaming=True,

@@ -35,26 +35,23 @@ import httpx2
 from mistralai.client import Mistral, errors
 
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
-from registry.errors import (
-    InvalidInputError,
-    MalformedResponseError,
-    MissingKeyError,
-    ProviderError,
-    ProviderServerError,
-    ProviderTimeoutError,
-)
+from registry.errors import MalformedResponseError, ProviderError
 from registry.providers.base import (
     Credentials,
     ProviderListing,
     error_for_status,
-    redact,
     shared_ssl_context,
+    transport_error,
 )
-from registry.providers.sdk_support import (
+from registry.providers.common import (
+    AdapterBase,
+    entries_with_ids,
     first_wins,
+    not_json,
     positive_int,
     readable_name,
-    secrets_hidden_from_logs,
+    shape_error,
+    text_or_none,
     utc_datetime,
 )
 from registry.types import Category, DiscoveredModel
@@ -89,21 +86,16 @@ def is_text_model(entry: dict[str, Any]) -> bool:
 
 def _display_name(entry: dict[str, Any]) -> str:
     model_id: str = entry["id"]
-    name = entry.get("name")
+    name = text_or_none(entry.get("name"))
     readable = readable_name(model_id)
-    if isinstance(name, str) and name.strip() and name.strip() != model_id:
-        return f"{readable} ({name.strip()})"
-    return readable
+    return f"{readable} ({name})" if name and name != model_id else readable
 
 
 def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
-    description = entry.get("description")
-    if not isinstance(description, str) or not description.strip():
-        description = None
     return DiscoveredModel(
         model_id=entry["id"],
         display_name=_display_name(entry),
-        description=description.strip() if description else None,
+        description=text_or_none(entry.get("description")),
         context_window=positive_int(entry.get("max_context_length")),
         supports_streaming=True,
         retires_at=utc_datetime(entry.get("deprecation")),
@@ -117,24 +109,14 @@ def _raw_entries(body: bytes | None) -> list[dict[str, Any]]:
     try:
         document = json.loads(body)
     except ValueError:
-        raise MalformedResponseError(PROVIDER, "the model listing is not valid JSON") from None
-    data = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(data, list):
-        raise MalformedResponseError(PROVIDER, "the model listing has no `data` array")
-    for entry in data:
-        if not isinstance(entry, dict):
-            raise MalformedResponseError(PROVIDER, "an entry of the model listing is not an object")
-        if not isinstance(entry.get("id"), str) or not entry["id"]:
-            raise MalformedResponseError(PROVIDER, "an entry of the model listing has no `id`")
-    return data
+        raise not_json(PROVIDER) from None
+    return entries_with_ids(PROVIDER, document.get("data") if isinstance(document, dict) else None)
 
 
 def _fetch_entries(
     server_url: str, credentials: Credentials, key_env: str, timeout: float
 ) -> list[dict[str, Any]]:
     key = credentials.api_key
-    if not key:
-        raise MissingKeyError(PROVIDER, f"no API key configured; set {key_env} or store one")
     captured: dict[str, bytes] = {}
 
     def keep_listing_body(response: httpx2.Response) -> None:
@@ -143,71 +125,55 @@ def _fetch_entries(
         if response.request.url.path.endswith(MODELS_PATH) and response.status_code == 200:
             captured["body"] = response.read()
 
-    with secrets_hidden_from_logs(key):
-        try:
-            with httpx2.Client(
-                verify=shared_ssl_context(),
-                follow_redirects=True,
-                timeout=timeout,
-                event_hooks={"response": [keep_listing_body]},
-            ) as http:
-                client = Mistral(
-                    api_key=key,
-                    server_url=server_url,
-                    client=http,
-                    # Never used (the listing is synchronous), but the SDK would otherwise
-                    # build one with a CA bundle of its own and close it through asyncio.run.
-                    async_client=httpx2.AsyncClient(
-                        verify=shared_ssl_context(), follow_redirects=True
-                    ),
-                    timeout_ms=max(1, int(timeout * 1000)),
-                )
-                # retries=None: no SDK retry, so a 429/5xx/timeout surfaces at once.
-                client.models.list(retries=None)
-            return _raw_entries(captured.get("body"))
-        except ProviderError:
-            raise
-        except httpx2.TimeoutException:
-            raise ProviderTimeoutError(
-                PROVIDER, f"no answer within {timeout:g} s; try again later"
-            ) from None
-        except (httpx2.TransportError, errors.NoResponseError):
-            raise ProviderServerError(
-                PROVIDER,
-                f"could not reach {redact(server_url, key)}; check the network or base URL",
-            ) from None
-        except errors.ResponseValidationError:
-            raise MalformedResponseError(
-                PROVIDER, "the model listing did not match the documented shape"
-            ) from None
-        except errors.MistralError as exc:
-            if 200 <= exc.status_code < 300:
-                # e.g. a 200 that is not JSON: the SDK calls it an unexpected response
-                raise MalformedResponseError(
-                    PROVIDER, "the model listing is not a JSON document"
-                ) from None
-            raise error_for_status(
-                PROVIDER,
-                exc.status_code,
-                key_env=key_env,
-                headers=exc.headers,
-                body=exc.body or "",
-                secret=key,
-            ) from None
+    try:
+        with httpx2.Client(
+            verify=shared_ssl_context(),
+            follow_redirects=True,
+            timeout=timeout,
+            event_hooks={"response": [keep_listing_body]},
+        ) as http:
+            client = Mistral(
+                api_key=key,
+                server_url=server_url,
+                client=http,
+                # Never used (the listing is synchronous), but the SDK would otherwise
+                # build one with a CA bundle of its own and close it through asyncio.run.
+                async_client=httpx2.AsyncClient(verify=shared_ssl_context(), follow_redirects=True),
+                timeout_ms=max(1, int(timeout * 1000)),
+            )
+            # retries=None: no SDK retry, so a 429/5xx/timeout surfaces at once.
+            client.models.list(retries=None)
+        return _raw_entries(captured.get("body"))
+    except ProviderError:
+        raise
+    except (httpx2.TransportError, errors.NoResponseError) as exc:
+        raise transport_error(PROVIDER, exc, timeout=timeout, secret=key) from None
+    except errors.ResponseValidationError:
+        raise shape_error(PROVIDER) from None
+    except errors.MistralError as exc:
+        if 200 <= exc.status_code < 300:
+            # e.g. a 200 that is not JSON: the SDK calls it an unexpected response
+            raise not_json(PROVIDER, exc.status_code) from None
+        raise error_for_status(
+            PROVIDER,
+            exc.status_code,
+            key_env=key_env,
+            headers=exc.headers,
+            body=exc.body or "",
+            secret=key,
+        ) from None
 
 
-class MistralAdapter:
+class MistralAdapter(AdapterBase):
     """Lists Mistral's chat models through the `mistralai` SDK."""
 
     provider = PROVIDER
     categories = frozenset({Category.TEXT})
     key_env = PROVIDER_KEY_ENV[PROVIDER]
 
-    def list_models(
-        self, category: Category, credentials: Credentials, *, timeout: float
+    def _list(
+        self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
-        if category not in self.categories:
-            raise InvalidInputError(f"{PROVIDER} does not list {category} models")
         server_url = provider_base_url(PROVIDER) or PUBLIC_BASE_URL
         entries = _fetch_entries(server_url, credentials, self.key_env, timeout)
         models = first_wins(_discovered(e) for e in entries if is_text_model(e))

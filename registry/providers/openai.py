@@ -35,25 +35,13 @@ from typing import Any
 import openai
 
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
-from registry.errors import (
-    InvalidInputError,
-    MalformedResponseError,
-    MissingKeyError,
-    ProviderError,
-    ProviderServerError,
-    ProviderTimeoutError,
-)
-from registry.providers.base import (
-    Credentials,
-    ProviderListing,
-    error_for_status,
-    redact,
-    shared_ssl_context,
-)
-from registry.providers.sdk_support import (
+from registry.providers.base import Credentials, ProviderListing
+from registry.providers.common import (
+    AdapterBase,
     first_wins,
     readable_name,
-    secrets_hidden_from_logs,
+    sdk_entries,
+    stainless_client,
     utc_datetime,
 )
 from registry.types import Category, DiscoveredModel
@@ -94,88 +82,34 @@ def fetch_openai_compatible_models(
     provider: str,
     *,
     key_env: str,
-    base_url: str,
+    public_base_url: str,
     credentials: Credentials,
     timeout: float,
     send_openai_account_headers: bool = True,
 ) -> list[dict[str, Any]]:
     """`GET {base_url}/models` through the `openai` SDK; the raw entries, in listing order.
 
-    Shared by every OpenAI-compatible API (OpenAI itself, xAI). The endpoint is not paginated.
-    Every failure is raised as a `ProviderError` with the key redacted.
+    Shared by every OpenAI-compatible API (OpenAI itself, xAI); `REGISTRY_<PROVIDER>_BASE_URL`
+    replaces the public origin. The endpoint is not paginated. Every failure is raised as a
+    `ProviderError` with the key redacted.
     """
-    key = credentials.api_key
-    if not key:
-        raise MissingKeyError(provider, f"no API key configured; set {key_env} or store one")
-    with secrets_hidden_from_logs(key):
-        try:
-            with openai.OpenAI(
-                api_key=key,
-                base_url=base_url,
-                max_retries=0,
-                timeout=timeout,
-                # The SDK's own client defaults, minus the CA bundle it would load per client.
-                http_client=openai.DefaultHttpxClient(verify=shared_ssl_context()),
-            ) as client:
-                if not send_openai_account_headers:
-                    # OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment mean nothing to
-                    # another vendor; do not hand them over.
-                    client.organization = None
-                    client.project = None
-                page = client.models.list()
-                return _raw_entries(provider, page)
-        except ProviderError:
-            raise
-        except openai.APITimeoutError:
-            raise ProviderTimeoutError(
-                provider, f"no answer within {timeout:g} s; try again later"
-            ) from None
-        except openai.APIConnectionError:
-            raise ProviderServerError(
-                provider, f"could not reach {redact(base_url, key)}; check the network or base URL"
-            ) from None
-        except openai.APIStatusError as exc:
-            raise error_for_status(
-                provider,
-                exc.status_code,
-                key_env=key_env,
-                headers=exc.response.headers,
-                body=_safe_text(exc),
-                secret=key,
-            ) from None
-        except openai.APIResponseValidationError:
-            raise MalformedResponseError(
-                provider, "the model listing did not match the documented shape"
-            ) from None
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            # The SDK raises these when the body is not JSON or not an object with `data`.
-            raise MalformedResponseError(
-                provider,
-                f"the model listing could not be read ({type(exc).__name__}: "
-                f"{redact(str(exc)[:120], key)})",
-            ) from None
-
-
-def _safe_text(exc: openai.APIStatusError) -> str:
-    try:
-        return exc.response.text
-    except Exception:  # a streamed or undecodable body; the status code says enough
-        return ""
-
-
-def _raw_entries(provider: str, page: Any) -> list[dict[str, Any]]:
-    data = getattr(page, "data", None)
-    if not isinstance(data, list):
-        raise MalformedResponseError(provider, "the model listing has no `data` array")
-    entries: list[dict[str, Any]] = []
-    for item in data:
-        if not isinstance(item, openai.BaseModel):
-            raise MalformedResponseError(provider, "an entry of the model listing is not an object")
-        entry = item.to_dict(mode="json")
-        if not isinstance(entry.get("id"), str) or not entry["id"]:
-            raise MalformedResponseError(provider, "an entry of the model listing has no `id`")
-        entries.append(entry)
-    return entries
+    origin = provider_base_url(provider)
+    base_url = f"{origin}/v1" if origin else public_base_url
+    with stainless_client(
+        provider,
+        openai,
+        openai.OpenAI,
+        key=credentials.api_key,
+        key_env=key_env,
+        base_url=base_url,
+        timeout=timeout,
+    ) as client:
+        if not send_openai_account_headers:
+            # OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment mean nothing to
+            # another vendor; do not hand them over.
+            client.organization = None
+            client.project = None
+        return sdk_entries(provider, client.models.list(), openai.BaseModel)
 
 
 def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
@@ -191,23 +125,20 @@ def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
     )
 
 
-class OpenAIAdapter:
+class OpenAIAdapter(AdapterBase):
     """Lists OpenAI's text and TTS models through the `openai` SDK."""
 
     provider = PROVIDER
     categories = frozenset({Category.TEXT, Category.TTS})
     key_env = PROVIDER_KEY_ENV[PROVIDER]
 
-    def list_models(
-        self, category: Category, credentials: Credentials, *, timeout: float
+    def _list(
+        self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
-        if category not in self.categories:
-            raise InvalidInputError(f"{PROVIDER} does not list {category} models")
-        origin = provider_base_url(PROVIDER)
         entries = fetch_openai_compatible_models(
             PROVIDER,
             key_env=self.key_env,
-            base_url=f"{origin}/v1" if origin else PUBLIC_BASE_URL,
+            public_base_url=PUBLIC_BASE_URL,
             credentials=credentials,
             timeout=timeout,
         )

@@ -29,18 +29,16 @@ import httpx
 
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError
-from registry.providers._fetch import MAX_PAGES, checked_category, expect, get_json
-from registry.providers.base import (
-    DEFAULT_TIMEOUT_SECONDS,
-    Credentials,
-    ProviderListing,
-    shared_ssl_context,
-)
-from registry.providers.sdk_support import (
+from registry.providers.base import Credentials, ProviderListing, shared_ssl_context
+from registry.providers.common import (
+    AdapterBase,
+    PageCursors,
+    expect,
     first_wins,
+    get_json,
     positive_int,
     readable_name,
-    secrets_hidden_from_logs,
+    text_or_none,
     utc_datetime,
 )
 from registry.types import Category, DiscoveredModel
@@ -74,26 +72,17 @@ def is_text_model(entry: dict[str, Any]) -> bool:
     return "text" in outputs and "embeddings" not in outputs
 
 
-class OpenRouterAdapter:
+class OpenRouterAdapter(AdapterBase):
     """Lists OpenRouter's text-generating models."""
 
-    provider: str = PROVIDER
-    categories: frozenset[Category] = frozenset({Category.TEXT})
-    key_env: str = KEY_ENV
+    provider = PROVIDER
+    categories = frozenset({Category.TEXT})
+    key_env = KEY_ENV
 
-    def list_models(
-        self,
-        category: Category,
-        credentials: Credentials,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    def _list(
+        self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
-        category = checked_category(
-            PROVIDER, self.categories, category, credentials.api_key, KEY_ENV
-        )
-        # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
-        with secrets_hidden_from_logs(credentials.api_key):
-            entries, pages = _fetch(credentials.api_key, timeout)
+        entries, pages = _fetch(credentials.api_key, timeout)
         found: list[DiscoveredModel] = []
         for entry in entries:
             if not isinstance(entry, dict):
@@ -112,9 +101,8 @@ class OpenRouterAdapter:
 def _fetch(api_key: str, timeout: float) -> tuple[list[Any], int]:
     origin = httpx.URL(provider_base_url(PROVIDER) or DEFAULT_ORIGIN)
     url = origin.join(MODELS_PATH)
-    seen = {str(url)}
+    cursors = PageCursors(PROVIDER, first=str(url))
     entries: list[Any] = []
-    pages = 0
     with httpx.Client(verify=shared_ssl_context(), follow_redirects=False) as client:
         while True:
             body = get_json(
@@ -126,19 +114,14 @@ def _fetch(api_key: str, timeout: float) -> tuple[list[Any], int]:
                 timeout=timeout,
                 headers={"Authorization": f"Bearer {api_key}"},
             )
-            pages += 1
             expect(PROVIDER, body, dict, "the model listing")
             entries.extend(expect(PROVIDER, body.get("data"), list, "`data`"))
             links = body.get("links")
             next_link = links.get("next") if isinstance(links, dict) else None
             if not next_link:
-                return entries, pages
+                return entries, cursors.pages
             url = _next_url(url, next_link, origin)
-            if str(url) in seen or pages >= MAX_PAGES:
-                raise MalformedResponseError(
-                    PROVIDER, "the model listing kept pointing to pages already read; stopped"
-                )
-            seen.add(str(url))
+            cursors.follow(str(url))
 
 
 def _next_url(current: httpx.URL, link: Any, origin: httpx.URL) -> httpx.URL:
@@ -169,9 +152,7 @@ def _model(entry: dict[str, Any]) -> DiscoveredModel | None:
         context = positive_int(top_provider.get("context_length"))
     return DiscoveredModel(
         model_id=model_id,
-        display_name=name.strip()
-        if isinstance(name, str) and name.strip()
-        else readable_name(model_id),
+        display_name=text_or_none(name) or readable_name(model_id),
         description=description if isinstance(description, str) and description else None,
         context_window=context,
         supports_streaming=True,

@@ -25,11 +25,10 @@ import logging
 import re
 from typing import Any
 
-from registry.config import PROVIDER_KEY_ENV, provider_base_url
-from registry.errors import InvalidInputError
+from registry.config import PROVIDER_KEY_ENV
 from registry.providers.base import Credentials, ProviderListing
+from registry.providers.common import AdapterBase, first_wins, readable_name
 from registry.providers.openai import fetch_openai_compatible_models
-from registry.providers.sdk_support import first_wins, readable_name
 from registry.types import Category, DiscoveredModel
 
 logger = logging.getLogger(__name__)
@@ -61,23 +60,20 @@ def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
     )
 
 
-class XAIAdapter:
+class XAIAdapter(AdapterBase):
     """Lists xAI's Grok text models through the OpenAI-compatible `/v1/models`."""
 
     provider = PROVIDER
     categories = frozenset({Category.TEXT})
     key_env = PROVIDER_KEY_ENV[PROVIDER]
 
-    def list_models(
-        self, category: Category, credentials: Credentials, *, timeout: float
+    def _list(
+        self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
-        if category not in self.categories:
-            raise InvalidInputError(f"{PROVIDER} does not list {category} models")
-        origin = provider_base_url(PROVIDER)
         entries = fetch_openai_compatible_models(
             PROVIDER,
             key_env=self.key_env,
-            base_url=f"{origin}/v1" if origin else PUBLIC_BASE_URL,
+            public_base_url=PUBLIC_BASE_URL,
             credentials=credentials,
             timeout=timeout,
             send_openai_account_headers=False,

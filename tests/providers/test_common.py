@@ -1,4 +1,4 @@
-"""Helpers shared by the SDK-based adapters: names, dates, de-duplication, log redaction."""
+"""Helpers every adapter shares: names, dates, de-duplication, paging, log redaction."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from registry.providers.sdk_support import (
+from registry.errors import MalformedResponseError
+from registry.providers.base import secrets_hidden_from_logs
+from registry.providers.common import (
+    MAX_PAGES,
+    PageCursors,
+    entries_with_ids,
     first_wins,
     positive_int,
     readable_name,
-    secrets_hidden_from_logs,
+    shape_error,
+    text_or_none,
     utc_datetime,
 )
 from registry.types import DiscoveredModel
@@ -100,3 +106,45 @@ def test_redaction_ends_with_the_last_listing_using_the_key(
     log.debug("after %s", "the listing")
     assert key not in caplog.text
     assert "after the listing" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(" Jenny ", "Jenny"), ("", None), ("   ", None), (None, None), (7, None)],
+)
+def test_text_fields_are_stripped_and_blank_ones_dropped(
+    value: object, expected: str | None
+) -> None:
+    assert text_or_none(value) == expected
+
+
+def test_page_cursors_count_pages_and_stop_a_repeated_cursor() -> None:
+    cursors = PageCursors("test", first="page-1")
+    cursors.follow("page-2")
+    cursors.follow("page-3")
+    assert cursors.pages == 3
+    with pytest.raises(MalformedResponseError, match="page 3 points back"):
+        cursors.follow("page-1")
+
+
+def test_page_cursors_stop_a_listing_that_never_ends() -> None:
+    cursors = PageCursors("test", "the voice listing")
+    for n in range(MAX_PAGES - 1):
+        cursors.follow(f"token-{n}")
+    assert cursors.pages == MAX_PAGES
+    with pytest.raises(MalformedResponseError, match="the voice listing does not end"):
+        cursors.follow("one-more")
+
+
+def test_entries_need_an_id() -> None:
+    assert entries_with_ids("test", [{"id": "a"}]) == [{"id": "a"}]
+    for data in (None, {"id": "a"}, ["a"], [{"id": ""}], [{"name": "a"}]):
+        with pytest.raises(MalformedResponseError):
+            entries_with_ids("test", data)
+
+
+def test_a_shape_error_names_the_cause_without_the_key() -> None:
+    key = "sk-secret-1234"
+    error = shape_error("test", exc=KeyError(f"data for {key}"), secret=key)
+    assert "KeyError" in str(error)
+    assert key not in str(error)
