@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from registry.audit import list_audit_entries
 from registry.db import Database, set_database
 from registry.demo import load_fixture
 from registry.migrate import upgrade
@@ -228,6 +230,29 @@ def test_refresh_approve_default_then_a_dropped_model_falls_back(
     ui.see("openai/o3 is now the default text model of openai.")
     ui.shot("02-approved-and-default")
 
+    # A note typed into the grid (the cell reached with the keyboard) is saved.
+    grid = page.locator(".st-key-text-section-enabled [data-testid='stDataFrame']")
+    # First row, Model column (read-only); Playwright scrolls it clear and waits until stable.
+    # A grid that did not have the focus may take the first click for itself: click again.
+    selected = page.locator("td[aria-selected='true']", has_text="openai/gpt-4.1")
+    for _ in range(3):
+        grid.click(position={"x": 190, "y": 52})
+        try:
+            selected.wait_for(state="attached", timeout=2000)
+            break
+        except PlaywrightTimeout:
+            continue
+    for _ in range(3):  # → Display name → Status → Notes
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # opens the cell editor
+    editor = page.locator("textarea.gdg-input")
+    editor.wait_for(timeout=WAIT_MS)
+    editor.fill("house model for long stories")
+    editor.press("Enter")
+    ui.see("1 unsaved change(s)")
+    ui.click("Save changes")
+    ui.see("Saved changes to 1 model(s).")
+
     # The provider stops listing o4-mini; within 5 minutes only a forced refresh runs.
     openai_standin.install(dashboard.standin, _listing_without("o4-mini"))
     ui.click("Force refresh")
@@ -242,10 +267,14 @@ def test_refresh_approve_default_then_a_dropped_model_falls_back(
     reset_snapshot()
     try:
         config = get_ai_config_for_story("openai", "o4-mini")
+        noted = list_audit_entries(action="edit")
     finally:
         set_database(None)
         reset_snapshot()
     assert (config.provider, config.model_id) == ("openai", "o3")
+    assert [(e.model_id, e.new_value) for e in noted] == [
+        ("gpt-4.1", "house model for long stories")
+    ]
     assert config.fallback and config.reason is not None and config.reason.value == "deprecated"
     page.close()
 

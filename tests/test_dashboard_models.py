@@ -496,3 +496,37 @@ def test_tts_page_is_the_same_component_for_voices(database: Database) -> None:
     radio.set_value("voice-0").run()
     assert get_default_model_for_provider("elevenlabs", Category.TTS) == "voice-0"
     set_default_model("elevenlabs", "tts", "21m00Tcm4TlvDq8ikWAM")
+
+
+def test_notes_of_disabled_and_deprecated_models_and_clearing_a_successor(
+    database: Database,
+) -> None:
+    gpt4o = get_model_by_provider_id("openai", "gpt-4o", "text")
+    update_model_status(get_model_by_provider_id("openai", "gpt-4.1", "text").id, "disabled")
+    update_model_status(gpt4o.id, "deprecated")
+    set_successor(gpt4o.id, "gpt-5")
+    at = text_page("openai")
+    at = edit_grid(at, "text", "disabled", {0: {"admin_notes": "too slow for us"}})
+    at = click(at, "text-disabled-save")
+    assert messages(at, "success") == ["Saved changes to 1 model(s)."]
+    at = edit_grid(at, "text", "deprecated", {0: {"admin_notes": "replaced in May"}})
+    at = click(at, "text-deprecated-save")
+    assert messages(at, "success") == ["Saved changes to 1 model(s)."]
+    assert get_model_by_provider_id("openai", "gpt-4.1", "text").admin_notes == "too slow for us"
+    assert get_model_by_provider_id("openai", "gpt-4o", "text").admin_notes == "replaced in May"
+    assert "Falls back to: openai/gpt-5 — openai/gpt-4o" in everything(at)
+    next(s for s in at.selectbox if s.label == "Deprecated model").set_value(str(gpt4o.id)).run()
+    at = click(at, "text-successor-clear")
+    assert messages(at, "success") == ["Cleared the successor of openai/gpt-4o."]
+    assert "Falls back to: openai/gpt-5.4-mini — openai/gpt-4o" in everything(at)
+
+
+def test_changing_the_page_size_starts_again_at_page_one(database: Database) -> None:
+    seed_pending("openrouter", [f"vendor/model-{i:04d}" for i in range(120)])
+    at = text_page("openrouter")
+    next(p for p in at.pagination if "pending" in str(p.key)).set_value(2).run()
+    assert grid_models(at, "text", "pending")[0] == "openrouter/vendor/model-0050"
+    at.selectbox(key="text-page-size").set_value(100).run()
+    assert_clean(at)
+    assert grid_models(at, "text", "pending")[0] == "openrouter/vendor/model-0000"
+    assert "Rows 1–100 of 120 · 0 selected" in everything(at)

@@ -402,11 +402,12 @@ def _column_config(section: ModelStatus) -> dict[str, Any]:
         "select": st.column_config.CheckboxColumn("Select", width="small"),
         "default": st.column_config.CheckboxColumn("Default", width="small"),
         "model": st.column_config.TextColumn("Model", width="medium"),
-        "display_name": st.column_config.TextColumn("Display name", max_chars=255),
+        "display_name": st.column_config.TextColumn("Display name", max_chars=255, width="medium"),
         "status": st.column_config.SelectboxColumn(
             "Status",
             options=[s.value for s in ModelStatus if s is not ModelStatus.PENDING],
             required=True,
+            width="small",
         ),
         "admin_notes": st.column_config.TextColumn("Notes", max_chars=10_000),
         "context_window": st.column_config.NumberColumn("Context window", format="localized"),

@@ -59,7 +59,11 @@ def one_line(text: str | None, limit: int = 200) -> str:
 # --- metadata ----------------------------------------------------------------------------------
 
 NO_METADATA = "No metadata"
-_SKIP_KEYS = frozenset({"id", "name", "display_name", "object", "description", "model_id"})
+# Keys that repeat a column (id, name, description) or say nothing: left out of the summary.
+_SKIP_KEYS = frozenset(
+    {"id", "name", "displayname", "shortname", "localname", "object", "description"}
+    | {"modelid", "voiceid"}
+)
 
 
 def _scalar(value: object) -> str | None:
@@ -100,7 +104,8 @@ def metadata_summary(model: CatalogModel, max_items: int = 5) -> str:
     for key, value in (model.provider_metadata or {}).items():
         if len(parts) >= max_items:
             break
-        if key in _SKIP_KEYS or key.endswith("_url"):
+        normalised = key.lower().replace("_", "")
+        if normalised in _SKIP_KEYS or normalised.endswith("url"):
             continue
         shown = _date(value) if key in _EPOCH_KEYS else _scalar(value)
         if shown is not None:
@@ -252,7 +257,8 @@ def model_table(
             record["archived"] = model.archived_at is not None
         if section is not ModelStatus.PENDING:
             record["admin_notes"] = model.admin_notes or ""
-        record["context_window"] = model.context_window
+        if model.category is Category.TEXT:  # voices have no context window
+            record["context_window"] = model.context_window
         record["metadata"] = metadata_summary(model)
         record["description"] = one_line(model.description)
         record["source"] = model.source.value
@@ -264,7 +270,8 @@ def model_table(
     frame = pd.DataFrame.from_records(records)
     if frame.empty:
         return frame
-    frame["context_window"] = frame["context_window"].astype("Int64")
+    if "context_window" in frame:
+        frame["context_window"] = frame["context_window"].astype("Int64")
     return frame
 
 
