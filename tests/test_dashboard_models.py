@@ -229,8 +229,8 @@ def test_refresh_of_every_provider_reports_each_failure_clearly(database: Databa
     assert plain(at.status[0].label).startswith("Refreshed 0 of 6 provider(s)")
     for provider, env in (("openai", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY")):
         assert (
-            f"✗ {provider}: failed — {provider}: no API key configured: add one on the API keys "
-            f"page or set {env}"
+            f"✗ {provider}: failed — no API key configured: add one on the API keys page or "
+            f"set {env}"
         ) in text
 
 
@@ -530,3 +530,14 @@ def test_changing_the_page_size_starts_again_at_page_one(database: Database) -> 
     assert_clean(at)
     assert grid_models(at, "text", "pending")[0] == "openrouter/vendor/model-0000"
     assert "Rows 1–100 of 120 · 0 selected" in everything(at)
+
+
+def test_choosing_a_default_keeps_unsaved_grid_edits(database: Database) -> None:
+    at = text_page("google")
+    at = edit_grid(at, "text", "enabled", {0: {"admin_notes": "draft"}})
+    radio = next(r for r in at.radio if r.label == "Default text model of google")
+    radio.set_value("gemini-2.5-pro").run()
+    assert "1 unsaved change(s)" in everything(at)
+    assert get_default_model_for_provider("google", "text") == "gemini-2.5-pro"
+    at = click(at, "text-enabled-save")
+    assert messages(at, "success")[-1] == "Saved changes to 1 model(s)."

@@ -168,7 +168,7 @@ def test_summaries_of_a_refresh() -> None:
     )
     assert summary.lines == [
         "openai: 10 listed, 2 new, 1 deprecated",
-        "xai: failed — xai: the key was rejected",
+        "xai: failed — the key was rejected",
         "google: not refreshed — later",
     ]
     assert summarize_report(DiscoveryReport([failed])).kind == "error"

@@ -550,8 +550,8 @@ def _choose_default(view: View, key: str, actor: Actor) -> None:
             f"of {model.provider}."
         )
 
+    # No bump: unsaved edits in the grid survive choosing a default (its rows stay the same).
     attempt(act, failure="Could not change the default: ")
-    bump(view.category)
 
 
 def _default_warning(view: View, defaults: dict[tuple[str, str], str]) -> None:

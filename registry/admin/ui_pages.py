@@ -219,10 +219,7 @@ def settings_page() -> None:
             _settings_form(category, actor)
 
 
-def _settings_form(category: Category, actor: object) -> None:
-    from registry.audit import Actor
-
-    assert isinstance(actor, Actor)
+def _settings_form(category: Category, actor: Actor) -> None:
     title = "Text (stories)" if category is Category.TEXT else "Speech (TTS)"
     st.subheader(title)
     config = get_global_config(category)

@@ -327,7 +327,9 @@ def result_line(result: ProviderResult) -> str:
     """One provider's outcome for the progress box and the summary."""
     who = result.provider
     if result.errors:
-        return f"{who}: failed — " + "; ".join(result.errors)
+        prefix = f"{who}: "  # provider errors name the provider already
+        errors = [e.removeprefix(prefix) for e in result.errors]
+        return f"{who}: failed — " + "; ".join(errors)
     if result.rate_limited:
         note = "; ".join(result.warnings) or "skipped (refreshed recently)"
         return f"{who}: not refreshed — {note}"
