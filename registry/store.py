@@ -100,11 +100,12 @@ def _filtered(query: Select[Any], filters: ModelFilter) -> Select[Any]:
         raw = [filters.status] if isinstance(filters.status, str) else list(filters.status)
         conditions.append(AIModel.status.in_([parse_status(s).value for s in raw]))
     if filters.search and filters.search.strip():
-        needle = f"%{filters.search.strip().lower()}%"
+        # `%` and `_` typed by an admin are literal characters, not wildcards.
+        needle = filters.search.strip().lower()
         conditions.append(
             or_(
-                func.lower(AIModel.model_id).like(needle),
-                func.lower(AIModel.display_name).like(needle),
+                func.lower(AIModel.model_id).contains(needle, autoescape=True),
+                func.lower(AIModel.display_name).contains(needle, autoescape=True),
             )
         )
     if not filters.include_archived:
@@ -123,6 +124,13 @@ def list_models(
         query = query.limit(limit).offset(offset)
     with get_database().read() as session:
         return [to_catalog_model(row) for row in session.scalars(query)]
+
+
+def list_model_ids(filters: ModelFilter | None = None) -> list[uuid.UUID]:
+    """Only the ids of the matching models (bulk actions over thousands of rows)."""
+    query = _filtered(select(AIModel.id), filters or ModelFilter())
+    with get_database().read() as session:
+        return list(session.scalars(query))
 
 
 def count_models(filters: ModelFilter | None = None) -> int:

@@ -190,6 +190,15 @@ def test_a_listing_without_context_window_keeps_the_curated_one(database: Databa
     assert model.context_window == 1_047_576 and model.display_name == "GPT-4.1 (api)"
 
 
+def test_search_treats_percent_and_underscore_as_plain_characters(database: Database) -> None:
+    upsert_discovered_models(
+        "openrouter", "text", [DiscoveredModel("a_b", "x"), DiscoveredModel("axb", "y")]
+    )
+    found = list_models(ModelFilter(provider="openrouter", search="a_b"))
+    assert [m.model_id for m in found] == ["a_b"]
+    assert list_models(ModelFilter(search="100%")) == []
+
+
 def test_grid_edits_are_all_or_nothing_with_a_report_per_row(database: Database) -> None:
     gpt4o = get_model_by_provider_id("openai", "gpt-4o", "text")
     default = get_model_by_provider_id("openai", "gpt-5.4-mini", "text")

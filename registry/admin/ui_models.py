@@ -51,6 +51,7 @@ from registry.store import (
     count_models,
     get_default_models,
     get_model_by_provider_id,
+    list_model_ids,
     list_models,
     set_default_model,
     set_successor,
@@ -464,7 +465,7 @@ def _set_status(
 
 def _approve_all(view: View, actor: Actor) -> None:
     def act() -> str:
-        ids = [m.id for m in list_models(view.filter(ModelStatus.PENDING))]
+        ids = list_model_ids(view.filter(ModelStatus.PENDING))
         changed = bulk_update_models(ids, ModelStatus.ENABLED, actor=actor)
         return f"Approved all {changed} pending model(s)"
 
