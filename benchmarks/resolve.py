@@ -15,8 +15,8 @@ Run with `make bench` (or `python benchmarks/resolve.py`). One run measures, sid
 The catalog is padded to several thousand models (an OpenRouter-sized text listing, an
 ElevenLabs-sized voice library) so reload time counts. Sub-microsecond calls are timed in
 batches of 50 (per-call time = batch time / 50, loop included); SELECTs one by one.
-PostgreSQL: REGISTRY_BENCH_POSTGRES_URL or REGISTRY_TEST_POSTGRES_URL (an admin connection used
-to create and drop a scratch database), default postgresql+psycopg://postgres@127.0.0.1:5432/test.
+PostgreSQL: a scratch database beside REGISTRY_TEST_POSTGRES_URL (see registry.scratch),
+default postgresql+psycopg://postgres@127.0.0.1:5432/test.
 """
 
 from __future__ import annotations
@@ -31,19 +31,18 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from registry.db import Database, set_database
 from registry.migrate import upgrade as migrate_database
 from registry.resolution import get_ai_config_for_story, reset_snapshot, resolve
 from registry.schema import AIModel
+from registry.scratch import create_postgres_database, drop_postgres_database, postgres_url
 from registry.snapshot import load_snapshot
 from registry.store import (
     ModelFilter,
@@ -216,31 +215,18 @@ def _sqlite(workdir: Path) -> Iterator[Database]:
 
 @contextmanager
 def _postgres() -> Iterator[Database | None]:
-    admin_url = (
-        os.environ.get("REGISTRY_BENCH_POSTGRES_URL")
-        or os.environ.get("REGISTRY_TEST_POSTGRES_URL")
-        or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    )
-    name = f"mr_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        name = create_postgres_database(prefix="mr_bench")
     except Exception as exc:
         print(f"  PostgreSQL unavailable ({str(exc).splitlines()[0]}): skipped")
-        admin.dispose()
         yield None
         return
-    database = Database(
-        make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    )
+    database = Database(postgres_url(name))
     try:
         yield database
     finally:
         database.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_postgres_database(name)
 
 
 def _us(ns: float) -> str:

@@ -12,48 +12,19 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from registry import migrate
 from registry.config import PROVIDER_KEY_ENV
 from registry.db import Database, set_database
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "REGISTRY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from registry.scratch import (
+    BACKENDS,
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_url,
 )
+
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "providers"
-BACKENDS = ["sqlite", "postgresql"]
-
-
-def _pg_admin() -> psycopg.Connection:
-    url = make_url(POSTGRES_ADMIN_URL)
-    return psycopg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname=url.database,
-        autocommit=True,
-    )
-
-
-def postgres_url(name: str) -> str:
-    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def create_postgres_database(template: str | None = None) -> str:
-    name = f"mr_test_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as admin:
-        suffix = f' TEMPLATE "{template}"' if template else ""
-        admin.execute(f'CREATE DATABASE "{name}"{suffix}')
-    return name
-
-
-def drop_postgres_database(name: str) -> None:
-    with _pg_admin() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +76,7 @@ def make_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) 
     return db
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=list(BACKENDS))
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """The process-wide database for this test, on each backend in turn."""
     db = make_database(request.param, tmp_path, request)

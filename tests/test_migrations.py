@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select
 from registry import migrate
 from registry.db import Database
 from registry.schema import AIModel
-from tests.conftest import create_postgres_database, drop_postgres_database, postgres_url
+from registry.scratch import create_postgres_database, drop_postgres_database, postgres_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
