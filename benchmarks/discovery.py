@@ -10,9 +10,13 @@ Goals: full refresh ≤ 1.3× the slowest single provider; ingest ≥ 10k rows/s
 from __future__ import annotations
 
 import copy
+import json
 import os
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +85,32 @@ def ingest_rate(backend: str, rows: int = 5000) -> tuple[float, float]:
     return insert, update
 
 
-def compare_refreshes(latency: float) -> None:
+@contextmanager
+def standins_in_child(latency: float) -> Iterator[dict[str, str]]:
+    """The stand-ins in their own process, so their JSON encoding does not share our GIL."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        yield json.loads(child.stdout.readline())
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
+def serve(latency: float) -> None:
     with StandInProviders(realistic_bodies(), latency=latency) as standins:
-        os.environ.update(standins.environment())
+        print(json.dumps(standins.environment()), flush=True)
+        sys.stdin.read()  # until the parent closes our stdin
+
+
+def compare_refreshes(latency: float) -> None:
+    with standins_in_child(latency) as environment:
+        os.environ.update(environment)
         for backend in BACKENDS:
             for category in Category:
                 singles = {
@@ -120,4 +147,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve"]:
+        serve(float(sys.argv[2]))
+    else:
+        main()

@@ -6,6 +6,7 @@ transaction; that is how other processes learn, with a one-row read, that someth
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -13,13 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry import config
-from registry.errors import DatabaseError, RegistryError
+from registry.errors import DatabaseError
 from registry.schema import RegistryStamp, utcnow
 
 logger = logging.getLogger(__name__)
@@ -43,11 +45,16 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite takes its write lock up front so two writers queue instead of deadlocking.
+        # SQLite takes its write lock up front so two writers queue instead of deadlocking,
+        # and writers of this process queue on a lock first: SQLite's own busy handler retries
+        # by sleeping (up to 100 ms a time), which made parallel discovery run serially slow.
         self._write_engine = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE")
             if self.dialect == "sqlite"
             else self.engine
+        )
+        self._writers: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self.dialect == "sqlite" else contextlib.nullcontext()
         )
 
     @property
@@ -68,27 +75,32 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction: commits (and bumps the change stamp) on success, rolls back on error."""
-        session = self._sessions(bind=self._write_engine)
+        with self._writers, self._sessions(bind=self._write_engine) as session:
+            try:
+                yield session
+                session.flush()
+                session.execute(
+                    update(RegistryStamp)
+                    .where(RegistryStamp.id == 1)
+                    .values(version=RegistryStamp.version + 1, changed_at=utcnow())
+                )
+                session.commit()
+            except SQLAlchemyError as exc:
+                session.rollback()
+                raise _translate(exc) from None
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def transaction(self, **options: Any) -> Iterator[Connection]:
+        """A write transaction that is not a catalog change (discovery state, usage counts):
+        no change stamp bump, so no process reloads its snapshot for it."""
         try:
-            yield session
-            session.flush()
-            session.execute(
-                update(RegistryStamp)
-                .where(RegistryStamp.id == 1)
-                .values(version=RegistryStamp.version + 1, changed_at=utcnow())
-            )
-            session.commit()
-        except RegistryError:
-            session.rollback()
-            raise
+            with self._writers, self._write_engine.execution_options(**options).begin() as conn:
+                yield conn
         except SQLAlchemyError as exc:
-            session.rollback()
             raise _translate(exc) from None
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     def stamp(self) -> int:
         """The current change stamp (raises DatabaseError when unreachable)."""
@@ -99,6 +111,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def dialect_insert(bind: Connection | Session) -> Any:
+    """The backend's INSERT with ON CONFLICT support (PostgreSQL and SQLite spell it alike)."""
+    name = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
 def _configure_sqlite(engine: Engine) -> None:

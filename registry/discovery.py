@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Table, and_, select, update
 
 from registry import keys
 from registry.audit import DISCOVERY, Actor, audit_row, write_audit
 from registry.catalog import curated_default, curated_provider, default_setting_key
-from registry.db import Database, get_database
+from registry.db import Database, dialect_insert, get_database
 from registry.errors import MissingKeyError, ProviderError, ProviderRateLimitedError, RegistryError
 from registry.providers import get_adapter
 from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing, redact
@@ -280,10 +279,6 @@ def _missing_key_message(provider: str, env: str) -> str:
     return f"no API key configured: add one on the API keys page or set {env}{extra}"
 
 
-def _dialect_insert(connection: Connection) -> Any:
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-
-
 _STATE = cast(Table, DiscoveryState.__table__)
 
 
@@ -294,7 +289,7 @@ def _is_pair(provider: str, category: Category) -> ColumnElement[bool]:
 def _update_state(database: Database, provider: str, category: Category, **values: Any) -> None:
     """Record a failure outside the catalog transaction: no catalog change, so no stamp bump."""
     try:
-        with database.engine.begin() as connection:
+        with database.transaction() as connection:
             connection.execute(update(_STATE).where(_is_pair(provider, category)).values(**values))
     except Exception:
         logger.warning("could not record the %s %s discovery state", provider, category.value)
@@ -380,9 +375,9 @@ class _Refresh:
         now = utcnow()
         claim_until = now + timedelta(seconds=max(60.0, self.timeout * 6))
         state = _STATE
-        with self.database.engine.begin() as connection:
+        with self.database.transaction() as connection:
             connection.execute(
-                _dialect_insert(connection)(state)
+                dialect_insert(connection)(state)
                 .values(
                     provider=self.provider,
                     category=self.category.value,

@@ -15,12 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from registry.audit import SYSTEM, Actor, audit_row, write_audit
 from registry.catalog import default_setting_key
-from registry.db import get_database
+from registry.db import dialect_insert, get_database
 from registry.errors import (
     AmbiguousModelError,
     InvalidInputError,
@@ -369,9 +368,7 @@ def bulk_update_models(
 
 def upsert_setting(session: Session, key: str, value: str, actor: Actor, now: datetime) -> None:
     """Insert or replace one app setting (race-free on both backends)."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    dialect_insert: Any = postgresql.insert if postgres else sqlite.insert
-    statement = dialect_insert(AppSetting).values(
+    statement = dialect_insert(session)(AppSetting).values(
         key=key, value=value, updated_at=now, updated_by=actor.user_id
     )
     session.execute(

@@ -13,12 +13,11 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 
-from registry.db import Database
+from registry.db import Database, dialect_insert
 from registry.schema import FallbackCount
 from registry.types import Category, display_id
 
@@ -148,12 +147,8 @@ class FallbackRecorder:
                 }
                 for key, entry in self._pending.items()
             ]
-            engine = database.engine.execution_options(**{NOT_A_CATALOG_CHANGE: True})
-            with engine.begin() as connection:
-                dialect_insert: Any = (
-                    postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-                )
-                statement = dialect_insert(_TABLE).values(rows)
+            with database.transaction(**{NOT_A_CATALOG_CHANGE: True}) as connection:
+                statement = dialect_insert(connection)(_TABLE).values(rows)
                 connection.execute(
                     statement.on_conflict_do_update(
                         index_elements=[_TABLE.c[name] for name in _KEY_COLUMNS],
