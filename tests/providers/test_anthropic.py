@@ -3,36 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from registry.errors import (
-    InvalidInputError,
-    MalformedResponseError,
-    MissingKeyError,
-    ProviderRateLimitedError,
-    ProviderServerError,
-)
-from registry.providers.anthropic import AnthropicAdapter
-from registry.providers.base import Credentials
+from registry.errors import MalformedResponseError
 from registry.standin import anthropic as standin
 from registry.standin.server import StandInResponse, StandInServer
-from registry.types import Category
 
-from .sdk_fault_checks import (
-    FAULT_TIMEOUT,
-    KEY,
-    assert_key_hidden,
-    capture_everything,
-    fault_cases,
-)
+from .adapter_cases import ADAPTERS, KEY, AdapterCase, recorded
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "providers"
+ANTHROPIC = ADAPTERS["anthropic"]
 PATH = "/v1/models"
+
+
+@pytest.fixture
+def adapter() -> AdapterCase:
+    return ANTHROPIC
 
 
 def _entry(model_id: str, name: str, **extra: Any) -> dict[str, Any]:
@@ -81,33 +70,14 @@ TEXT_IDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[StandInServer]:
-    # One server per module: stopping one takes half a second (its shutdown poll).
-    with StandInServer() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def server(running_server: StandInServer, monkeypatch: pytest.MonkeyPatch) -> StandInServer:
-    running_server.clear_faults()
-    running_server.requests.clear()
-    monkeypatch.setenv("REGISTRY_ANTHROPIC_BASE_URL", running_server.origin)
-    return running_server
-
-
-def _listing(timeout: float = 5.0) -> Any:
-    return AnthropicAdapter().list_models(Category.TEXT, Credentials(KEY), timeout=timeout)
-
-
 def test_anthropic_lists_every_claude_model_but_retired_ones(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    assert [m.model_id for m in _listing().models] == TEXT_IDS
+    assert [m.model_id for m in ANTHROPIC.list_models().models] == TEXT_IDS
 
 
 def test_anthropic_adapter_fetches_every_page(server: StandInServer) -> None:
     standin.install(server, LISTING, page_size=2)
-    listing = _listing()
+    listing = ANTHROPIC.list_models()
     assert [m.model_id for m in listing.models] == TEXT_IDS
     assert listing.pages == 4 and listing.complete
     requests = server.requests_to(PATH)
@@ -123,7 +93,7 @@ def test_anthropic_adapter_fetches_every_page(server: StandInServer) -> None:
 
 def test_anthropic_entries_are_normalised_and_keep_the_raw_entry(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    by_id = {m.model_id: m for m in _listing().models}
+    by_id = {m.model_id: m for m in ANTHROPIC.list_models().models}
     sonnet = by_id["claude-sonnet-4-6"]
     assert sonnet.display_name == "Claude Sonnet 4.6"  # the first entry wins
     assert sonnet.context_window == 1000000
@@ -135,53 +105,6 @@ def test_anthropic_entries_are_normalised_and_keep_the_raw_entry(server: StandIn
     assert old.context_window is None  # older entries carry no token limits
 
 
-def test_anthropic_empty_listing_returns_an_empty_listing(server: StandInServer) -> None:
-    standin.install(server, {"data": [], "has_more": False, "first_id": None, "last_id": None})
-    listing = _listing()
-    assert listing.models == [] and listing.pages == 1
-
-
-@pytest.mark.parametrize("name", list(fault_cases(LISTING)))
-def test_anthropic_faults_raise_the_right_error_without_the_key(
-    server: StandInServer, caplog: pytest.LogCaptureFixture, name: str
-) -> None:
-    capture_everything(caplog)
-    fault = fault_cases(LISTING)[name]
-    standin.install(server, LISTING)
-    server.fail(PATH, fault.response)
-    with pytest.raises(fault.error) as caught:
-        _listing(timeout=FAULT_TIMEOUT)
-    assert caught.value.provider == "anthropic"
-    if isinstance(caught.value, ProviderRateLimitedError):
-        assert caught.value.retry_after == 7
-    assert_key_hidden(caught.value, caplog)
-
-
-@pytest.mark.parametrize(
-    ("failure", "error"),
-    [
-        (
-            StandInResponse(500, {"type": "error", "error": {"type": "api_error"}}),
-            ProviderServerError,
-        ),
-        (StandInResponse(200, "{not json"), MalformedResponseError),
-    ],
-)
-def test_anthropic_second_page_failing_fails_the_whole_listing(
-    server: StandInServer,
-    caplog: pytest.LogCaptureFixture,
-    failure: StandInResponse,
-    error: type[Exception],
-) -> None:
-    capture_everything(caplog)
-    standin.install(server, LISTING, page_size=2)
-    server.fail(PATH, failure, after=1)
-    with pytest.raises(error) as caught:
-        _listing(timeout=FAULT_TIMEOUT)
-    assert len(server.requests_to(PATH)) == 2
-    assert_key_hidden(caught.value, caplog)
-
-
 def test_anthropic_page_promising_more_without_a_cursor_is_malformed(
     server: StandInServer,
 ) -> None:
@@ -190,7 +113,7 @@ def test_anthropic_page_promising_more_without_a_cursor_is_malformed(
         PATH, StandInResponse(200, {"data": ENTRIES[:2], "has_more": True, "last_id": None})
     )
     with pytest.raises(MalformedResponseError, match="more follow"):
-        _listing()
+        ANTHROPIC.list_models()
 
 
 def test_anthropic_cursor_loop_is_malformed_not_endless(server: StandInServer) -> None:
@@ -198,23 +121,11 @@ def test_anthropic_cursor_loop_is_malformed_not_endless(server: StandInServer) -
     looping = {"data": ENTRIES[:2], "has_more": True, "first_id": "a", "last_id": "claude-x"}
     server.fail(PATH, StandInResponse(200, looping))
     with pytest.raises(MalformedResponseError, match="does not end"):
-        _listing()
+        ANTHROPIC.list_models()
     assert len(server.requests_to(PATH)) == 2
 
 
-def test_anthropic_without_a_key_asks_for_anthropic_api_key(server: StandInServer) -> None:
-    with pytest.raises(MissingKeyError, match="ANTHROPIC_API_KEY"):
-        AnthropicAdapter().list_models(Category.TEXT, Credentials(""), timeout=5)
-
-
-def test_anthropic_lists_no_tts_models() -> None:
-    with pytest.raises(InvalidInputError):
-        AnthropicAdapter().list_models(Category.TTS, Credentials(KEY), timeout=5)
-
-
 def test_anthropic_stand_in_pages_backwards_with_before_id(server: StandInServer) -> None:
-    import httpx
-
     standin.install(server, LISTING, page_size=2)
     answer = httpx.get(
         f"{server.origin}{PATH}",
@@ -241,11 +152,8 @@ def test_anthropic_stand_in_pages_backwards_with_before_id(server: StandInServer
 def test_anthropic_recorded_listings_are_all_text_over_every_page(
     server: StandInServer, fixture: str, count: int
 ) -> None:
-    path = SHARED / fixture
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    standin.install(server, json.loads(path.read_text()), page_size=3)
-    listing = _listing()
+    standin.install(server, recorded(fixture), page_size=3)
+    listing = ANTHROPIC.list_models()
     # Every recorded entry is a Claude model that answers in text.
     assert len(listing.models) == count
     assert listing.pages == -(-count // 3)

@@ -4,36 +4,24 @@ from __future__ import annotations
 
 import json
 import math
-import socket
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from registry.errors import (
-    InvalidInputError,
-    MalformedResponseError,
-    MissingKeyError,
-    ProviderRateLimitedError,
-    ProviderServerError,
-)
-from registry.providers.base import Credentials, ProviderListing
-from registry.providers.elevenlabs import ElevenLabsAdapter
+from registry.errors import MalformedResponseError
 from registry.standin import elevenlabs as standin
-from registry.standin.server import StandInResponse, StandInServer, json_response
-from registry.types import Category
+from registry.standin.server import StandInServer, json_response
 
-from .sdk_fault_checks import (
-    FAULT_TIMEOUT,
-    KEY,
-    assert_key_hidden,
-    capture_everything,
-    fault_cases,
-)
+from .adapter_cases import ADAPTERS, KEY, AdapterCase, recorded
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "providers"
+ELEVENLABS = ADAPTERS["elevenlabs"]
 VOICES_PATH = "/v2/voices"
+
+
+@pytest.fixture
+def adapter() -> AdapterCase:
+    return ELEVENLABS
 
 
 def _voice(
@@ -92,27 +80,16 @@ VOICE_IDS = [
 ]
 
 
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
-    with StandInServer() as stand_in:
-        monkeypatch.setenv("REGISTRY_ELEVENLABS_BASE_URL", stand_in.origin)
-        yield stand_in
-
-
-def _listing(timeout: float = 5.0) -> ProviderListing:
-    return ElevenLabsAdapter().list_models(Category.TTS, Credentials(KEY), timeout=timeout)
-
-
 def test_elevenlabs_every_voice_of_every_category_is_a_tts_entry(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    listing = _listing()
+    listing = ELEVENLABS.list_models()
     assert [m.model_id for m in listing.models] == VOICE_IDS
     assert listing.complete and listing.pages == 1
 
 
 def test_elevenlabs_voices_are_normalised_and_keep_the_raw_voice(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    by_id = {m.model_id: m for m in _listing().models}
+    by_id = {m.model_id: m for m in ELEVENLABS.list_models().models}
     rachel = by_id["21m00Tcm4TlvDq8ikWAM"]
     assert rachel.display_name == "Rachel"  # the first of the repeated id
     assert rachel.description == "Premade voice: american, calm, young, female, narration"
@@ -131,7 +108,7 @@ def test_elevenlabs_asks_for_the_largest_pages_with_the_key_header(
     server: StandInServer,
 ) -> None:
     standin.install(server, LISTING)
-    _listing()
+    ELEVENLABS.list_models()
     (request,) = server.requests
     assert request.path == VOICES_PATH
     assert request.param("page_size") == "100"
@@ -141,7 +118,7 @@ def test_elevenlabs_asks_for_the_largest_pages_with_the_key_header(
 
 def test_elevenlabs_listing_follows_every_next_page_token(server: StandInServer) -> None:
     standin.install(server, LISTING, page_size=2)
-    listing = _listing()
+    listing = ELEVENLABS.list_models()
     assert [m.model_id for m in listing.models] == VOICE_IDS
     requests = server.requests_to(VOICES_PATH)
     pages = math.ceil(len(LISTING["voices"]) / 2)
@@ -153,7 +130,7 @@ def test_elevenlabs_listing_follows_every_next_page_token(server: StandInServer)
 def test_elevenlabs_account_with_5000_voices_is_listed_completely(server: StandInServer) -> None:
     voices = [_voice(f"v{i:019d}", f"Voice {i}", "generated") for i in range(5000)]
     standin.install(server, {"voices": voices})
-    listing = _listing()
+    listing = ELEVENLABS.list_models()
     assert len(listing.models) == 5000 and listing.complete
     assert listing.pages == len(server.requests) == 50  # 100 voices a page, the API's maximum
     assert listing.models[-1].model_id == f"v{4999:019d}"
@@ -163,80 +140,18 @@ def test_elevenlabs_has_more_without_a_token_is_malformed(server: StandInServer)
     body = {"voices": LISTING["voices"][:2], "has_more": True, "total_count": 9}
     server.route(VOICES_PATH, lambda _r: json_response({**body, "next_page_token": None}))
     with pytest.raises(MalformedResponseError, match="next_page_token"):
-        _listing()
+        ELEVENLABS.list_models()
 
 
 def test_elevenlabs_repeated_page_token_is_malformed(server: StandInServer) -> None:
     body = {"voices": [], "has_more": True, "total_count": 9, "next_page_token": "same"}
     server.route(VOICES_PATH, lambda _r: json_response(body))
     with pytest.raises(MalformedResponseError):
-        _listing()
+        ELEVENLABS.list_models()
     assert len(server.requests) == 2
 
 
-def test_elevenlabs_empty_account_returns_an_empty_listing(server: StandInServer) -> None:
-    standin.install(server, {"voices": []})
-    listing = _listing()
-    assert listing.models == [] and listing.complete
-
-
-@pytest.mark.parametrize("name", list(fault_cases(LISTING)))
-def test_elevenlabs_faults_raise_the_right_error_without_the_key(
-    server: StandInServer, caplog: pytest.LogCaptureFixture, name: str
-) -> None:
-    capture_everything(caplog)
-    fault = fault_cases(LISTING)[name]
-    standin.install(server, LISTING)
-    server.fail(VOICES_PATH, fault.response)
-    with pytest.raises(fault.error) as caught:
-        _listing(timeout=FAULT_TIMEOUT)
-    assert caught.value.provider == "elevenlabs"
-    if isinstance(caught.value, ProviderRateLimitedError):
-        assert caught.value.retry_after == 7
-    assert_key_hidden(caught.value, caplog)
-    assert len(server.requests) == 1  # SDK retries are off
-
-
-def test_elevenlabs_second_page_failing_fails_the_whole_listing(
-    server: StandInServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    capture_everything(caplog)
-    standin.install(server, LISTING, page_size=2)
-    server.fail(VOICES_PATH, StandInResponse(500, {"detail": "boom"}), after=1)
-    with pytest.raises(ProviderServerError) as caught:
-        _listing(timeout=FAULT_TIMEOUT)
-    assert len(server.requests_to(VOICES_PATH)) == 2
-    assert_key_hidden(caught.value, caplog)
-
-
-def test_elevenlabs_unreachable_host_is_a_server_error(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    capture_everything(caplog)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setenv("REGISTRY_ELEVENLABS_BASE_URL", f"http://127.0.0.1:{port}")
-    with pytest.raises(ProviderServerError) as caught:
-        _listing(timeout=FAULT_TIMEOUT)
-    assert_key_hidden(caught.value, caplog)
-
-
-def test_elevenlabs_without_a_key_asks_for_one(server: StandInServer) -> None:
-    standin.install(server, LISTING)
-    with pytest.raises(MissingKeyError, match="ELEVENLABS_API_KEY"):
-        ElevenLabsAdapter().list_models(Category.TTS, Credentials(""), timeout=5)
-    assert server.requests == []
-
-
-def test_elevenlabs_lists_no_text_models() -> None:
-    with pytest.raises(InvalidInputError):
-        ElevenLabsAdapter().list_models(Category.TEXT, Credentials(KEY), timeout=5)
-
-
 def test_elevenlabs_stand_in_answers_like_the_v2_api(server: StandInServer) -> None:
-    import httpx
-
     standin.install(server, LISTING)
     assert httpx.get(f"{server.origin}{VOICES_PATH}").status_code == 401
     headers = {"xi-api-key": KEY}
@@ -245,13 +160,6 @@ def test_elevenlabs_stand_in_answers_like_the_v2_api(server: StandInServer) -> N
     first = httpx.get(f"{server.origin}{VOICES_PATH}", headers=headers).json()
     assert len(first["voices"]) == 6 and first["has_more"] is False  # default page size 10
     assert first["total_count"] == 6 and first["next_page_token"] is None
-
-
-def _recorded(name: str) -> Any:
-    path = SHARED / name
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    return json.loads(path.read_text())
 
 
 @pytest.mark.parametrize(
@@ -264,9 +172,9 @@ def _recorded(name: str) -> Any:
 def test_elevenlabs_recorded_voices_are_all_listed_with_their_raw_entries(
     server: StandInServer, fixture: str, count: int, categories: dict[str, int]
 ) -> None:
-    body = _recorded(fixture)
+    body = recorded(fixture)
     standin.install(server, body, page_size=25)
-    listing = _listing()
+    listing = ELEVENLABS.list_models()
     # Counted by reading the files: 52 premade voices (32 legacy); 28 voices in 3 categories.
     assert len(listing.models) == count and listing.pages == math.ceil(count / 25)
     seen: dict[str, int] = {}

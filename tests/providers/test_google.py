@@ -5,37 +5,27 @@ from __future__ import annotations
 
 import json
 import math
-import socket
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from registry.errors import (
-    InvalidInputError,
-    KeyRejectedError,
-    MissingKeyError,
-    ProviderRateLimitedError,
-    ProviderServerError,
-)
-from registry.providers.base import Credentials, ProviderListing
-from registry.providers.google import GoogleAdapter
+from registry.errors import KeyRejectedError
+from registry.providers.base import ProviderListing
 from registry.standin import google as standin
 from registry.standin.server import StandInResponse, StandInServer
 from registry.types import Category
 
-from .sdk_fault_checks import (
-    FAULT_TIMEOUT,
-    KEY,
-    assert_key_hidden,
-    capture_everything,
-    fault_cases,
-)
+from .adapter_cases import ADAPTERS, FAULT_TIMEOUT, KEY, AdapterCase, capture_everything, recorded
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "providers"
+GOOGLE = ADAPTERS["google"]
 MODELS_PATH = "/v1beta/models"
 VOICES_PATH = "/v1/voices"
+
+
+@pytest.fixture
+def adapter() -> AdapterCase:
+    return GOOGLE
 
 
 def _model(name: str, methods: list[str], display: str | None = None, limit: int = 1048576) -> Any:
@@ -109,20 +99,12 @@ VOICES: dict[str, Any] = {
 VOICE_IDS = [v["name"] for v in VOICES["voices"]]
 
 
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
-    with StandInServer() as stand_in:
-        monkeypatch.setenv("REGISTRY_GOOGLE_BASE_URL", stand_in.origin)
-        monkeypatch.setenv("REGISTRY_GOOGLE_TTS_BASE_URL", stand_in.origin)
-        yield stand_in
-
-
 def _listing(category: Category, timeout: float = 5.0) -> ProviderListing:
-    return GoogleAdapter().list_models(category, Credentials(KEY), timeout=timeout)
+    return GOOGLE.list_models(category, timeout=timeout)
 
 
-def _ids(category: Category, timeout: float = 5.0) -> list[str]:
-    return [m.model_id for m in _listing(category, timeout).models]
+def _ids(category: Category) -> list[str]:
+    return [m.model_id for m in _listing(category).models]
 
 
 # --- classification -------------------------------------------------------------------------
@@ -242,12 +224,6 @@ def test_google_keys_travel_in_headers_never_in_urls(server: StandInServer) -> N
         assert KEY not in json.dumps(request.query)
 
 
-def test_gemini_empty_listing_returns_an_empty_listing(server: StandInServer) -> None:
-    standin.install(server, {"models": []})  # Google then sends `{}`: no `models` at all
-    listing = _listing(Category.TEXT)
-    assert listing.models == [] and listing.complete
-
-
 def test_cloud_tts_empty_body_adds_no_voices(server: StandInServer) -> None:
     standin.install(server, LISTING)
     standin.install_cloud_tts(server, {})
@@ -256,34 +232,6 @@ def test_cloud_tts_empty_body_adds_no_voices(server: StandInServer) -> None:
 
 
 # --- faults ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", list(fault_cases(LISTING)))
-def test_gemini_faults_raise_the_right_error_without_the_key(
-    server: StandInServer, caplog: pytest.LogCaptureFixture, name: str
-) -> None:
-    capture_everything(caplog)
-    fault = fault_cases(LISTING)[name]
-    standin.install(server, LISTING)
-    server.fail(MODELS_PATH, fault.response)
-    with pytest.raises(fault.error) as caught:
-        _listing(Category.TEXT, timeout=FAULT_TIMEOUT)
-    assert caught.value.provider == "google"
-    if isinstance(caught.value, ProviderRateLimitedError):
-        assert caught.value.retry_after == 7
-    assert_key_hidden(caught.value, caplog)
-
-
-def test_gemini_second_page_failing_fails_the_whole_listing(
-    server: StandInServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    capture_everything(caplog)
-    standin.install(server, LISTING, page_size=5)
-    server.fail(MODELS_PATH, StandInResponse(500, {"error": {"message": "boom"}}), after=1)
-    with pytest.raises(ProviderServerError) as caught:
-        _listing(Category.TEXT, timeout=FAULT_TIMEOUT)
-    assert len(server.requests_to(MODELS_PATH)) == 2  # no retry, no partial result
-    assert_key_hidden(caught.value, caplog)
 
 
 def test_gemini_failing_tts_listing_raises_even_when_cloud_tts_works(
@@ -326,34 +274,7 @@ def test_cloud_tts_failure_keeps_gemini_tts_models_but_marks_the_listing_incompl
     assert KEY not in caplog.text
 
 
-def test_google_unreachable_host_is_a_server_error(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    capture_everything(caplog)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setenv("REGISTRY_GOOGLE_BASE_URL", f"http://127.0.0.1:{port}")
-    with pytest.raises(ProviderServerError) as caught:
-        _listing(Category.TEXT, timeout=FAULT_TIMEOUT)
-    assert_key_hidden(caught.value, caplog)
-
-
-def test_google_without_a_key_asks_for_one(server: StandInServer) -> None:
-    standin.install(server, LISTING)
-    with pytest.raises(MissingKeyError, match="GEMINI_API_KEY"):
-        GoogleAdapter().list_models(Category.TEXT, Credentials(""), timeout=5)
-    assert server.requests == []
-
-
-def test_google_adapter_rejects_an_unknown_category() -> None:
-    with pytest.raises(InvalidInputError):
-        GoogleAdapter().list_models("image", Credentials(KEY), timeout=5)  # type: ignore[arg-type]
-
-
 def test_google_stand_ins_reject_requests_without_a_key(server: StandInServer) -> None:
-    import httpx
-
     standin.install(server, LISTING)
     standin.install_cloud_tts(server, VOICES)
     for path in (MODELS_PATH, VOICES_PATH):
@@ -363,8 +284,6 @@ def test_google_stand_ins_reject_requests_without_a_key(server: StandInServer) -
 
 
 def test_gemini_stand_in_rejects_an_unknown_page_token(server: StandInServer) -> None:
-    import httpx
-
     standin.install(server, LISTING, page_size=2)
     answer = httpx.get(
         f"{server.origin}{MODELS_PATH}",
@@ -377,13 +296,6 @@ def test_gemini_stand_in_rejects_an_unknown_page_token(server: StandInServer) ->
 # --- recorded listings ----------------------------------------------------------------------
 
 
-def _recorded(name: str) -> Any:
-    path = SHARED / name
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    return json.loads(path.read_text())
-
-
 @pytest.mark.parametrize(
     ("fixture", "text_count"),
     [("gemini_models.json", 24), ("gemini_models_page1.json", 35)],
@@ -391,7 +303,7 @@ def _recorded(name: str) -> Any:
 def test_gemini_recorded_listings_split_into_text_and_tts(
     server: StandInServer, fixture: str, text_count: int
 ) -> None:
-    body = _recorded(fixture)
+    body = recorded(fixture)
     standin.install(server, body, page_size=20)
     standin.install_cloud_tts(server, {})
     text = _ids(Category.TEXT)
@@ -409,8 +321,8 @@ def test_gemini_recorded_listings_split_into_text_and_tts(
 
 
 def test_cloud_tts_recorded_voices_are_all_listed_quickly(server: StandInServer) -> None:
-    body = _recorded("google_tts_voices.json")
-    standin.install(server, _recorded("gemini_models.json"))
+    body = recorded("google_tts_voices.json")
+    standin.install(server, recorded("gemini_models.json"))
     standin.install_cloud_tts(server, body)
     listing = _listing(Category.TTS)
     voices = [m for m in listing.models if m.metadata.get("service") == "cloud-tts"]

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from registry.errors import InvalidInputError, MissingKeyError, ProviderRateLimitedError
-from registry.providers.base import Credentials
-from registry.providers.mistral import MistralAdapter
 from registry.standin import mistral as standin
 from registry.standin.server import StandInServer
-from registry.types import Category
 
-from .sdk_fault_checks import (
-    FAULT_TIMEOUT,
-    KEY,
-    assert_key_hidden,
-    capture_everything,
-    fault_cases,
-)
+from .adapter_cases import ADAPTERS, KEY, AdapterCase, recorded
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "providers"
+MISTRAL = ADAPTERS["mistral"]
+
+
+@pytest.fixture
+def adapter() -> AdapterCase:
+    return MISTRAL
+
+
 FLAGS = (
     "completion_chat",
     "function_calling",
@@ -89,28 +84,9 @@ TEXT_IDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[StandInServer]:
-    # One server per module: stopping one takes half a second (its shutdown poll).
-    with StandInServer() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def server(running_server: StandInServer, monkeypatch: pytest.MonkeyPatch) -> StandInServer:
-    running_server.clear_faults()
-    running_server.requests.clear()
-    monkeypatch.setenv("REGISTRY_MISTRAL_BASE_URL", running_server.origin)
-    return running_server
-
-
-def _listing(timeout: float = 5.0) -> Any:
-    return MistralAdapter().list_models(Category.TEXT, Credentials(KEY), timeout=timeout)
-
-
 def test_mistral_text_listing_keeps_chat_models_only(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    assert [m.model_id for m in _listing().models] == TEXT_IDS
+    assert [m.model_id for m in MISTRAL.list_models().models] == TEXT_IDS
 
 
 @pytest.mark.parametrize(
@@ -127,19 +103,19 @@ def test_mistral_models_without_chat_completion_are_not_listed_as_text(
     server: StandInServer, model_id: str
 ) -> None:
     standin.install(server, LISTING)
-    assert model_id not in [m.model_id for m in _listing().models]
+    assert model_id not in [m.model_id for m in MISTRAL.list_models().models]
 
 
 def test_mistral_repeated_id_keeps_its_first_entry(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    voxtral = [m for m in _listing().models if m.model_id == "voxtral-mini-latest"]
+    voxtral = [m for m in MISTRAL.list_models().models if m.model_id == "voxtral-mini-latest"]
     assert len(voxtral) == 1
     assert voxtral[0].metadata == LISTING["data"][3]
 
 
 def test_mistral_entries_are_normalised_and_keep_the_raw_entry(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    by_id = {m.model_id: m for m in _listing().models}
+    by_id = {m.model_id: m for m in MISTRAL.list_models().models}
     codestral = by_id["codestral-2508"]
     assert codestral.context_window == 256000
     assert codestral.description == "About codestral-2508."
@@ -158,7 +134,7 @@ def test_mistral_metadata_is_the_entry_as_sent_not_the_sdk_defaults(
 ) -> None:
     sparse = {"id": "mistral-tiny", "capabilities": {"completion_chat": True}, "type": "base"}
     standin.install(server, {"object": "list", "data": [sparse]})
-    (model,) = _listing().models
+    (model,) = MISTRAL.list_models().models
     assert model.metadata == sparse
     assert model.context_window is None  # the SDK would have invented 32768
     assert model.display_name == "Mistral Tiny"
@@ -166,50 +142,16 @@ def test_mistral_metadata_is_the_entry_as_sent_not_the_sdk_defaults(
 
 def test_mistral_request_goes_to_v1_models_with_the_key(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    _listing()
+    MISTRAL.list_models()
     (request,) = server.requests
     assert request.path == "/v1/models"
     assert request.headers["authorization"] == f"Bearer {KEY}"
 
 
-def test_mistral_empty_listing_returns_an_empty_listing(server: StandInServer) -> None:
-    standin.install(server, {"object": "list", "data": []})
-    assert _listing().models == []
-
-
-@pytest.mark.parametrize("name", list(fault_cases(LISTING)))
-def test_mistral_faults_raise_the_right_error_without_the_key(
-    server: StandInServer, caplog: pytest.LogCaptureFixture, name: str
-) -> None:
-    capture_everything(caplog)
-    fault = fault_cases(LISTING)[name]
-    standin.install(server, LISTING)
-    server.fail("/v1/models", fault.response)
-    with pytest.raises(fault.error) as caught:
-        _listing(timeout=FAULT_TIMEOUT)
-    assert caught.value.provider == "mistral"
-    if isinstance(caught.value, ProviderRateLimitedError):
-        assert caught.value.retry_after == 7
-    assert_key_hidden(caught.value, caplog)
-
-
-def test_mistral_without_a_key_asks_for_mistral_api_key(server: StandInServer) -> None:
-    with pytest.raises(MissingKeyError, match="MISTRAL_API_KEY"):
-        MistralAdapter().list_models(Category.TEXT, Credentials(""), timeout=5)
-
-
-def test_mistral_lists_no_tts_models() -> None:
-    with pytest.raises(InvalidInputError):
-        MistralAdapter().list_models(Category.TTS, Credentials(KEY), timeout=5)
-
-
 def test_mistral_recorded_listing_has_forty_text_models(server: StandInServer) -> None:
-    path = SHARED / "mistral_models.json"
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    body = json.loads(path.read_text())
+    body = recorded("mistral_models.json")
     standin.install(server, body)
-    models = _listing().models
+    models = MISTRAL.list_models().models
     ids = [m.model_id for m in models]
     # 56 entries, 54 distinct ids; 40 entries flag completion_chat, all distinct: the repeated
     # voxtral-mini-2507 / voxtral-mini-latest are listed first as chat models, then again as

@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from registry.errors import (
-    InvalidInputError,
-    MissingKeyError,
-    ProviderRateLimitedError,
-    ProviderServerError,
-)
-from registry.providers.base import Credentials
-from registry.providers.openai import OpenAIAdapter
 from registry.standin import openai as standin
 from registry.standin.server import StandInServer
 from registry.types import Category
 
-from .sdk_fault_checks import (
-    FAULT_TIMEOUT,
-    KEY,
-    assert_key_hidden,
-    capture_everything,
-    fault_cases,
-)
+from .adapter_cases import ADAPTERS, KEY, AdapterCase, recorded
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "providers"
+OPENAI = ADAPTERS["openai"]
+
+
+@pytest.fixture
+def adapter() -> AdapterCase:
+    return OPENAI
 
 
 def _entry(model_id: str, owned_by: str = "system", **extra: Any) -> dict[str, Any]:
@@ -76,24 +65,8 @@ TEXT_IDS = [
 TTS_IDS = ["tts-1", "tts-1-hd", "gpt-4o-mini-tts", "gpt-4o-mini-tts-2025-12-15"]
 
 
-@pytest.fixture(scope="module")
-def running_server() -> Iterator[StandInServer]:
-    # One server per module: stopping one takes half a second (its shutdown poll).
-    with StandInServer() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def server(running_server: StandInServer, monkeypatch: pytest.MonkeyPatch) -> StandInServer:
-    running_server.clear_faults()
-    running_server.requests.clear()
-    monkeypatch.setenv("REGISTRY_OPENAI_BASE_URL", running_server.origin)
-    return running_server
-
-
-def _list(category: Category, timeout: float = 5.0) -> list[str]:
-    listing = OpenAIAdapter().list_models(category, Credentials(KEY), timeout=timeout)
-    return [m.model_id for m in listing.models]
+def _list(category: Category) -> list[str]:
+    return [m.model_id for m in OPENAI.list_models(category).models]
 
 
 def test_openai_text_listing_keeps_only_text_generators(server: StandInServer) -> None:
@@ -138,7 +111,7 @@ def test_openai_listing_sends_the_key_as_bearer_to_the_real_path(server: StandIn
 
 def test_openai_entries_are_normalised_and_keep_the_raw_entry(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    listing = OpenAIAdapter().list_models(Category.TEXT, Credentials(KEY), timeout=5)
+    listing = OPENAI.list_models(Category.TEXT)
     by_id = {m.model_id: m for m in listing.models}
     mini = by_id["gpt-4o-mini-2024-07-18"]
     assert mini.display_name == "GPT-4o Mini (2024-07-18)"
@@ -155,7 +128,7 @@ def test_openai_entries_are_normalised_and_keep_the_raw_entry(server: StandInSer
 
 def test_openai_repeated_ids_keep_the_first_entry(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    listing = OpenAIAdapter().list_models(Category.TEXT, Credentials(KEY), timeout=5)
+    listing = OPENAI.list_models(Category.TEXT)
     minis = [m for m in listing.models if m.model_id == "gpt-4o-mini"]
     assert len(minis) == 1 and minis[0].metadata["owned_by"] == "system"
 
@@ -165,60 +138,11 @@ def test_openai_bare_data_array_is_served_in_its_envelope(server: StandInServer)
     assert _list(Category.TTS) == TTS_IDS
 
 
-def test_openai_empty_listing_returns_an_empty_listing(server: StandInServer) -> None:
-    standin.install(server, {"object": "list", "data": []})
-    listing = OpenAIAdapter().list_models(Category.TEXT, Credentials(KEY), timeout=5)
-    assert listing.models == [] and listing.complete
-
-
-@pytest.mark.parametrize("name", list(fault_cases(LISTING)))
-def test_openai_faults_raise_the_right_error_without_the_key(
-    server: StandInServer, caplog: pytest.LogCaptureFixture, name: str
-) -> None:
-    capture_everything(caplog)
-    fault = fault_cases(LISTING)[name]
-    standin.install(server, LISTING)
-    server.fail("/v1/models", fault.response)
-    with pytest.raises(fault.error) as caught:
-        OpenAIAdapter().list_models(Category.TEXT, Credentials(KEY), timeout=FAULT_TIMEOUT)
-    assert caught.value.provider == "openai"
-    if isinstance(caught.value, ProviderRateLimitedError):
-        assert caught.value.retry_after == 7
-    assert_key_hidden(caught.value, caplog)
-
-
-def test_openai_unreachable_host_is_a_server_error(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    capture_everything(caplog)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setenv("REGISTRY_OPENAI_BASE_URL", f"http://127.0.0.1:{port}")
-    with pytest.raises(ProviderServerError) as caught:
-        OpenAIAdapter().list_models(Category.TEXT, Credentials(KEY), timeout=FAULT_TIMEOUT)
-    assert_key_hidden(caught.value, caplog)
-
-
-def test_openai_without_a_key_asks_for_one(server: StandInServer) -> None:
-    standin.install(server, LISTING)
-    with pytest.raises(MissingKeyError, match="OPENAI_API_KEY"):
-        OpenAIAdapter().list_models(Category.TEXT, Credentials(""), timeout=5)
-    assert server.requests == []
-
-
 def test_openai_stand_in_rejects_requests_without_a_key(server: StandInServer) -> None:
     standin.install(server, LISTING)
-    import httpx
-
     answer = httpx.get(f"{server.origin}/v1/models")
     assert answer.status_code == 401
     assert answer.json()["error"]["type"] == "invalid_request_error"
-
-
-def test_openai_adapter_rejects_an_unknown_category() -> None:
-    with pytest.raises(InvalidInputError):
-        OpenAIAdapter().list_models("image", Credentials(KEY), timeout=5)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -228,11 +152,7 @@ def test_openai_adapter_rejects_an_unknown_category() -> None:
 def test_openai_recorded_listings_split_into_text_and_tts(
     server: StandInServer, fixture: str, text_count: int, tts_count: int
 ) -> None:
-    path = SHARED / fixture
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    body = json.loads(path.read_text())
-    standin.install(server, body)
+    standin.install(server, recorded(fixture))
     text = _list(Category.TEXT)
     tts = _list(Category.TTS)
     # Counted by reading the files: of 82 entries, 56 generate text (including 6 fine-tunes

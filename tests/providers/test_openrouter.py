@@ -4,37 +4,25 @@ from __future__ import annotations
 
 import json
 import math
-import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from registry.errors import (
-    InvalidInputError,
-    MalformedResponseError,
-    MissingKeyError,
-    ProviderRateLimitedError,
-    ProviderServerError,
-)
-from registry.providers.base import Credentials, ProviderListing
-from registry.providers.openrouter import OpenRouterAdapter
+from registry.errors import MalformedResponseError
+from registry.providers.base import ProviderListing
 from registry.standin import openrouter as standin
 from registry.standin.server import StandInResponse, StandInServer, json_response
-from registry.types import Category
 
-from .sdk_fault_checks import (
-    FAULT_TIMEOUT,
-    KEY,
-    assert_key_hidden,
-    capture_everything,
-    fault_cases,
-)
+from .adapter_cases import ADAPTERS, KEY, AdapterCase, capture_everything, recorded
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "providers"
+OPENROUTER = ADAPTERS["openrouter"]
 MODELS_PATH = "/api/v1/models"
+
+
+@pytest.fixture
+def adapter() -> AdapterCase:
+    return OPENROUTER
 
 
 def _entry(
@@ -99,19 +87,12 @@ TEXT_IDS = [
 ]
 
 
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
-    with StandInServer() as stand_in:
-        monkeypatch.setenv("REGISTRY_OPENROUTER_BASE_URL", stand_in.origin)
-        yield stand_in
+def _listing() -> ProviderListing:
+    return OPENROUTER.list_models()
 
 
-def _listing(timeout: float = 5.0) -> ProviderListing:
-    return OpenRouterAdapter().list_models(Category.TEXT, Credentials(KEY), timeout=timeout)
-
-
-def _ids(timeout: float = 5.0) -> list[str]:
-    return [m.model_id for m in _listing(timeout).models]
+def _ids() -> list[str]:
+    return [m.model_id for m in _listing().models]
 
 
 def test_openrouter_text_listing_keeps_models_that_answer_with_text(
@@ -212,77 +193,11 @@ def test_openrouter_next_link_that_loops_is_malformed(server: StandInServer) -> 
     assert len(server.requests) == 2
 
 
-def test_openrouter_empty_listing_returns_an_empty_listing(server: StandInServer) -> None:
-    standin.install(server, {"data": [], "total_count": 0, "links": {"next": None}})
-    listing = _listing()
-    assert listing.models == [] and listing.complete
-
-
-@pytest.mark.parametrize("name", list(fault_cases(LISTING)))
-def test_openrouter_faults_raise_the_right_error_without_the_key(
-    server: StandInServer, caplog: pytest.LogCaptureFixture, name: str
-) -> None:
-    capture_everything(caplog)
-    fault = fault_cases(LISTING)[name]
-    standin.install(server, LISTING)
-    server.fail(MODELS_PATH, fault.response)
-    with pytest.raises(fault.error) as caught:
-        _listing(timeout=FAULT_TIMEOUT)
-    assert caught.value.provider == "openrouter"
-    if isinstance(caught.value, ProviderRateLimitedError):
-        assert caught.value.retry_after == 7
-    assert_key_hidden(caught.value, caplog)
-
-
-def test_openrouter_second_page_failing_fails_the_whole_listing(
-    server: StandInServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    capture_everything(caplog)
-    standin.install(server, LISTING, page_size=5)
-    server.fail(MODELS_PATH, StandInResponse(500, {"error": {"message": "boom"}}), after=1)
-    with pytest.raises(ProviderServerError) as caught:
-        _listing(timeout=FAULT_TIMEOUT)
-    assert len(server.requests_to(MODELS_PATH)) == 2
-    assert_key_hidden(caught.value, caplog)
-
-
-def test_openrouter_unreachable_host_is_a_server_error(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    capture_everything(caplog)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setenv("REGISTRY_OPENROUTER_BASE_URL", f"http://127.0.0.1:{port}")
-    with pytest.raises(ProviderServerError) as caught:
-        _listing(timeout=FAULT_TIMEOUT)
-    assert_key_hidden(caught.value, caplog)
-
-
-def test_openrouter_without_a_key_asks_for_one(server: StandInServer) -> None:
-    standin.install(server, LISTING)
-    with pytest.raises(MissingKeyError, match="OPENROUTER_API_KEY"):
-        OpenRouterAdapter().list_models(Category.TEXT, Credentials(" "), timeout=5)
-    assert server.requests == []
-
-
-def test_openrouter_lists_no_tts_models() -> None:
-    with pytest.raises(InvalidInputError):
-        OpenRouterAdapter().list_models(Category.TTS, Credentials(KEY), timeout=5)
-
-
-def _recorded(name: str) -> Any:
-    path = SHARED / name
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    return json.loads(path.read_text())
-
-
 @pytest.mark.parametrize("fixture", ["openrouter_models.json", "openrouter_models_all.json"])
 def test_openrouter_recorded_listings_yield_the_414_text_models(
     server: StandInServer, fixture: str
 ) -> None:
-    standin.install(server, _recorded(fixture))
+    standin.install(server, recorded(fixture))
     listing = _listing()
     ids = [m.model_id for m in listing.models]
     # Counted by reading the files: the default listing has 414 entries, all answering with
@@ -304,6 +219,6 @@ def test_openrouter_recorded_listings_yield_the_414_text_models(
 def test_openrouter_recorded_listing_is_complete_across_small_pages(
     server: StandInServer,
 ) -> None:
-    standin.install(server, _recorded("openrouter_models_all.json"), page_size=100)
+    standin.install(server, recorded("openrouter_models_all.json"), page_size=100)
     listing = _listing()
     assert len(listing.models) == 414 and listing.pages == 6  # 549 entries, 100 a page
