@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,7 +66,11 @@ class AdapterCase:
     page_size: int | None = None  # splits the sample listing into pages; None: one body
     region: str | None = None
     error_body: Any = None  # a 500 body in the provider's own error shape, where it has one
-    sample: Any = field(default=None, compare=False)  # a valid listing (the demo's)
+
+    @property
+    def sample(self) -> Any:
+        """A valid listing of a few models: the one `make demo` serves."""
+        return load_fixture(self.provider)
 
     def list_models(
         self, category: Category | None = None, *, key: str = KEY, timeout: float = 5.0
@@ -81,14 +84,10 @@ class AdapterCase:
             monkeypatch.setenv(env, origin)
 
 
-def _case(provider: str, **fields: Any) -> AdapterCase:
-    return AdapterCase(provider=provider, sample=load_fixture(provider), **fields)
-
-
 ADAPTERS: dict[str, AdapterCase] = {
     case.provider: case
     for case in (
-        _case(
+        AdapterCase(
             "openai",
             category=Category.TEXT,
             path=openai.MODELS_PATH,
@@ -97,7 +96,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             key_env="OPENAI_API_KEY",
             empty_body={"object": "list", "data": []},
         ),
-        _case(
+        AdapterCase(
             "google",
             category=Category.TEXT,
             path=google.GEMINI_MODELS_PATH,
@@ -107,7 +106,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             empty_body={"models": []},  # Google then sends `{}`: no `models` at all
             page_size=5,
         ),
-        _case(
+        AdapterCase(
             "anthropic",
             category=Category.TEXT,
             path=anthropic.MODELS_PATH,
@@ -119,7 +118,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             page_size=2,
             error_body={"type": "error", "error": {"type": "api_error"}},
         ),
-        _case(
+        AdapterCase(
             "mistral",
             category=Category.TEXT,
             path=mistral.MODELS_PATH,
@@ -129,7 +128,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             empty_body={"object": "list", "data": []},
             refuses=(Category.TTS,),
         ),
-        _case(
+        AdapterCase(
             "xai",
             category=Category.TEXT,
             path=xai.MODELS_PATH,
@@ -139,7 +138,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             empty_body={"data": [], "object": "list"},
             refuses=(Category.TTS,),
         ),
-        _case(
+        AdapterCase(
             "openrouter",
             category=Category.TEXT,
             path=openrouter.MODELS_PATH,
@@ -150,7 +149,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             refuses=(Category.TTS,),
             page_size=3,
         ),
-        _case(
+        AdapterCase(
             "elevenlabs",
             category=Category.TTS,
             path=elevenlabs.VOICES_PATH,
@@ -162,7 +161,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             page_size=2,
             error_body={"detail": "boom"},
         ),
-        _case(
+        AdapterCase(
             "azure",
             category=Category.TTS,
             path=azure.VOICES_PATH,
@@ -221,16 +220,6 @@ def fault_cases(adapter: AdapterCase) -> dict[str, Fault]:
             StandInResponse(500, adapter.error_body), ProviderServerError
         )
     return faults
-
-
-def fault_matrix(adapters: Iterable[AdapterCase], *, leave_out: str = "") -> list[Any]:
-    """`(adapter, fault name)` parameters, one per fault of each adapter."""
-    return [
-        pytest.param(case, name, id=f"{case.provider}-{name}")
-        for case in adapters
-        for name in fault_cases(case)
-        if name != leave_out
-    ]
 
 
 def assert_key_hidden(error: BaseException, caplog: pytest.LogCaptureFixture) -> None:

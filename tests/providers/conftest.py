@@ -1,4 +1,4 @@
-"""Fixtures for the provider tests: a fresh stand-in with the test's adapter pointed at it.
+"""Fixtures for the provider tests: a stand-in in a fresh state, the test's adapter pointed at it.
 
 A test module names its adapter with an `adapter` fixture (a row of `ADAPTERS`);
 `test_every_adapter.py` parametrizes it over every row instead.
@@ -16,12 +16,32 @@ from registry.standin.server import StandInServer
 from .adapter_cases import AdapterCase
 
 
-@pytest.fixture
-def server(adapter: AdapterCase, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
-    """A stand-in of its own for each test (nothing installed), serving the adapter's API."""
-    with StandInServer() as stand_in:
-        adapter.point_at(stand_in.origin, monkeypatch)
+class ReusableStandIn(StandInServer):
+    """A stand-in that one session shares: stopping a server costs up to its poll interval."""
+
+    def forget(self) -> None:
+        """Back to a new server's state: no routes, no faults, no recorded requests."""
+        with self._lock:
+            self._routes.clear()
+            self._faults.clear()
+            self.requests.clear()
+
+
+@pytest.fixture(scope="session")
+def running_stand_in() -> Iterator[ReusableStandIn]:
+    stand_in = ReusableStandIn()
+    with stand_in:
         yield stand_in
+
+
+@pytest.fixture
+def server(
+    running_stand_in: ReusableStandIn, adapter: AdapterCase, monkeypatch: pytest.MonkeyPatch
+) -> StandInServer:
+    """The stand-in with nothing installed, serving the adapter's API."""
+    running_stand_in.forget()
+    adapter.point_at(running_stand_in.origin, monkeypatch)
+    return running_stand_in
 
 
 @pytest.fixture
