@@ -106,6 +106,16 @@ class StandInServer:
         with self._lock:
             self._faults.clear()
 
+    def reset(self) -> None:
+        """Back to a new server's state (no routes, faults or recorded requests), still running.
+
+        Lets a test session share one server instead of starting one per test.
+        """
+        with self._lock:
+            self._routes.clear()
+            self._faults.clear()
+            self.requests.clear()
+
     def requests_to(self, path: str) -> list[StandInRequest]:
         with self._lock:
             return [r for r in self.requests if r.path == path]

@@ -16,30 +16,19 @@ from registry.standin.server import StandInServer
 from .adapter_cases import AdapterCase
 
 
-class ReusableStandIn(StandInServer):
-    """A stand-in that one session shares: stopping a server costs up to its poll interval."""
-
-    def forget(self) -> None:
-        """Back to a new server's state: no routes, no faults, no recorded requests."""
-        with self._lock:
-            self._routes.clear()
-            self._faults.clear()
-            self.requests.clear()
-
-
 @pytest.fixture(scope="session")
-def running_stand_in() -> Iterator[ReusableStandIn]:
-    stand_in = ReusableStandIn()
+def running_stand_in() -> Iterator[StandInServer]:
+    stand_in = StandInServer()
     with stand_in:
         yield stand_in
 
 
 @pytest.fixture
 def server(
-    running_stand_in: ReusableStandIn, adapter: AdapterCase, monkeypatch: pytest.MonkeyPatch
+    running_stand_in: StandInServer, adapter: AdapterCase, monkeypatch: pytest.MonkeyPatch
 ) -> StandInServer:
     """The stand-in with nothing installed, serving the adapter's API."""
-    running_stand_in.forget()
+    running_stand_in.reset()
     adapter.point_at(running_stand_in.origin, monkeypatch)
     return running_stand_in
 
