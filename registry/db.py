@@ -41,6 +41,8 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
             kwargs["connect_args"] = {"connect_timeout": 5}
+            # Discovery runs one thread per provider (six for text) beside the dashboard.
+            kwargs["pool_size"] = 10
         self.engine: Engine = create_engine(url, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
