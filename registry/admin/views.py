@@ -110,7 +110,7 @@ def metadata_summary(model: CatalogModel, max_items: int = 5) -> str:
         shown = _date(value) if key in _EPOCH_KEYS else _scalar(value)
         if shown is not None:
             parts.append(f"{key}: {shown}")
-    if not parts and model.context_window is None:
+    if not parts:  # the context window has a column of its own
         return NO_METADATA
     return one_line(" · ".join(parts), 240)
 
