@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -67,6 +68,29 @@ def audit_row(
         "old_value": None if old is None else str(old),
         "new_value": None if new is None else str(new),
     }
+
+
+class ModelRow(Protocol):
+    provider: str
+    category: str
+    model_id: str
+
+
+def model_audit_row(
+    actor: Actor, action: str, model: ModelRow, field: str, old: object, new: object, at: datetime
+) -> dict[str, object]:
+    """An audit entry about one catalog model."""
+    return audit_row(
+        actor,
+        action,
+        provider=model.provider,
+        category=model.category,
+        model_id=model.model_id,
+        field=field,
+        old=old,
+        new=new,
+        at=at,
+    )
 
 
 def write_audit(session: Session, rows: Sequence[dict[str, object]]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from registry.audit import SYSTEM, Actor, audit_row, write_audit
+from registry.audit import SYSTEM, Actor, audit_row, model_audit_row, write_audit
 from registry.catalog import default_setting_key
 from registry.db import dialect_insert, get_database
 from registry.errors import (
@@ -322,46 +322,39 @@ def bulk_update_models(
         changing = [row for row in rows if row.status != target.value]
         if not changing and clean_notes is None:
             return 0
-        values = _status_values(target, now) | {"updated_at": now, "updated_by": actor.user_id}
-        if clean_notes is not None:
-            values["admin_notes"] = clean_notes
-        targets = changing if clean_notes is None else rows
-        session.execute(
-            update(AIModel)
-            .where(AIModel.id.in_([row.id for row in targets]))
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        stamp: dict[str, Any] = {"updated_at": now, "updated_by": actor.user_id}
+        note_values: dict[str, Any] = (
+            {"admin_notes": clean_notes} if clean_notes is not None else {}
         )
-        audit = [
-            audit_row(
-                actor,
-                "status_change",
-                provider=row.provider,
-                category=row.category,
-                model_id=row.model_id,
-                field="status",
-                old=row.status,
-                new=target.value,
-                at=now,
+        if changing:
+            session.execute(
+                update(AIModel)
+                .where(AIModel.id.in_([row.id for row in changing]))
+                .values(**_status_values(target, now), **stamp, **note_values)
+                .execution_options(synchronize_session=False)
             )
+        # Rows already in the target status keep their timestamps; only new notes are saved.
+        renoted = [
+            r
+            for r in rows
+            if r.status == target.value and note_values and r.admin_notes != clean_notes
+        ]
+        if renoted:
+            session.execute(
+                update(AIModel)
+                .where(AIModel.id.in_([row.id for row in renoted]))
+                .values(**stamp, **note_values)
+                .execution_options(synchronize_session=False)
+            )
+        audit = [
+            model_audit_row(actor, "status_change", row, "status", row.status, target.value, now)
             for row in changing
         ]
-        if clean_notes is not None:
-            audit += [
-                audit_row(
-                    actor,
-                    "edit",
-                    provider=row.provider,
-                    category=row.category,
-                    model_id=row.model_id,
-                    field="admin_notes",
-                    old=row.admin_notes,
-                    new=clean_notes,
-                    at=now,
-                )
-                for row in rows
-                if row.admin_notes != clean_notes
-            ]
+        audit += [
+            model_audit_row(actor, "edit", row, "admin_notes", row.admin_notes, clean_notes, now)
+            for row in rows
+            if note_values and row.admin_notes != clean_notes
+        ]
         write_audit(session, audit)
         return len(changing)
 
@@ -491,16 +484,14 @@ def apply_model_edits(edits: Sequence[ModelEdit], *, actor: Actor = SYSTEM) -> E
             for column, new in changes.items():
                 if column in ("status", "display_name", "description", "admin_notes"):
                     audit.append(
-                        audit_row(
+                        model_audit_row(
                             actor,
                             "status_change" if column == "status" else "edit",
-                            provider=row.provider,
-                            category=row.category,
-                            model_id=row.model_id,
-                            field=column,
-                            old=getattr(row, column),
-                            new=new,
-                            at=now,
+                            row,
+                            column,
+                            getattr(row, column),
+                            new,
+                            now,
                         )
                     )
                 setattr(row, column, new)
@@ -587,19 +578,7 @@ def _set_column(
             row.updated_by = actor.user_id
             write_audit(
                 session,
-                [
-                    audit_row(
-                        actor,
-                        action,
-                        provider=row.provider,
-                        category=row.category,
-                        model_id=row.model_id,
-                        field=column,
-                        old=old,
-                        new=value,
-                        at=now,
-                    )
-                ],
+                [model_audit_row(actor, action, row, column, old, value, now)],
             )
         return to_catalog_model(row)
 

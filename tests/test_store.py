@@ -127,6 +127,16 @@ def test_bulk_update_changes_all_rows_in_one_go_and_counts_them(database: Databa
     assert count_models(ModelFilter(provider="openrouter", status="enabled")) == 25 + 6
 
 
+def test_notes_on_models_already_in_the_status_keep_their_timestamps(database: Database) -> None:
+    model = get_model_by_provider_id("openai", "gpt-4o", "text")
+    assert bulk_update_models([model.id], "enabled", notes="house favourite") == 0
+    after = get_model_by_provider_id("openai", "gpt-4o", "text")
+    assert after.admin_notes == "house favourite"
+    assert after.enabled_at == model.enabled_at
+    [entry] = list_audit_entries(model="gpt-4o")
+    assert (entry.action, entry.field, entry.new_value) == ("edit", "admin_notes", "house favourite")
+
+
 def test_unknown_status_provider_and_category_are_rejected(database: Database) -> None:
     model = get_model_by_provider_id("openai", "gpt-4o", "text")
     with pytest.raises(InvalidInputError, match="unknown status 'approved'"):
