@@ -134,7 +134,11 @@ def test_notes_on_models_already_in_the_status_keep_their_timestamps(database: D
     assert after.admin_notes == "house favourite"
     assert after.enabled_at == model.enabled_at
     [entry] = list_audit_entries(model="gpt-4o")
-    assert (entry.action, entry.field, entry.new_value) == ("edit", "admin_notes", "house favourite")
+    assert (entry.action, entry.field, entry.new_value) == (
+        "edit",
+        "admin_notes",
+        "house favourite",
+    )
 
 
 def test_unknown_status_provider_and_category_are_rejected(database: Database) -> None:
