@@ -24,6 +24,9 @@ from registry.scratch import (
     postgres_url,
 )
 
+# Fixtures shared by the dashboard test modules.
+pytest_plugins = ["tests.dashboard_support"]
+
 SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "providers"
 
 

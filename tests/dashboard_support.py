@@ -1,4 +1,7 @@
-"""Helpers for the dashboard's AppTest tests: open a page, read what it says, seed a grid."""
+"""Helpers for the dashboard's AppTest tests: open a page, read what it says, seed a grid.
+
+Its fixtures (`loopback`, `openai_server`) are registered by tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
+
+from registry.demo import load_fixture
+from registry.standin import openai as openai_standin
+from registry.standin.server import StandInServer
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -103,3 +111,20 @@ def select_models(at: AppTest, category: str, section: str, models: list[str]) -
 def click(at: AppTest, key: str) -> AppTest:
     at.button(key=key).click()
     return at.run()
+
+
+@pytest.fixture
+def loopback() -> Iterator[None]:
+    """The dashboard as `make run` serves it: on 127.0.0.1, without a login."""
+    with served_on("127.0.0.1"):
+        yield
+
+
+@pytest.fixture
+def openai_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
+    """OpenAI played by a local stand-in with its demo listing, and a made-up key."""
+    with StandInServer() as server:
+        openai_standin.install(server, load_fixture("openai"))
+        monkeypatch.setenv("REGISTRY_OPENAI_BASE_URL", server.origin)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-dashboard-test-1234")
+        yield server

@@ -6,8 +6,6 @@ editor's session state, as the browser sends them; everything else is clicked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -41,24 +39,9 @@ from tests.dashboard_support import (
     open_app,
     plain,
     select_models,
-    served_on,
 )
 
-
-@pytest.fixture(autouse=True)
-def loopback() -> Iterator[None]:
-    with served_on("127.0.0.1"):
-        yield
-
-
-@pytest.fixture
-def openai_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
-    """OpenAI played by a local stand-in with its recorded listing, and a made-up key."""
-    with StandInServer() as server:
-        openai_standin.install(server, load_fixture("openai"))
-        monkeypatch.setenv("REGISTRY_OPENAI_BASE_URL", server.origin)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-dashboard-test-1234")
-        yield server
+pytestmark = pytest.mark.usefixtures("loopback")
 
 
 def seed_pending(provider: str, ids: list[str], category: str = "text", **extra: object) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from registry.admin.views import activity_csv
@@ -28,22 +26,9 @@ from tests.dashboard_support import (
     everything,
     messages,
     open_app,
-    served_on,
 )
 
-
-@pytest.fixture(autouse=True)
-def loopback() -> Iterator[None]:
-    with served_on("127.0.0.1"):
-        yield
-
-
-@pytest.fixture
-def openai_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
-    with StandInServer() as server:
-        openai_standin.install(server, load_fixture("openai"))
-        monkeypatch.setenv("REGISTRY_OPENAI_BASE_URL", server.origin)
-        yield server
+pytestmark = pytest.mark.usefixtures("loopback")
 
 
 # --- overview ----------------------------------------------------------------------------------
@@ -139,8 +124,9 @@ def test_bad_keys_are_refused_with_a_reason(database: Database) -> None:
 
 
 def test_test_key_lists_models_once_and_changes_nothing(
-    database: Database, openai_server: StandInServer
+    database: Database, openai_server: StandInServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")  # no key configured: only the typed one is tried
     at = open_app("api_keys")
     at.selectbox(key="keys-provider").set_value("openai").run()
     at.text_input(key="keys-new-key").input("sk-typed-not-saved-5555")
