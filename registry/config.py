@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from registry.errors import InvalidInputError
+from registry.errors import ConfigurationError, InvalidInputError
 
 PROVIDER_KEY_ENV: dict[str, str] = {
     "openai": "OPENAI_API_KEY",
@@ -44,6 +46,32 @@ def setting(name: str) -> str | None:
 
 def data_dir() -> Path:
     return Path(setting("REGISTRY_DATA_DIR") or Path.cwd() / "data")
+
+
+def ensure_data_dir(folder: Path | None = None, *, setting_name: str = "REGISTRY_DATA_DIR") -> Path:
+    """Create the registry's folder (default: `data_dir()`) and missing parents, owner-only.
+
+    The folders the registry creates hold the embedded database and the generated secret, so
+    they are 0700 whatever the umask; folders that already exist are left as they are.
+    """
+    folder = folder if folder is not None else data_dir()
+    missing: list[Path] = []
+    parent = folder
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    try:
+        for path in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # another process was quicker
+                path.mkdir(mode=0o700)
+        if not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder")
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot create the registry's data folder {folder} ({exc.strerror or exc}); "
+            f"set {setting_name} to a writable folder"
+        ) from None
+    return folder
 
 
 def database_url() -> str:

@@ -31,8 +31,20 @@ class NoAvailableModelError(RegistryError):
     """Resolution ran out of fallbacks: nothing enabled for the provider and no usable config."""
 
 
+class ConfigurationError(RegistryError):
+    """A setting (named in the message) is unusable: a bad database URL, an unwritable folder."""
+
+
 class DatabaseError(RegistryError):
     """The database refused or could not complete an operation; nothing was changed."""
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database could not be reached or did not answer; retrying later may work."""
+
+
+class DatabaseBusyError(DatabaseUnavailableError):
+    """Another change held a lock longer than the busy timeout; try again."""
 
 
 class SecretKeyError(RegistryError):

@@ -46,6 +46,7 @@ from registry.errors import (
 from registry.schema import AIModel, AppSetting, DiscoveryState, FallbackCount
 from registry.settings import GlobalConfig, global_config_from, parse_temperature
 from registry.snapshot import Snapshot, SnapshotKeeper, reset_snapshot, snapshot_summary
+from registry.text import inert
 from registry.types import Category, ModelStatus, display_id, parse_category, parse_provider
 from registry.usage import FallbackUsage
 
@@ -75,6 +76,7 @@ _ENABLED = ModelStatus.ENABLED.value
 _DISABLED = ModelStatus.DISABLED.value
 _DEPRECATED = ModelStatus.DEPRECATED.value
 _MAX_SUCCESSOR_HOPS = 16
+_SHOWN_LIMIT = 200  # characters of a model id in messages and log lines
 
 
 class FallbackReason(StrEnum):
@@ -137,23 +139,27 @@ class ResolvedModel:
         return display_id(self.requested_provider or "?", self.requested)
 
     def describe(self) -> str:
-        """One line for people: what was asked, what is used, and why."""
-        target = self.display_id
+        """One line for people (and logs): what was asked, what is used, and why. Ids are
+        made inert: the requested one comes from the application's data."""
+        target = _shown(self.provider, self.model_id)
         via = _VIA[self.rule]
         cat = self.category.value
         if not self.fallback:
             if self.rule is ResolutionRule.REQUESTED:
                 return f"{target} (enabled)"
             return f"{target} ({via}: no {cat} model was named)"
+        requested = (
+            None if self.requested is None else _shown(self.requested_provider, self.requested)
+        )
         if self.reason is FallbackReason.NOT_CONFIGURED:
-            named = self.requested_display or "nothing"
+            named = requested or inert(self.requested_provider or "nothing", _SHOWN_LIMIT)
             return (
                 f"the global {cat} config names {named}, which is not usable; using {via} {target}"
             )
         if self.reason is FallbackReason.PROVIDER_UNAVAILABLE:
             return f"{self.requested_provider} has no usable {cat} model; using {via} {target}"
         cause = _CAUSE.get(self.reason, "is not usable") if self.reason else "is not usable"
-        return f"{cat} model {self.requested_display} {cause}; using {via} {target}"
+        return f"{cat} model {requested} {cause}; using {via} {target}"
 
     def to_json(self) -> dict[str, object]:
         """The CLI's shape: provider, model_id, requested, fallback, reason."""
@@ -184,6 +190,12 @@ class _Exhausted(Exception):
         super().__init__("; ".join(tried))
         self.reason = reason
         self.tried = tried
+
+
+def _shown(provider: str | None, model: str) -> str:
+    """`provider/model` safe for a log line or a message: the application's requested ids and
+    the providers' ids are untrusted (a newline would forge a log line)."""
+    return inert(display_id(provider or "?", model), _SHOWN_LIMIT)
 
 
 def _state(status: str | None) -> str:
@@ -217,15 +229,16 @@ def _provider_choice(
         status = snap.status(cat.value, provider, default)
         if status == _ENABLED:
             return default, ResolutionRule.PROVIDER_DEFAULT
-        tried.append(f"the {provider} default {display_id(provider, default)} is {_state(status)}")
+        tried.append(f"the {provider} default {_shown(provider, default)} is {_state(status)}")
     else:
         tried.append(f"no {cat.value} default is set for {provider}")
     curated = curated_default(cat, provider)
     if curated is not None:
+        # Only when the catalog holds it enabled, or not at all (DESIGN.md rule 2).
         status = snap.status(cat.value, provider, curated)
-        if status not in (_DISABLED, _DEPRECATED):
+        if status is None or status == _ENABLED:
             return curated, ResolutionRule.CURATED_DEFAULT
-        tried.append(f"the built-in default {display_id(provider, curated)} is {status}")
+        tried.append(f"the built-in default {_shown(provider, curated)} is {status}")
     return None
 
 
@@ -247,10 +260,10 @@ def _resolve_in(
     if explicit and reason in (FallbackReason.PENDING, FallbackReason.DISABLED):
         advice = "approve it first" if reason is FallbackReason.PENDING else "an admin disabled it"
         raise ModelNotEnabledError(
-            f"{display_id(provider, model)} is {reason.value} in the {cat.value} catalog and "
+            f"{_shown(provider, model)} is {reason.value} in the {cat.value} catalog and "
             f"cannot be used as an override ({advice}; or pick an enabled model)"
         )
-    tried = [f"{display_id(provider, model)} {_CAUSE[reason]}"]
+    tried = [f"{_shown(provider, model)} {_CAUSE[reason]}"]
     if reason is FallbackReason.DEPRECATED:
         successor = _successor(snap, cat.value, provider, model)
         if successor is not None:

@@ -10,12 +10,18 @@ fresh:
 - a commit made by *this* process marks the keeper dirty, and the next lookup re-checks the
   stamp first, so a process always sees its own changes;
 - when the database cannot be reached, the last snapshot (or, if none was ever loaded, the
-  curated catalog) keeps serving; one warning is logged per outage, checks back off to every
-  `OUTAGE_RETRY_MAX` seconds, and recovery (logged once) reloads by itself.
+  curated catalog) keeps serving; one warning is logged per outage, checks go on every
+  `OUTAGE_RETRY_MIN`…`OUTAGE_RETRY_MAX` seconds (short enough that a change made right after
+  recovery is still seen within a second), and recovery (logged once) reloads by itself;
+- every check runs on a thread of its own and is waited for at most `STALL_LIMIT` seconds: a
+  database that keeps the connection open but never answers is an outage like any other;
+- the first lookup waits at most `FIRST_LOAD_WAIT` for the first load, then the curated catalog
+  answers while the load goes on in the background.
 
 Lookups never do I/O except right after a local commit, and never raise on database faults.
-The keeper follows `registry.db.set_database()`: a lookup against another `Database` object
-starts a new keeper, and the old one's thread stops.
+A configuration mistake (bad URL, unwritable data folder) is logged once at ERROR and the
+curated catalog serves. The keeper follows `registry.db.set_database()`: a lookup against
+another `Database` object starts a new keeper, and the old one's thread stops.
 """
 
 from __future__ import annotations
@@ -26,17 +32,20 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, event, select
+from sqlalchemy import Connection, Table, event, select
 
 from registry import db as _db
 from registry.catalog import CURATED, DEFAULT_GLOBAL_SETTINGS, default_setting_key
-from registry.db import Database, get_database
+from registry.db import STATEMENT_TIMEOUT_OPTION, Database, get_database
+from registry.errors import RegistryError
 from registry.schema import AIModel, AppSetting, RegistryStamp
+from registry.text import inert
 from registry.types import ModelStatus
 from registry.usage import NOT_A_CATALOG_CHANGE, Fallback, FallbackRecorder
 
@@ -47,11 +56,15 @@ fallback_logger = logging.getLogger("registry.resolution")
 # Tunables (seconds). Read when a keeper starts.
 POLL_INTERVAL = 0.25  # stamp check: freshness is this plus the reload time
 SNAPSHOT_TTL = 300.0  # full reload even when the stamp did not move (the original plan's TTL)
-OUTAGE_RETRY_MIN = 1.0  # first re-check after a failure; doubles up to …
-OUTAGE_RETRY_MAX = 5.0
+OUTAGE_RETRY_MIN = 0.25  # first re-check after a failure; doubles up to …
+OUTAGE_RETRY_MAX = 0.5  # … this: with the reload, a change after recovery is seen within 1 s
+STALL_LIMIT = 2.0  # a check without an answer by then counts as an outage
+FIRST_LOAD_WAIT = 0.75  # the first lookup waits this long at most for the first load
+STATEMENT_TIMEOUT = 2.0  # PostgreSQL: the server ends a snapshot read stuck behind a lock
 FLUSH_INTERVAL = 10.0  # fallback counts → database
 LOG_INTERVAL = 300.0  # one log line per (requested model, reason) per interval
 MEMO_LIMIT = 8192  # answers memoised per snapshot (bounded: keys come from callers)
+LOG_KEYS_LIMIT = 8192  # (model, reason) keys the log limit tracks; past it, one summary line
 
 ModelKey = tuple[str, str, str]  # (category, provider, model_id)
 ModelEntry = tuple[str, str | None]  # (status, successor_model_id)
@@ -104,8 +117,14 @@ def curated_snapshot() -> Snapshot:
     return Snapshot(None, models, settings)
 
 
+def _short_read(database: Database) -> Connection:
+    return database.engine.connect().execution_options(
+        **{STATEMENT_TIMEOUT_OPTION: STATEMENT_TIMEOUT}
+    )
+
+
 def read_stamp(database: Database) -> int:
-    with database.engine.connect() as connection:
+    with _short_read(database) as connection:
         value = connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1))
     return int(value or 0)
 
@@ -114,7 +133,7 @@ def load_snapshot(database: Database) -> Snapshot:
     """Stamp, statuses and settings from one transaction snapshot (SQLite's read transaction,
     REPEATABLE READ on PostgreSQL), so a change that touched both a status and a default is
     never half-seen."""
-    with database.engine.connect() as connection:
+    with _short_read(database) as connection:
         if connection.dialect.name == "postgresql":
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
         version = int(connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1)) or 0)
@@ -144,40 +163,104 @@ def one_line(exc: BaseException) -> str:
     return (text.splitlines() or [type(exc).__name__])[0][:300]
 
 
+class LogLimiter:
+    """Once per key per interval, for at most `capacity` keys at a time (keys come from
+    callers). Past the capacity new keys are counted, not logged: `take_unlogged()`."""
+
+    def __init__(self, interval: float, capacity: int) -> None:
+        self.interval = interval
+        self.capacity = capacity
+        self._last: OrderedDict[object, float] = OrderedDict()  # oldest first
+        self._unlogged = 0
+        self._lock = threading.Lock()
+
+    def allow(self, key: object) -> bool:
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval:
+            return False  # the common case, without the lock
+        with self._lock:
+            entries = self._last
+            entries.pop(key, None)
+            while entries:
+                oldest = next(iter(entries.values()))
+                if now - oldest < self.interval:
+                    break
+                entries.popitem(last=False)
+            if len(entries) >= self.capacity:
+                self._unlogged += 1
+                return False
+            entries[key] = now
+            return True
+
+    def take_unlogged(self) -> int:
+        with self._lock:
+            count, self._unlogged = self._unlogged, 0
+            return count
+
+
+class _Job:
+    """Work on a daemon thread of its own, so a database that never answers cannot hold the
+    thread that waits for it (or the process at exit)."""
+
+    __slots__ = ("done", "error", "started")
+
+    def __init__(self, work: Callable[[], object], name: str) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.started = time.monotonic()
+        threading.Thread(target=self._run, args=(work,), name=name, daemon=True).start()
+
+    def _run(self, work: Callable[[], object]) -> None:
+        try:
+            work()
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self.done.set()
+
+
 class SnapshotKeeper:
     """Keeps one database's snapshot fresh; lookups read `snapshot` without I/O."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database | None) -> None:
+        # None: the configuration names no usable database; the curated catalog serves.
         self.database = database
         self.snapshot = curated_snapshot()
         # Set (after the commit) when this process committed a change; see refresh_local().
         self.dirty = False
         self.recorder = FallbackRecorder()
         self._record = self.recorder.events.append
-        self._logged: dict[object, float] = {}
+        self.log_interval = LOG_INTERVAL
+        self._log_limit = LogLimiter(LOG_INTERVAL, LOG_KEYS_LIMIT)
         self._outage = False
         self._state_lock = threading.Lock()
         self._local_lock = threading.Lock()
         self._stop = threading.Event()
+        self._first_load = threading.Event()
         self._thread: threading.Thread | None = None
+        self._check_job: _Job | None = None
+        self._flush_job: _Job | None = None
+        self._flush_warned_at: float | None = None
+        self._dropped_reported = 0
         self._listeners: list[tuple[str, Callable[..., None]]] = []
         self.poll_interval = POLL_INTERVAL
         self.ttl = SNAPSHOT_TTL
         self.retry_min = OUTAGE_RETRY_MIN
         self.retry_max = OUTAGE_RETRY_MAX
+        self.stall_limit = STALL_LIMIT
         self.flush_interval = FLUSH_INTERVAL
-        self.log_interval = LOG_INTERVAL
 
     # lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start keeping fresh; waits at most `FIRST_LOAD_WAIT` for the first load."""
+        if self.database is None:
+            return
         self._attach()
-        try:
-            self._install(load_snapshot(self.database))
-        except Exception as exc:
-            self._failed(exc)
         self._thread = threading.Thread(target=self._run, name="registry-snapshot", daemon=True)
         self._thread.start()
+        self._first_load.wait(FIRST_LOAD_WAIT)
 
     def close(self) -> None:
         self._stop.set()
@@ -188,6 +271,8 @@ class SnapshotKeeper:
         return self._outage
 
     def _attach(self) -> None:
+        assert self.database is not None
+
         def on_commit(connection: Any) -> None:
             if not connection.get_execution_options().get(NOT_A_CATALOG_CHANGE):
                 connection.info[_WROTE] = True
@@ -205,7 +290,7 @@ class SnapshotKeeper:
         listeners, self._listeners = self._listeners, []
         for name, listener in listeners:
             with contextlib.suppress(Exception):  # already removed, or the engine is gone
-                event.remove(self.database.engine, name, listener)
+                event.remove(self.database.engine, name, listener)  # type: ignore[union-attr]
 
     # freshness ---------------------------------------------------------------------------
 
@@ -214,10 +299,17 @@ class SnapshotKeeper:
 
     def _check(self) -> None:
         """Reload when the stamp moved, or the snapshot is older than the TTL."""
+        assert self.database is not None
         current = self.snapshot
         version = read_stamp(self.database)
         if version != current.version or time.monotonic() - current.loaded_at >= self.ttl:
             self._install(load_snapshot(self.database))
+
+    def _check_and_recover(self) -> None:
+        # The outage ends together with the install: no answer from a fresh snapshot while the
+        # keeper still reports an outage.
+        self._check()
+        self._recovered()
 
     def refresh_local(self) -> None:
         """After this process committed a change: re-check before answering (read your writes)."""
@@ -226,40 +318,44 @@ class SnapshotKeeper:
                 return
             self.dirty = False
             try:
-                self._check()
+                self._check_and_recover()
             except Exception as exc:
                 self._failed(exc)
-            else:
-                self._recovered()
 
-    def refresh(self) -> bool:
-        """Re-read the stamp now (reloading if needed); False when the database is unreachable."""
-        try:
-            self._check()
-        except Exception as exc:
-            self._failed(exc)
-            return False
-        self._recovered()
-        return True
+    def _check_in_time(self) -> None:
+        """`_check` on a thread of its own, waited for at most `stall_limit` seconds in all;
+        while it hangs, every call raises TimeoutError and no second check is started."""
+        job = self._check_job
+        if job is None:
+            job = self._check_job = _Job(self._check_and_recover, "registry-snapshot-check")
+        remaining = self.stall_limit - (time.monotonic() - job.started)
+        if not job.done.wait(max(remaining, 0.0)):
+            raise TimeoutError(f"no answer from the database for {self.stall_limit:g} s")
+        self._check_job = None
+        if job.error is not None:
+            raise job.error
 
     def _run(self) -> None:
-        wait = self.poll_interval
+        wait = 0.0  # the first load starts at once
         next_flush = time.monotonic() + self.flush_interval
         while not self._stop.wait(wait):
             if _db._default is not self.database:
                 break  # the process switched databases: a new keeper takes over
             try:
-                self._check()
+                self._check_in_time()
             except Exception as exc:
                 self._failed(exc)
                 wait = self.retry_min if wait < self.retry_min else min(wait * 2, self.retry_max)
-                self.recorder.drain()
-                continue
-            self._recovered()
-            wait = self.poll_interval
+            else:
+                wait = self.poll_interval
+            self._first_load.set()
             if time.monotonic() >= next_flush:
                 next_flush = time.monotonic() + self.flush_interval
-                self.flush_quietly()
+                self.report_unlogged()
+                if self._outage:
+                    self.recorder.drain()
+                elif self._flush_job is None or self._flush_job.done.is_set():
+                    self._flush_job = _Job(self.flush_quietly, "registry-usage-flush")
         self._detach()
 
     def _failed(self, exc: BaseException) -> None:
@@ -277,9 +373,9 @@ class SnapshotKeeper:
         )
         logger.warning(
             "model registry: cannot read the catalog from %s (%s); resolution answers from %s "
-            "and retries every few seconds",
-            self.database.safe_url,
-            one_line(exc),
+            "and retries in the background",
+            self.database.safe_url if self.database is not None else "?",
+            inert(one_line(exc)),
             serving,
         )
 
@@ -302,31 +398,58 @@ class SnapshotKeeper:
         """Count a fallback handed out; log it once per (requested, reason) per interval."""
         self._record(answer)
         key = (answer.category, answer.requested_provider, answer.requested, answer.reason)
-        now = time.monotonic()
-        last = self._logged.get(key)
-        if last is None or now - last >= self.log_interval:
-            if len(self._logged) >= MEMO_LIMIT:
-                self._logged.clear()
-            self._logged[key] = now
+        if self._log_limit.allow(key):
             fallback_logger.warning("model registry: %s", describe())
 
     def note_once(self, key: object, message: str) -> None:
         """Log a message once per interval (e.g. an unusable story temperature)."""
-        now = time.monotonic()
-        last = self._logged.get(key)
-        if last is None or now - last >= self.log_interval:
-            self._logged[key] = now
-            fallback_logger.warning("model registry: %s", message)
+        if self._log_limit.allow(key):
+            fallback_logger.warning("model registry: %s", inert(message, 500))
+
+    def report_unlogged(self) -> None:
+        """One line for the fallbacks the log limit had no room to log individually."""
+        count = self._log_limit.take_unlogged()
+        if count:
+            fallback_logger.warning(
+                "model registry: %d more fallbacks not logged (more than %d different requests "
+                "within %g s)",
+                count,
+                self._log_limit.capacity,
+                self._log_limit.interval,
+            )
 
     def flush(self) -> int:
+        if self.database is None:
+            return 0
         return self.recorder.flush(self.database)
 
     def flush_quietly(self) -> int:
+        """`flush`, with failures logged (WARNING, once per log interval) instead of raised."""
         try:
-            return self.recorder.flush(self.database)
+            written = self.flush()
         except Exception as exc:
-            logger.debug("fallback counts not flushed yet: %s", one_line(exc))
+            now = time.monotonic()
+            warned = self._flush_warned_at
+            if warned is None or now - warned >= self.log_interval:
+                self._flush_warned_at = now
+                logger.warning(
+                    "model registry: fallback counts not saved yet (kept, retried every %g s): %s",
+                    self.flush_interval,
+                    inert(one_line(exc)),
+                )
+            else:
+                logger.debug("fallback counts not saved yet: %s", inert(one_line(exc)))
             return 0
+        dropped = self.recorder.dropped
+        if dropped > self._dropped_reported:
+            logger.warning(
+                "model registry: %d fallbacks not counted (too many different requests, or "
+                "requested ids the database refused: %s)",
+                dropped - self._dropped_reported,
+                ", ".join(self.recorder.refused) or "none",
+            )
+            self._dropped_reported = dropped
+        return written
 
 
 current: SnapshotKeeper | None = None
@@ -336,7 +459,10 @@ _lock = threading.Lock()
 def keeper() -> SnapshotKeeper:
     """The keeper of the process's current database (started on first use)."""
     global current
-    database = get_database()
+    try:
+        database: Database | None = get_database()
+    except RegistryError as exc:
+        return _unconfigured(exc)
     found = current
     if found is None or found.database is not database:
         with _lock:
@@ -349,6 +475,25 @@ def keeper() -> SnapshotKeeper:
                 current = found
     if found.dirty:
         found.refresh_local()
+    return found
+
+
+def _unconfigured(error: RegistryError) -> SnapshotKeeper:
+    """The keeper that serves the curated catalog when the configuration names no usable
+    database: resolution must not crash the application over a setting (logged once)."""
+    global current
+    with _lock:
+        found = current
+        if found is None or found.database is not None:
+            if found is not None:
+                found.close()
+            found = current = SnapshotKeeper(None)
+            found._outage = True
+            logger.error(
+                "model registry: %s; resolution answers from the curated catalog until the "
+                "setting is fixed and the application restarted",
+                error,
+            )
     return found
 
 
@@ -388,13 +533,15 @@ def _after_fork_in_child() -> None:
         # the parent: let the child open its own (SQLAlchemy's documented fork recipe).
         found._stop.set()
         found._detach()
-        found.database.engine.dispose(close=False)
+        if found.database is not None:
+            found.database.engine.dispose(close=False)
 
 
 def _flush_at_exit() -> None:
     found = current
-    if found is not None and not found.in_outage:
-        found.flush_quietly()
+    if found is not None and found.database is not None and not found.in_outage:
+        # Bounded: a database that stopped answering must not hold the process at exit.
+        _Job(found.flush_quietly, "registry-usage-flush").done.wait(STALL_LIMIT)
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -5,6 +5,11 @@ background thread (or `flush_fallback_counts()`) aggregates those answers and ad
 `fallback_counts` with one upsert per flush. The flush runs in a plain transaction, *not* through
 `Database.write()`: counting usage is not a catalog change and must not make every process
 reload its snapshot.
+
+Requested ids come from the application, so they are made storable before they are counted
+(cut to the column's 255 characters, NUL removed, unencodable characters replaced); a row the
+database still refuses is dropped alone, never blocking the others. Memory stays bounded: at
+most `MAX_PENDING_KEYS` distinct rows wait for a flush, further new ones are counted as dropped.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table
 
 from registry.db import Database, dialect_insert
+from registry.errors import DatabaseUnavailableError
 from registry.schema import FallbackCount
+from registry.text import inert
 from registry.types import Category, display_id
 
 # Execution option that marks the flush transaction: snapshot keepers ignore its commit.
@@ -26,6 +33,8 @@ NOT_A_CATALOG_CHANGE = "registry_not_a_catalog_change"
 # Far more than any realistic number of fallbacks between two flushes; bounds memory if the
 # flushing thread were ever stuck (the oldest answers are then dropped, not the process).
 MAX_UNFLUSHED_EVENTS = 1_000_000
+# Distinct (day, request, reason) rows kept while the database cannot take them.
+MAX_PENDING_KEYS = 10_000
 
 _TABLE = cast(Table, FallbackCount.__table__)
 _KEY_COLUMNS = ("day", "category", "requested_provider", "requested_model", "reason")
@@ -75,6 +84,16 @@ class FallbackUsage:
 _PendingKey = tuple[date, str, str, str, str]
 
 
+def _storable(text: str, column: str) -> str:
+    """`text` as the column can hold it on both backends: no NUL, valid UTF-8, cut to length."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    limit: int | None = getattr(_TABLE.c[column].type, "length", None)
+    return text[:limit] if limit is not None else text
+
+
 @dataclass(slots=True)
 class _Pending:
     count: int
@@ -86,11 +105,15 @@ class _Pending:
 class FallbackRecorder:
     """Collects fallbacks handed out by one process and adds them to the database in batches."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_keys: int | None = None) -> None:
         # The hot path calls `events.append(answer)`: atomic under the GIL, ~30 ns.
         self.events: deque[Fallback] = deque(maxlen=MAX_UNFLUSHED_EVENTS)
         self._pending: dict[_PendingKey, _Pending] = {}
         self._lock = threading.Lock()
+        self.max_keys = max_keys if max_keys is not None else MAX_PENDING_KEYS
+        # Fallbacks not counted: new rows past `max_keys`, and rows the database refused.
+        self.dropped = 0
+        self.refused: list[str] = []  # the requested ids of refused rows (inert), latest last
 
     def drain(self) -> None:
         """Fold the recorded answers into per-day counts (kept until a flush succeeds)."""
@@ -112,12 +135,15 @@ class FallbackRecorder:
             key = (
                 day,
                 answer.category.value,
-                answer.requested_provider or "",
-                answer.requested or "",
+                _storable(answer.requested_provider or "", "requested_provider"),
+                _storable(answer.requested or "", "requested_model"),
                 str(answer.reason or ""),
             )
             entry = pending.get(key)
             if entry is None:
+                if len(pending) >= self.max_keys:
+                    self.dropped += 1
+                    continue
                 pending[key] = _Pending(1, answer.provider, answer.model_id, now)
             else:
                 entry.count += 1
@@ -141,24 +167,50 @@ class FallbackRecorder:
                 dict(zip(_KEY_COLUMNS, key, strict=True))
                 | {
                     "resolved_provider": entry.resolved_provider,
-                    "resolved_model": entry.resolved_model,
+                    "resolved_model": _storable(entry.resolved_model, "resolved_model"),
                     "count": entry.count,
                     "last_at": entry.last_at,
                 }
                 for key, entry in self._pending.items()
             ]
-            with database.transaction(**{NOT_A_CATALOG_CHANGE: True}) as connection:
-                statement = dialect_insert(connection)(_TABLE).values(rows)
-                connection.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=[_TABLE.c[name] for name in _KEY_COLUMNS],
-                        set_={
-                            "count": _TABLE.c.count + statement.excluded.count,
-                            "resolved_provider": statement.excluded.resolved_provider,
-                            "resolved_model": statement.excluded.resolved_model,
-                            "last_at": statement.excluded.last_at,
-                        },
-                    )
-                )
+            try:
+                _upsert(database, rows)
+            except DatabaseUnavailableError:
+                raise  # the database, not a row: keep every count for the next attempt
+            except Exception:
+                written = self._upsert_one_by_one(database, rows)
+            else:
+                written = len(rows)
             self._pending.clear()
-            return len(rows)
+            return written
+
+    def _upsert_one_by_one(self, database: Database, rows: list[dict[str, Any]]) -> int:
+        """After a refused batch: every row on its own, so one bad row blocks no other."""
+        written = 0
+        for row in rows:
+            try:
+                _upsert(database, [row])
+            except DatabaseUnavailableError:
+                raise
+            except Exception:
+                self.dropped += row["count"]
+                self.refused = [*self.refused[-9:], inert(row["requested_model"], 80)]
+            else:
+                written += 1
+        return written
+
+
+def _upsert(database: Database, rows: list[dict[str, Any]]) -> None:
+    with database.transaction(**{NOT_A_CATALOG_CHANGE: True}) as connection:
+        statement = dialect_insert(connection)(_TABLE).values(rows)
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[_TABLE.c[name] for name in _KEY_COLUMNS],
+                set_={
+                    "count": _TABLE.c.count + statement.excluded.count,
+                    "resolved_provider": statement.excluded.resolved_provider,
+                    "resolved_model": statement.excluded.resolved_model,
+                    "last_at": statement.excluded.last_at,
+                },
+            )
+        )

@@ -5,6 +5,8 @@
 - Outage: PostgreSQL is reached through a TCP relay that the test cuts and restores; resolution
   keeps answering from its snapshot, warns once, and catches up by itself when the relay is back.
   An unusable SQLite file (not migrated yet) is served from the curated catalog until it is.
+- Hung database: the relay keeps TCP open but forwards nothing (a network partition); a stalled
+  check is an outage within 3 s, and a first call never waits more than a second.
 """
 
 from __future__ import annotations
@@ -110,7 +112,8 @@ def test_status_change_in_one_process_is_seen_by_another_within_a_second(
 
 
 class TcpRelay:
-    """127.0.0.1:<port> → PostgreSQL; `cut()` drops every connection and refuses new ones."""
+    """127.0.0.1:<port> → PostgreSQL; `cut()` drops every connection and refuses new ones;
+    `hang()` keeps every connection open (and accepts new ones) but forwards nothing."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -122,6 +125,16 @@ class TcpRelay:
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._running = threading.Event()
+        self._hung = threading.Event()
+
+    def hang(self) -> None:
+        self._hung.set()
+
+    def heal(self) -> None:
+        """End a hang: the hung connections are dropped, new ones are forwarded again."""
+        self.cut()
+        self._hung.clear()
+        self.start()
 
     def start(self) -> None:
         listener = socket.socket()
@@ -131,7 +144,8 @@ class TcpRelay:
         listener.settimeout(0.05)
         self._listener = listener
         self._running.set()
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._acceptor.start()
 
     def cut(self) -> None:
         self._running.clear()
@@ -140,6 +154,7 @@ class TcpRelay:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+            self._acceptor.join(5)  # its accept() returns within 0.05 s; then the port is free
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -153,6 +168,10 @@ class TcpRelay:
                 continue
             except OSError:
                 return
+            if self._hung.is_set():
+                with self._lock:
+                    self._sockets.append(client)
+                continue
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
             with self._lock:
                 self._sockets += [client, upstream]
@@ -162,6 +181,9 @@ class TcpRelay:
         peers = {a: b, b: a}
         try:
             while self._running.is_set():
+                if self._hung.is_set():
+                    time.sleep(0.05)
+                    continue
                 readable, _, _ = select_module.select([a, b], [], [], 0.1)
                 for sock in readable:
                     data = sock.recv(65536)
@@ -253,3 +275,87 @@ def test_unusable_database_serves_the_curated_catalog_until_it_is_ready(
     assert _wait_for(lambda: resolve("text", "openai", "gpt-4o").fallback)
     assert snapshot_summary().version is not None
     assert caplog.text.count("cannot read the catalog") == 1
+
+
+def _relayed_postgres(
+    request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool = True
+) -> tuple[Database, TcpRelay, Database]:
+    """(direct, relay, through the relay): the process-wide database is the relayed one."""
+    direct = make_database("postgresql", tmp_path, request)
+    url = make_url(direct.url)
+    relay = TcpRelay(url.port or 5432)
+    relay.start()
+    request.addfinalizer(relay.cut)
+    through_relay = Database(url.set(port=relay.port).render_as_string(hide_password=False))
+    request.addfinalizer(through_relay.dispose)
+    set_database(through_relay)
+    request.addfinalizer(lambda: set_database(None))
+    return direct, relay, through_relay
+
+
+def _disable(direct: Database, model_id: str) -> None:
+    with direct.write() as session:
+        session.execute(
+            update(AIModel)
+            .where(AIModel.provider == "openai", AIModel.model_id == model_id)
+            .values(status="disabled")
+        )
+
+
+def test_hung_database_is_an_outage_within_3_seconds_and_recovers(
+    request: pytest.FixtureRequest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    direct, relay, _ = _relayed_postgres(request, tmp_path)
+    caplog.set_level(logging.INFO, logger="registry")
+    assert resolve("text", "openai", "gpt-4o").fallback is False
+    loaded = snapshot_summary().version
+
+    relay.hang()
+    hung_at = time.monotonic()
+    assert _wait_for(lambda: snapshot_summary().outage, timeout=10)
+    assert time.monotonic() - hung_at < 3.0
+    assert "cannot read the catalog" in caplog.text
+    started = time.monotonic()
+    assert resolve("text", "openai", "gpt-4o").model_id == "gpt-4o"  # the last snapshot serves
+    assert time.monotonic() - started < 0.1
+    assert snapshot_summary().version == loaded
+
+    _disable(direct, "gpt-4o")
+    relay.heal()
+    assert _wait_for(lambda: resolve("text", "openai", "gpt-4o").fallback)
+    assert not snapshot_summary().outage
+    assert caplog.text.count("reachable again") == 1
+
+
+def test_a_change_right_after_an_outage_is_still_seen_within_a_second(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    direct, relay, _ = _relayed_postgres(request, tmp_path)
+    assert resolve("text", "openai", "gpt-4o").fallback is False
+    relay.cut()
+    assert _wait_for(lambda: snapshot_summary().outage)
+    time.sleep(3.5)  # a few seconds of outage: long enough for any back-off to grow
+    relay.start()
+    _disable(direct, "gpt-4o")
+    committed = time.monotonic()
+    assert _wait_for(lambda: resolve("text", "openai", "gpt-4o").fallback, timeout=10)
+    seen_after = time.monotonic() - committed
+    assert seen_after < 1.0, f"seen after {seen_after:.2f} s"
+
+
+def test_first_call_against_a_hung_database_answers_within_a_second(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    direct, relay, _ = _relayed_postgres(request, tmp_path)
+    _disable(direct, "gpt-4o")
+    relay.hang()
+    started = time.monotonic()
+    answer = resolve("text", "openai", "gpt-4o")
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.0, f"the first call waited {elapsed:.2f} s"
+    assert (answer.model_id, answer.fallback) == ("gpt-4o", False)  # the curated catalog
+    assert snapshot_summary().version is None
+
+    relay.heal()  # the background keeps trying and loads the real catalog
+    assert _wait_for(lambda: resolve("text", "openai", "gpt-4o").fallback, timeout=15)
+    assert snapshot_summary().version is not None
