@@ -101,9 +101,7 @@ class Database:
                 _create_private_file(self.sqlite_path)
             kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
         else:
-            kwargs["connect_args"] = {
-                name: value for name, value in _PG_CONNECT_ARGS.items() if name not in parsed.query
-            }
+            kwargs["connect_args"] = _postgresql_connect_args(parsed)
             # Discovery runs one thread per provider (six for text) beside the dashboard.
             kwargs["pool_size"] = 10
         try:
@@ -221,6 +219,17 @@ def dialect_insert(bind: Connection | Session) -> Any:
     """The backend's INSERT with ON CONFLICT support (PostgreSQL and SQLite spell it alike)."""
     name = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
     return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
+def _postgresql_connect_args(parsed: URL) -> dict[str, Any]:
+    args = {name: value for name, value in _PG_CONNECT_ARGS.items() if name not in parsed.query}
+    try:
+        import psycopg
+    except ImportError:
+        return args  # create_engine says what is missing
+    if psycopg.pq.version() < 120000:  # libpq learnt tcp_user_timeout in version 12
+        args.pop("tcp_user_timeout", None)
+    return args
 
 
 def _busy(seconds: float) -> DatabaseBusyError:

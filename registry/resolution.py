@@ -12,8 +12,9 @@ Rules (DESIGN.md), for one (category, provider, model):
 1. the model is `enabled` → itself;
 2. otherwise (not in the catalog, `pending`, `disabled`, `deprecated`): a deprecated model's
    successor if an admin named one and it is enabled → the provider's default (app_settings) if
-   enabled → the provider's curated built-in default unless the catalog disabled or deprecated
-   it → (story configs only) the current global config → `NoAvailableModelError`;
+   enabled → the provider's curated built-in default when the catalog holds it enabled or not
+   at all (never pending, disabled or deprecated) → (story configs only) the current global
+   config → `NoAvailableModelError`;
 3. an explicit override (`model_override`, `config_override`) naming a `pending` or `disabled`
    model raises `ModelNotEnabledError`.
 
