@@ -170,17 +170,17 @@ class LogLimiter:
     def __init__(self, interval: float, capacity: int) -> None:
         self.interval = interval
         self.capacity = capacity
-        self._last: OrderedDict[object, float] = OrderedDict()  # oldest first
+        self.last_logged: OrderedDict[object, float] = OrderedDict()  # oldest first
         self._unlogged = 0
         self._lock = threading.Lock()
 
     def allow(self, key: object) -> bool:
         now = time.monotonic()
-        last = self._last.get(key)
+        last = self.last_logged.get(key)
         if last is not None and now - last < self.interval:
             return False  # the common case, without the lock
         with self._lock:
-            entries = self._last
+            entries = self.last_logged
             entries.pop(key, None)
             while entries:
                 oldest = next(iter(entries.values()))
@@ -233,6 +233,7 @@ class SnapshotKeeper:
         self._record = self.recorder.events.append
         self.log_interval = LOG_INTERVAL
         self._log_limit = LogLimiter(LOG_INTERVAL, LOG_KEYS_LIMIT)
+        self._last_logged = self._log_limit.last_logged
         self._outage = False
         self._state_lock = threading.Lock()
         self._local_lock = threading.Lock()
@@ -398,6 +399,10 @@ class SnapshotKeeper:
         """Count a fallback handed out; log it once per (requested, reason) per interval."""
         self._record(answer)
         key = (answer.category, answer.requested_provider, answer.requested, answer.reason)
+        # LogLimiter.allow's own first test, inlined: this runs on every fallback handed out.
+        last = self._last_logged.get(key)
+        if last is not None and time.monotonic() - last < self.log_interval:
+            return
         if self._log_limit.allow(key):
             fallback_logger.warning("model registry: %s", describe())
 
