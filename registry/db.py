@@ -78,9 +78,8 @@ def parse_database_url(url: str) -> URL:
         return parsed.set(drivername="postgresql+psycopg")
     if backend == "sqlite" and driver in ("", "pysqlite"):
         return parsed
-    shown = parsed.drivername
     raise ConfigurationError(
-        f"REGISTRY_DATABASE_URL names {shown!r}, which the registry does not support; "
+        f"REGISTRY_DATABASE_URL names {parsed.drivername!r}, which the registry does not support; "
         f"use SQLite or PostgreSQL with psycopg 3 ({_URL_HELP})"
     )
 
@@ -96,7 +95,8 @@ class Database:
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         self.sqlite_path: Path | None = None
         if self.dialect == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
+            # A `file:` URI (`?uri=true`) is the caller's own choice of how to open the file.
+            if parsed.database and parsed.database != ":memory:" and "uri" not in parsed.query:
                 self.sqlite_path = Path(parsed.database)
                 _create_private_file(self.sqlite_path)
             kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
