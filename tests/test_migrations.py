@@ -78,7 +78,7 @@ def test_the_registry_keeps_its_own_version_table(empty_database: Database) -> N
     assert "alembic_version" not in tables  # the main application's own chain stays free
 
 
-def _admin_visible_state(database: Database) -> tuple[list[tuple[object, ...]], dict[str, str]]:
+def _admin_visible_state(database: Database) -> tuple[list[tuple[str | None, ...]], dict[str, str]]:
     """What an admin sees and shaped: every model with its status and notes, every setting."""
     with database.read() as session:
         models = sorted(
