@@ -232,24 +232,36 @@ def test_errors_naming_provider_text_are_one_inert_line(
     assert err.count("\n") == 1 and err.startswith("error: ") and "\x1b" not in err
 
 
-def test_discover_progress_shows_provider_errors_inert(
-    cli_database: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_discover_progress_and_log_lines_show_provider_text_inert(
+    sqlite_database: Database,
 ) -> None:
+    # Terminal output does not depend on the backend; real processes so logging is the CLI's.
+    hostile = StandInResponse(
+        400, b"bad request\x1b[2J\x07\rFAKE ok \xe2\x80\xae", headers={"Content-Type": "text/plain"}
+    )
     with StandInProviders() as standins:
-        for name, value in standins.environment().items():
-            monkeypatch.setenv(name, value)
-        standins.servers["openai"].fail(
-            "/v1/models",
-            StandInResponse(
-                400,
-                b"bad request\x1b[2J\x07\rFAKE ok \xe2\x80\xae",
-                headers={"Content-Type": "text/plain"},
-            ),
-        )
-        code, out, err = run(capsys, "discover", "--category", "text", "--provider", "openai")
-    assert code == 0 and "1 error(s)" in out
-    assert "openai" in err and "failed" in err and "\\x1b[2J\\x07\\x0dFAKE" in err
-    assert not any(c in out + err for c in RAW_CONTROLS), err
+        standins.servers["openai"].fail("/v1/models", hostile)
+        standins.servers["google_tts"].fail("/v1/voices", hostile)  # becomes a logged warning
+        env = dict(os.environ) | standins.environment()
+        env["REGISTRY_DATABASE_URL"] = sqlite_database.url
+        runs = [
+            subprocess.run(
+                [sys.executable, "-m", "registry", "discover", "--category", category]
+                + ["--provider", provider],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            for category, provider in (("text", "openai"), ("tts", "google"))
+        ]
+    text_run, tts_run = runs
+    assert text_run.returncode == 0 and "openai      failed" in text_run.stderr
+    assert "\\x1b[2J\\x07\\x0dFAKE ok \\u202e" in text_run.stderr
+    assert "WARNING registry.providers.google" in tts_run.stderr
+    assert "\\x1b[2J" in tts_run.stderr.split("WARNING")[1]
+    for result in runs:
+        assert not any(c in result.stdout + result.stderr for c in RAW_CONTROLS), result.stderr
 
 
 # --- every failure is one line -----------------------------------------------------------------
