@@ -172,6 +172,7 @@ def test_the_installed_command_runs_as_a_module(tmp_path: Path) -> None:
 HOSTILE_ID = "gpt-\x1b[2Jevil\x07"
 HOSTILE_NAME = "Evil\r\nforged line \u202etxt.exe"
 RAW_CONTROLS = ["\x1b", "\x07", "\r", "\u202e"]
+DISCOVER = [sys.executable, "-m", "registry", "discover"]
 
 
 def _add_hostile_model(database: Database) -> None:
@@ -246,8 +247,7 @@ def test_discover_progress_and_log_lines_show_provider_text_inert(
         env["REGISTRY_DATABASE_URL"] = sqlite_database.url
         runs = [
             subprocess.run(
-                [sys.executable, "-m", "registry", "discover", "--category", category]
-                + ["--provider", provider],
+                [*DISCOVER, "--category", category, "--provider", provider],
                 env=env,
                 capture_output=True,
                 text=True,
