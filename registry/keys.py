@@ -94,7 +94,13 @@ def _secret_from_file(path: Path) -> str:
                 f"set {SECRET_ENV} to the key it held, or delete those keys (`model-registry keys "
                 "delete PROVIDER`) and enter them again"
             )
-        _create_secret_file(path)
+        try:
+            _create_secret_file(path)
+        except OSError as exc:
+            raise SecretKeyError(
+                f"cannot create the secret key file {path}: {exc.strerror or exc}; make the "
+                f"folder writable (REGISTRY_DATA_DIR) or set {SECRET_ENV}"
+            ) from None
     try:
         return path.read_bytes().decode("ascii").strip()
     except UnicodeDecodeError:

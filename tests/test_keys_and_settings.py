@@ -179,3 +179,13 @@ def test_global_config_accepts_only_enabled_models_and_sane_numbers(database: Da
     assert get_global_config("text").model == "claude-opus-4-6"
     tts = set_global_config("tts", "azure", "en-US-GuyNeural")
     assert (tts.provider, tts.model, tts.temperature) == ("azure", "en-US-GuyNeural", None)
+
+
+def test_a_secret_file_that_cannot_be_created_is_one_clear_error(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("REGISTRY_DATA_DIR", str(tmp_path / "not-a-folder"))
+    with pytest.raises(SecretKeyError, match=r"cannot create the secret key file .*not-a-folder"):
+        set_api_key("openai", SECRET)
+    assert get_api_key("openai") is None
