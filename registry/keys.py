@@ -140,10 +140,12 @@ def _clean_key(key: str) -> str:
     key = (key or "").strip()
     if not key:
         raise InvalidInputError("the API key is empty")
+    if len(key) > 4096 or any(ch.isspace() for ch in key):
+        raise InvalidInputError("the API key must be one line without spaces (at most 4096 chars)")
     # Keys travel in HTTP headers: anything beyond printable ASCII is a paste accident.
-    if len(key) > 4096 or not all("!" <= ch <= "~" for ch in key):
+    if not all("!" <= ch <= "~" for ch in key):
         raise InvalidInputError(
-            "the API key must be one line of printable ASCII without spaces (at most 4096 chars)"
+            "the API key must be printable ASCII (it holds a control or non-ASCII character)"
         )
     return key
 
