@@ -334,4 +334,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, the traceback only when asked for
         if args.verbose:
             traceback.print_exc()
-        return _fail(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for details)")
+        # The type only: an unforeseen message may quote a request, and with it an API key.
+        return _fail(f"unexpected {type(exc).__name__}; run with --verbose for the traceback")
