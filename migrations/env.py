@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, engine_from_config, pool
+from sqlalchemy import Connection
 
 from registry import config as registry_config
-from registry.migrate import VERSION_TABLE
+from registry.db import Database
+from registry.migrate import VERSION_TABLE, migration_transaction
 from registry.schema import Base
 
 alembic_config = context.config
@@ -36,22 +37,25 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _run_on(connection: Connection) -> None:
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
     connection = alembic_config.attributes.get("connection")
-    if connection is not None:
-        _configure(connection)
-        with context.begin_transaction():
-            context.run_migrations()
+    if connection is not None:  # registry.migrate holds the migration lock already
+        _run_on(connection)
         return
-    section = alembic_config.get_section(alembic_config.config_ini_section) or {}
-    section["sqlalchemy.url"] = (
-        alembic_config.get_main_option("sqlalchemy.url") or registry_config.database_url()
-    )
-    engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
-    with engine.connect() as connection:
-        _configure(connection)
-        with context.begin_transaction():
-            context.run_migrations()
+    # The alembic command line: the same engine settings and migration lock as `migrate`.
+    url = alembic_config.get_main_option("sqlalchemy.url") or registry_config.database_url()
+    database = Database(url)
+    try:
+        with migration_transaction(database) as locked:
+            _run_on(locked)
+    finally:
+        database.dispose()
 
 
 if context.is_offline_mode():

@@ -1,6 +1,8 @@
 """`python -m registry …` (also installed as `model-registry`).
 
-Bad input exits non-zero with one clear line on stderr and changes nothing.
+Bad input exits non-zero with one clear line on stderr and changes nothing; so does every other
+failure. Provider text (ids, names, errors, warnings) is printed through `inert`: a listing
+cannot move the cursor, clear the screen or forge a line. JSON output is pure ASCII.
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ import dataclasses
 import getpass
 import json
 import logging
+import os
 import sys
+import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, NoReturn
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from registry import migrate
 from registry.audit import CLI
@@ -31,6 +37,7 @@ from registry.store import (
     list_models,
     set_default_model,
 )
+from registry.text import inert
 from registry.types import CatalogModel, Category, ModelStatus, display_id
 
 EXIT_ERROR = 1
@@ -52,7 +59,8 @@ def _json_default(value: object) -> object:
 
 
 def _print_json(payload: object) -> None:
-    print(json.dumps(payload, default=_json_default, indent=2))
+    # ensure_ascii escapes every control, bidi and non-ASCII character as \uXXXX.
+    print(json.dumps(payload, default=_json_default, indent=2, ensure_ascii=True))
 
 
 def model_as_json(model: CatalogModel, is_default: bool) -> dict[str, Any]:
@@ -86,7 +94,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         for line in r.errors + r.warnings:
-            print(f"{'':<11} {line}", file=sys.stderr)
+            print(f"{'':<11} {inert(line)}", file=sys.stderr)
 
     providers = [args.provider] if args.provider else None
     report = discover_models(args.category, providers, force=args.force, on_progress=progress)
@@ -119,8 +127,8 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
         star = "*" if is_default(m) else " "
         context = f"{m.context_window:,}" if m.context_window else "-"
         print(
-            f"{star} {display_id(m.provider, m.model_id):<55} {m.category.value:<4} "
-            f"{m.status.value:<10} {context:>10}  {m.display_name}"
+            f"{star} {inert(display_id(m.provider, m.model_id)):<55} {m.category.value:<4} "
+            f"{m.status.value:<10} {context:>10}  {inert(m.display_name)}"
         )
     print(f"{len(models)} model(s); * marks a provider's default", file=sys.stderr)
     return 0
@@ -148,7 +156,7 @@ def _cmd_models_set_status(args: argparse.Namespace) -> int:
 def _cmd_set_default(args: argparse.Namespace) -> int:
     model = set_default_model(args.provider, args.category, args.model, actor=CLI)
     key = default_setting_key(model.category, model.provider)
-    print(f"{key} = {model.model_id}")
+    print(f"{key} = {inert(model.model_id)}")
     return 0
 
 
@@ -160,7 +168,7 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.to_json())
         return 0
-    print(result.describe())
+    print(inert(result.describe()))
     return 0
 
 
@@ -171,13 +179,24 @@ def _cmd_keys_list(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         state = f"{r.source} {r.masked}" if r.configured else f"not configured (set {r.env_var})"
-        print(f"{r.provider:<11} {state}")
+        if r.problem:
+            state += f", {r.problem}"
+        print(f"{r.provider:<11} {inert(state)}")
     return 0
 
 
+def _read_key() -> str:
+    # From stdin or a prompt, never argv: argv ends up in shell history and `ps`.
+    try:
+        if sys.stdin.isatty():
+            return getpass.getpass("API key: ")
+        return sys.stdin.buffer.readline().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError("the API key is not valid UTF-8 text; nothing was stored") from None
+
+
 def _cmd_keys_set(args: argparse.Namespace) -> int:
-    # Read from stdin or a prompt, never argv: argv ends up in shell history and `ps`.
-    key = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API key: ")
+    key = _read_key()
     masked = set_api_key(args.provider, key, region=args.region, actor=CLI)
     print(f"{args.provider} key stored ({masked})")
     return 0
@@ -255,12 +274,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _InertFormatter(logging.Formatter):
+    """Log lines quote provider text too: each stays one inert line (a traceback aside)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return inert(super().formatMessage(record))
+
+
+def _fail(message: str) -> int:
+    print(f"error: {inert(message)}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _not_utf8(argv: Sequence[str]) -> str | None:
+    """The first argument holding bytes that are not UTF-8, shown with those bytes escaped.
+
+    Python hands such bytes over as lone surrogates, which no database or terminal accepts.
+    """
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = _not_utf8(argv)
+    if bad is not None:
+        print(f"error: argument '{inert(bad)}' is not valid UTF-8 text", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)
+    log_handler = logging.StreamHandler()
+    log_handler.setFormatter(_InertFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=logging.INFO if args.verbose else logging.WARNING, handlers=[log_handler]
     )
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
@@ -271,8 +321,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return handler(args)
     except RegistryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        return _fail(str(exc))
+    except SQLAlchemyError as exc:  # e.g. a URL that does not parse, or a missing driver
+        return _fail(f"database: {str(exc).strip().splitlines()[0]}")
+    except BrokenPipeError:  # `… | head` stopped reading: not an error worth a line
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
+    except OSError as exc:  # e.g. the data folder cannot be created
+        return _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail("interrupted")
+    except Exception as exc:  # a bug: still one line, the traceback only when asked for
+        if args.verbose:
+            traceback.print_exc()
+        # The type only: an unforeseen message may quote a request, and with it an API key.
+        return _fail(f"unexpected {type(exc).__name__}; run with --verbose for the traceback")

@@ -5,8 +5,10 @@ Lookup order at call time: the key stored in the database, then the environment 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +26,7 @@ from registry.store import upsert_setting
 from registry.types import ALL_PROVIDERS, parse_provider
 
 SECRET_FILE_NAME = "secret.key"
+SECRET_ENV = "REGISTRY_SECRET_KEY"
 AZURE_REGION_SETTING = "tts.azure.region"
 _REGION = re.compile(r"^[a-z0-9-]{2,40}$")
 
@@ -34,39 +37,103 @@ def mask_key(key: str) -> str:
     return "…" + key[-4:] if len(key) >= 12 else "…" + "•" * 4
 
 
+@dataclass(frozen=True, slots=True)
+class _Secret:
+    value: str
+    path: Path | None  # the generated file it was read from; None for REGISTRY_SECRET_KEY
+
+    @property
+    def origin(self) -> str:
+        return SECRET_ENV if self.path is None else f"the secret key file {self.path}"
+
+    @property
+    def remedy(self) -> str:
+        if self.path is None:
+            return f"set {SECRET_ENV} to the key the API keys were stored with"
+        return f"restore the file from a backup, or set {SECRET_ENV} to the key it held"
+
+
 @lru_cache(maxsize=4)
-def _fernet_for(secret: str) -> Fernet:
+def _fernet_for(secret: _Secret) -> Fernet:
     try:
-        return Fernet(secret.encode())
+        return Fernet(secret.value.encode())
     except (ValueError, TypeError):
         raise SecretKeyError(
-            "REGISTRY_SECRET_KEY is not a valid Fernet key (44 url-safe base64 characters, "
-            "as Fernet.generate_key() prints)"
+            f"{secret.origin} is not a valid Fernet key (44 url-safe base64 characters, "
+            f"as Fernet.generate_key() prints); {secret.remedy}"
         ) from None
 
 
-def _secret_from_file(path: Path) -> str:
-    """Read the generated key, creating it (mode 0600) on first use."""
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
+def _stored_key_providers() -> list[str]:
+    with get_database().read() as session:
+        return list(session.scalars(select(ProviderKey.provider).order_by(ProviderKey.provider)))
+
+
+def _create_secret_file(path: Path) -> None:
+    """Write a new key to `path` (mode 0600) in one step: a reader never sees it half-written."""
     config.ensure_data_dir(path.parent)
-    secret = Fernet.generate_key().decode()
+    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first: use theirs
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret + "\n")
-    return secret
+        with os.fdopen(fd, "w") as handle:
+            handle.write(Fernet.generate_key().decode() + "\n")
+        with contextlib.suppress(FileExistsError):  # another process made one first: use theirs
+            os.link(scratch, path)
+    finally:
+        os.unlink(scratch)
+
+
+def _secret_from_file(path: Path) -> str:
+    """Read the generated key, creating it on first use, but never while stored keys need the
+    old one: a new key would leave them undecryptable for good."""
+    if not path.exists():
+        stored = _stored_key_providers()
+        if stored:
+            raise SecretKeyError(
+                f"the secret key file {path} is missing, and the stored API keys of "
+                f"{', '.join(stored)} were encrypted with it; restore the file from a backup or "
+                f"set {SECRET_ENV} to the key it held, or delete those keys (`model-registry keys "
+                "delete PROVIDER`) and enter them again"
+            )
+        try:
+            _create_secret_file(path)
+        except OSError as exc:
+            raise SecretKeyError(
+                f"cannot create the secret key file {path}: {exc.strerror or exc}; make the "
+                f"folder writable (REGISTRY_DATA_DIR) or set {SECRET_ENV}"
+            ) from None
+    try:
+        return path.read_bytes().decode("ascii").strip()
+    except UnicodeDecodeError:
+        return ""  # not a key: reported as such by _fernet_for
+    except OSError as exc:
+        raise SecretKeyError(f"cannot read the secret key file {path}: {exc.strerror}") from None
+
+
+def _secret() -> _Secret:
+    from_env = config.setting(SECRET_ENV)
+    if from_env:
+        return _Secret(from_env.strip(), None)
+    path = config.data_dir() / SECRET_FILE_NAME
+    return _Secret(_secret_from_file(path), path)
 
 
 def _fernet() -> Fernet:
-    secret = config.setting("REGISTRY_SECRET_KEY") or _secret_from_file(
-        config.data_dir() / SECRET_FILE_NAME
+    return _fernet_for(_secret())
+
+
+def _mismatch(secret: _Secret) -> str:
+    return (
+        f"cannot be decrypted with the key in {secret.origin} (it was encrypted with another "
+        f"one); {secret.remedy}, or set the key again"
     )
-    return _fernet_for(secret)
+
+
+def _decrypt(provider: str, token: str) -> str:
+    secret = _secret()
+    try:
+        return _fernet_for(secret).decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise SecretKeyError(f"the stored {provider} key {_mismatch(secret)}") from None
 
 
 def _clean_key(key: str) -> str:
@@ -75,6 +142,11 @@ def _clean_key(key: str) -> str:
         raise InvalidInputError("the API key is empty")
     if len(key) > 4096 or any(ch.isspace() for ch in key):
         raise InvalidInputError("the API key must be one line without spaces (at most 4096 chars)")
+    # Keys travel in HTTP headers: anything beyond printable ASCII is a paste accident.
+    if not all("!" <= ch <= "~" for ch in key):
+        raise InvalidInputError(
+            "the API key must be printable ASCII (it holds a control or non-ASCII character)"
+        )
     return key
 
 
@@ -140,13 +212,7 @@ def get_api_key(provider: str) -> str | None:
         )
     if token is None:
         return config.environment_api_key(prov)
-    try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:
-        raise SecretKeyError(
-            f"the stored {prov} key cannot be decrypted with the current secret key "
-            "(REGISTRY_SECRET_KEY or data/secret.key changed); set the key again"
-        ) from None
+    return _decrypt(prov, token)
 
 
 def azure_region() -> str | None:
@@ -171,23 +237,48 @@ class KeyStatus:
     env_var: str
     source: str | None  # "stored", "environment" or None
     masked: str | None
+    # Why a stored key is unusable ("cannot be decrypted …"); None when it works.
+    problem: str | None = None
 
     @property
     def configured(self) -> bool:
         return self.source is not None
 
 
+def _decryption_problem(tokens: dict[str, str]) -> dict[str, str]:
+    """Which stored keys the current secret cannot decrypt, and why."""
+    if not tokens:
+        return {}  # nothing to check, and no reason to create a secret file
+    try:
+        secret = _secret()
+        fernet = _fernet_for(secret)
+    except SecretKeyError as exc:
+        return {provider: f"cannot be decrypted: {exc}" for provider in tokens}
+    problems = {}
+    for provider, token in tokens.items():
+        try:
+            fernet.decrypt(token.encode())
+        except InvalidToken:
+            problems[provider] = _mismatch(secret)
+    return problems
+
+
 def list_key_status() -> list[KeyStatus]:
-    """Every provider's key state, masked; reads no ciphertext."""
+    """Every provider's key state, masked; a stored key the secret cannot decrypt says so."""
     with get_database().read() as session:
-        hints = {
-            p: hint for p, hint in session.execute(select(ProviderKey.provider, ProviderKey.hint))
+        stored = {
+            provider: (hint, token)
+            for provider, hint, token in session.execute(
+                select(ProviderKey.provider, ProviderKey.hint, ProviderKey.encrypted_key)
+            )
         }
+    problems = _decryption_problem({p: token for p, (_, token) in stored.items()})
     result = []
     for provider in ALL_PROVIDERS:
         env_var = config.PROVIDER_KEY_ENV[provider]
-        if provider in hints:
-            result.append(KeyStatus(provider, env_var, "stored", hints[provider]))
+        if provider in stored:
+            hint = stored[provider][0]
+            result.append(KeyStatus(provider, env_var, "stored", hint, problems.get(provider)))
             continue
         env_key = config.environment_api_key(provider)
         result.append(

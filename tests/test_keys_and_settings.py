@@ -78,6 +78,61 @@ def test_a_changed_secret_key_says_so_without_leaking_the_api_key(
         get_api_key("anthropic")
 
 
+@pytest.mark.parametrize("content", ["", "not a fernet key\n", "\xff\xfe garbage"])
+def test_a_corrupt_or_empty_secret_file_is_named_and_left_alone(
+    database: Database, tmp_path: Path, content: str
+) -> None:
+    set_api_key("openai", SECRET)
+    secret_file = tmp_path / "data" / "secret.key"
+    secret_file.write_bytes(content.encode("latin-1"))
+    for attempt in (lambda: get_api_key("openai"), lambda: set_api_key("xai", SECRET)):
+        with pytest.raises(SecretKeyError) as error:
+            attempt()
+        message = str(error.value)
+        assert str(secret_file) in message and "REGISTRY_SECRET_KEY is" not in message
+        assert "restore" in message and SECRET not in message
+    assert secret_file.read_bytes() == content.encode("latin-1")
+
+
+def test_a_deleted_secret_file_is_not_regenerated_while_keys_are_stored(
+    database: Database, tmp_path: Path
+) -> None:
+    set_api_key("openai", SECRET)
+    secret_file = tmp_path / "data" / "secret.key"
+    secret_file.unlink()
+    for attempt in (lambda: get_api_key("openai"), lambda: set_api_key("xai", SECRET)):
+        with pytest.raises(SecretKeyError) as error:
+            attempt()
+        message = str(error.value)
+        assert str(secret_file) in message and "REGISTRY_SECRET_KEY" in message
+        assert "restore" in message and "keys delete" in message
+    assert not secret_file.exists()
+    [status] = [s for s in list_key_status() if s.provider == "openai"]
+    assert status.source == "stored" and "cannot be decrypted" in (status.problem or "")
+    # The documented way out: delete the stored keys and enter them again.
+    assert delete_api_key("openai")
+    set_api_key("openai", SECRET)
+    assert get_api_key("openai") == SECRET and secret_file.exists()
+
+
+def test_a_secret_key_from_the_variable_is_named_when_it_does_not_match(
+    database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    set_api_key("openai", SECRET)  # encrypted with the generated file
+    monkeypatch.setenv("REGISTRY_SECRET_KEY", Fernet.generate_key().decode())
+    with pytest.raises(SecretKeyError) as error:
+        get_api_key("openai")
+    assert "REGISTRY_SECRET_KEY" in str(error.value)
+    assert str(tmp_path / "data" / "secret.key") not in str(error.value)
+
+
+def test_keys_that_are_not_printable_ascii_are_rejected(database: Database) -> None:
+    for key in ("sk-\x1b[2J0123456789", "sk-ключ-0123456789", "sk-\udcff0123456789"):
+        with pytest.raises(InvalidInputError, match="printable ASCII"):
+            set_api_key("openai", key)
+    assert get_api_key("openai") is None
+
+
 def test_bad_keys_and_regions_are_rejected(database: Database) -> None:
     with pytest.raises(InvalidInputError, match="empty"):
         set_api_key("openai", "   ")
@@ -124,3 +179,13 @@ def test_global_config_accepts_only_enabled_models_and_sane_numbers(database: Da
     assert get_global_config("text").model == "claude-opus-4-6"
     tts = set_global_config("tts", "azure", "en-US-GuyNeural")
     assert (tts.provider, tts.model, tts.temperature) == ("azure", "en-US-GuyNeural", None)
+
+
+def test_a_secret_file_that_cannot_be_created_is_one_clear_error(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("REGISTRY_DATA_DIR", str(tmp_path / "not-a-folder"))
+    with pytest.raises(SecretKeyError, match=r"cannot create the secret key file .*not-a-folder"):
+        set_api_key("openai", SECRET)
+    assert get_api_key("openai") is None

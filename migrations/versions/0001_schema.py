@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0001"
@@ -191,7 +192,46 @@ def upgrade() -> None:
     )
 
 
+def _admin_data() -> list[str]:
+    """What dropping the tables would destroy beyond the untouched seed: ["audit entries: 3"]."""
+    bind = op.get_bind()
+    models = sa.table(
+        "ai_models",
+        sa.column("source", sa.String()),
+        sa.column("status", sa.String()),
+        sa.column("admin_notes", sa.Text()),
+        sa.column("updated_by", sa.Uuid()),
+        sa.column("display_name_edited", sa.Boolean()),
+        sa.column("description_edited", sa.Boolean()),
+    )
+    shaped = sa.or_(
+        models.c.source != "curated",
+        models.c.status != "enabled",
+        models.c.admin_notes.is_not(None),
+        models.c.updated_by.is_not(None),
+        models.c.display_name_edited.is_(True),
+        models.c.description_edited.is_(True),
+    )
+    counts = {
+        "audit entries": sa.select(sa.func.count()).select_from(sa.table("audit_log")),
+        "stored API keys": sa.select(sa.func.count()).select_from(sa.table("provider_keys")),
+        "admin users": sa.select(sa.func.count()).select_from(sa.table("users")),
+        "catalog entries discovered or changed since the seed": sa.select(sa.func.count())
+        .select_from(models)
+        .where(shaped),
+    }
+    held = [(bind.scalar(query) or 0, what) for what, query in counts.items()]
+    return [f"{what}: {count}" for count, what in held if count]
+
+
 def downgrade() -> None:
+    held = _admin_data()
+    if held:
+        # CommandError: the alembic command line prints it as one line, and so does `migrate`.
+        raise CommandError(
+            f"refusing to drop the registry's tables, they hold admin data ({', '.join(held)}); "
+            "back the database up and drop the tables by hand if that is really meant"
+        )
     op.drop_table("provider_keys")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_provider_category"))

@@ -41,6 +41,12 @@ ai_models = sa.table(
     sa.column("display_name_edited", sa.Boolean()),
     sa.column("description_edited", sa.Boolean()),
 )
+registry_stamp = sa.table(
+    "registry_stamp",
+    sa.column("id", sa.Integer()),
+    sa.column("version", sa.BigInteger()),
+    sa.column("changed_at", sa.DateTime(timezone=True)),
+)
 app_settings = sa.table(
     "app_settings",
     sa.column("key", sa.String()),
@@ -56,12 +62,26 @@ def _now() -> datetime:
 
 
 def upgrade() -> None:
+    """Insert only what is missing: running again (after a downgrade) keeps every admin decision,
+    and a model a refresh has listed since is not inserted twice."""
+    bind = op.get_bind()
     now = _now()
+    statuses = {
+        (category, provider, model_id): status
+        for provider, category, model_id, status in bind.execute(
+            sa.select(
+                ai_models.c.provider, ai_models.c.category, ai_models.c.model_id, ai_models.c.status
+            )
+        )
+    }
+    present_settings = set(bind.scalars(sa.select(app_settings.c.key)))
     rows = []
     settings = dict(DEFAULT_GLOBAL_SETTINGS)
     for (category, provider), curated in CURATED.items():
-        settings[default_setting_key(category, provider)] = curated.default
         for model in curated.models:
+            if (category.value, provider, model.model_id) in statuses:
+                continue
+            statuses[(category.value, provider, model.model_id)] = "enabled"
             rows.append(
                 {
                     "id": uuid.uuid4(),
@@ -82,15 +102,28 @@ def upgrade() -> None:
                     "description_edited": False,
                 }
             )
-    op.bulk_insert(ai_models, rows)
-    op.bulk_insert(
-        app_settings, [{"key": k, "value": v, "updated_at": now} for k, v in settings.items()]
-    )
+        # A default must be enabled: one an admin disabled is not made the default again.
+        if statuses.get((category.value, provider, curated.default)) == "enabled":
+            settings[default_setting_key(category, provider)] = curated.default
+    missing = [
+        {"key": k, "value": v, "updated_at": now}
+        for k, v in settings.items()
+        if k not in present_settings
+    ]
+    if rows:
+        op.bulk_insert(ai_models, rows)
+    if missing:
+        op.bulk_insert(app_settings, missing)
+    if rows or missing:
+        # Running processes reload their snapshot when the change stamp moves (registry/db.py).
+        op.execute(
+            registry_stamp.update()
+            .where(registry_stamp.c.id == 1)
+            .values(version=registry_stamp.c.version + 1, changed_at=now)
+        )
 
 
 def downgrade() -> None:
-    keys = list(DEFAULT_GLOBAL_SETTINGS) + [
-        default_setting_key(category, provider) for category, provider in CURATED
-    ]
-    op.execute(app_settings.delete().where(app_settings.c.key.in_(keys)))
-    op.execute(ai_models.delete().where(ai_models.c.source == "curated"))
+    """Keep the catalog and the settings: since the seed, admins have approved, disabled, noted
+    and chosen defaults on these rows, and nothing of theirs may be lost. Upgrading again inserts
+    only what is missing."""
