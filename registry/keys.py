@@ -19,7 +19,7 @@ from sqlalchemy import select
 from registry import config
 from registry.audit import SYSTEM, Actor, audit_row, write_audit
 from registry.db import get_database
-from registry.errors import InvalidInputError, SecretKeyError
+from registry.errors import ConfigurationError, InvalidInputError, SecretKeyError
 from registry.providers.base import Credentials
 from registry.schema import AppSetting, ProviderKey, utcnow
 from registry.store import upsert_setting
@@ -96,9 +96,10 @@ def _secret_from_file(path: Path) -> str:
             )
         try:
             _create_secret_file(path)
-        except OSError as exc:
+        except (OSError, ConfigurationError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else None
             raise SecretKeyError(
-                f"cannot create the secret key file {path}: {exc.strerror or exc}; make the "
+                f"cannot create the secret key file {path}: {reason or exc}; make the "
                 f"folder writable (REGISTRY_DATA_DIR) or set {SECRET_ENV}"
             ) from None
     try:
