@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from registry.db import get_database
 from registry.errors import InvalidInputError
 from registry.schema import AuditEntry, User, utcnow
+from registry.types import parse_search
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,8 @@ def list_audit_entries(
         query = query.where(AuditEntry.category == category)
     if action:
         query = query.where(AuditEntry.action == action)
+    model = parse_search(model, "model text")
+    actor = parse_search(actor, "actor text")
     if model:
         query = query.where(AuditEntry.model_id.contains(model, autoescape=True))
     if actor:

@@ -37,6 +37,7 @@ from registry.types import (
     display_id,
     parse_category,
     parse_provider,
+    parse_search,
     parse_status,
 )
 
@@ -98,9 +99,10 @@ def _filtered(query: Select[Any], filters: ModelFilter) -> Select[Any]:
     if filters.status:
         raw = [filters.status] if isinstance(filters.status, str) else list(filters.status)
         conditions.append(AIModel.status.in_([parse_status(s).value for s in raw]))
-    if filters.search and filters.search.strip():
+    search = parse_search(filters.search)
+    if search:
         # `%` and `_` typed by an admin are literal characters, not wildcards.
-        needle = filters.search.strip().lower()
+        needle = search.lower()
         conditions.append(
             or_(
                 func.lower(AIModel.model_id).contains(needle, autoescape=True),
