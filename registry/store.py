@@ -7,6 +7,7 @@ survive discovery, and every change writes an audit entry in the same transactio
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import uuid
@@ -684,12 +685,23 @@ def _storable_text(text: str) -> str:
 def _storable_json(value: Any) -> Any:
     """A provider's raw entry as JSON both backends accept: NUL removed from every string and
     key, lone surrogates replaced, NaN and infinities (which `json` parses) made null."""
+    # One C-speed encode tells whether anything needs cleaning (it rarely does): walking every
+    # entry of a 25,000-model listing in Python costs seconds.
+    try:
+        encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        encoded.encode("utf-8")  # raises on a lone surrogate
+    except (ValueError, TypeError):  # NaN or infinity, a lone surrogate, a non-JSON value
+        return _cleaned_json(value)
+    return _cleaned_json(value) if "\\u0000" in encoded else value
+
+
+def _cleaned_json(value: Any) -> Any:
     if isinstance(value, str):
         return _storable_text(value)
     if isinstance(value, dict):
-        return {_storable_text(str(k)): _storable_json(v) for k, v in value.items()}
+        return {_storable_text(str(k)): _cleaned_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_storable_json(v) for v in value]
+        return [_cleaned_json(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
