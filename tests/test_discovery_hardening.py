@@ -410,3 +410,23 @@ def test_a_running_refresh_names_this_host_and_process_as_its_owner(
     finally:
         release.set()
         worker.join(timeout=60)
+
+
+def test_nan_and_lone_surrogates_in_a_listing_are_stored_as_valid_json(
+    database: Database, providers: StandInProviders
+) -> None:
+    # Python's json accepts NaN and "\ud800"; PostgreSQL's JSONB and UTF-8 text refuse them.
+    body = _with_entries("openrouter", "openai/gpt-5.4-mini", [("vendor/odd-json", False)])
+    text = json.dumps(body).replace(
+        '"id": "vendor/odd-json"',
+        '"id": "vendor/odd-json", "x_price": NaN, "x_ratio": -Infinity, "x_note": "a\\ud800b"',
+    )
+    providers.servers["openrouter"].route(
+        "/api/v1/models", lambda _r: StandInResponse(200, text.encode())
+    )
+    [result] = discover_models("text", ["openrouter"]).results
+    assert result.errors == [], result.to_json()
+    stored = get_model_by_provider_id("openrouter", "vendor/odd-json", "text")
+    assert stored.provider_metadata is not None
+    assert stored.provider_metadata["x_price"] is None
+    assert stored.provider_metadata["x_note"] == "a?b"
