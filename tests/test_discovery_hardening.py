@@ -21,7 +21,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,7 +32,12 @@ from registry.audit import list_audit_entries
 from registry.cli import main as cli_main
 from registry.db import Database
 from registry.demo import StandInProviders, load_fixture
-from registry.discovery import discover_models, get_discovery_state
+from registry.discovery import (
+    ClaimVerdict,
+    claim_verdict,
+    discover_models,
+    get_discovery_state,
+)
 from registry.errors import InvalidInputError
 from registry.schema import AIModel, DiscoveryState, utcnow
 from registry.standin import StandInRequest, StandInResponse
@@ -430,3 +436,34 @@ def test_nan_and_lone_surrogates_in_a_listing_are_stored_as_valid_json(
     assert stored.provider_metadata is not None
     assert stored.provider_metadata["x_price"] is None
     assert stored.provider_metadata["x_note"] == "a?b"
+
+
+# --- the claim policy, directly -------------------------------------------------------------
+
+
+@dataclass
+class _Claim:
+    claimed_until: datetime | None
+    heartbeat_at: datetime | None = None
+    claim_host: str | None = None
+    claim_pid: int | None = None
+
+
+def test_claim_policy_dead_pid_counts_only_on_this_host_and_old_claims_expire() -> None:
+    now = utcnow()
+    later = now + timedelta(minutes=1)
+
+    def nobody_alive(_pid: int) -> bool:
+        return False
+
+    here = _Claim(later, now, "here", 1234)
+    assert claim_verdict(here, now, host="here", pid_alive=nobody_alive) == ClaimVerdict(
+        live=False, stale_because="its process is no longer running"
+    )
+    # Another host's pid means nothing here: only its heartbeat tells.
+    assert claim_verdict(_Claim(later, now, "there", 1234), now, host="here").live
+    silent = _Claim(later, now - timedelta(seconds=16), "there", 1234)
+    assert claim_verdict(silent, now, host="here").stale_because == "no heartbeat for 16 s"
+    # A claim written by a registry without heartbeats holds until it expires.
+    assert claim_verdict(_Claim(later), now, host="here").live
+    assert not claim_verdict(_Claim(now - timedelta(seconds=1)), now, host="here").live
