@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from registry.db import get_database
 from registry.errors import InvalidInputError
 from registry.schema import AuditEntry, User, utcnow
+from registry.types import parse_search
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,49 @@ def model_audit_row(
     )
 
 
+# Model ids a refresh's audit entry names per kind of change; the rest are counted.
+REFRESH_AUDIT_IDS = 50
+
+
+def _some_ids(ids: Sequence[str]) -> str:
+    shown = ", ".join(ids[:REFRESH_AUDIT_IDS])
+    more = len(ids) - REFRESH_AUDIT_IDS
+    return f"{shown} … and {more} more" if more > 0 else shown
+
+
+def refresh_audit_row(
+    actor: Actor,
+    provider: str,
+    category: str,
+    *,
+    new: Sequence[str],
+    deprecated: Sequence[str],
+    returned: Sequence[str],
+    at: datetime,
+) -> dict[str, object] | None:
+    """The one audit entry of a discovery refresh, or None when it changed nothing.
+
+    `new_value` reads "3 new: a, b, c; 1 deprecated: d; 1 back to pending: e", each list cut
+    after `REFRESH_AUDIT_IDS` ids, so a 200,000-model first refresh is one bounded row.
+    """
+    parts = [
+        f"{len(ids)} {kind}: {_some_ids(ids)}"
+        for kind, ids in (("new", new), ("deprecated", deprecated), ("back to pending", returned))
+        if ids
+    ]
+    if not parts:
+        return None
+    return audit_row(
+        actor,
+        "discovery",
+        provider=provider,
+        category=category,
+        field="catalog",
+        new="; ".join(parts),
+        at=at,
+    )
+
+
 def write_audit(session: Session, rows: Sequence[dict[str, object]]) -> None:
     if rows:
         session.execute(insert(AuditEntry), list(rows))
@@ -134,6 +178,8 @@ def list_audit_entries(
         query = query.where(AuditEntry.category == category)
     if action:
         query = query.where(AuditEntry.action == action)
+    model = parse_search(model, "model text")
+    actor = parse_search(actor, "actor text")
     if model:
         query = query.where(AuditEntry.model_id.contains(model, autoescape=True))
     if actor:

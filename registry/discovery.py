@@ -2,36 +2,49 @@
 
 For each (provider, category) asked for, in parallel:
 1. claim the refresh atomically in `discovery_state` (at most one per 5 minutes unless forced,
-   and never two at once, across processes);
+   and never two at once, across processes); the claim names its owner (host, pid) and a
+   heartbeat renewed every few seconds, so the claim of a crashed process is taken over at
+   once (its pid is gone on this host) or after `STALE_AFTER` without a heartbeat;
 2. fetch the listing through the provider's adapter with the key read at call time;
-3. in one transaction: insert unseen models as `pending`, refresh metadata of known ones, bring
-   relisted deprecated models back to `pending`, and deprecate models a complete listing no
-   longer contains — unless a guard says the listing cannot be trusted;
-4. record the outcome in `discovery_state`.
+3. skip, with a warning naming them, entries whose id cannot be stored or shown safely;
+4. in one transaction: insert unseen models as `pending`, refresh metadata of known ones, bring
+   relisted deprecated models back to `pending`, deprecate models a complete listing no
+   longer contains — unless a guard says the listing cannot be trusted — and write one audit
+   entry summing up what changed;
+5. record the outcome in `discovery_state`.
 A provider that fails writes nothing to the catalog and never spoils the others.
+
+A skipped entry still counts as listed: its id is not deprecated (an old catalog may hold it),
+and the listing stays complete, so one hostile entry cannot stop every deprecation.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from functools import cache
+from typing import Any, Protocol, cast
 
 from sqlalchemy import ColumnElement, Table, and_, select, update
 
 from registry import keys
-from registry.audit import DISCOVERY, Actor, audit_row, write_audit
+from registry.audit import DISCOVERY, Actor, audit_row, refresh_audit_row, write_audit
 from registry.catalog import curated_default, curated_provider, default_setting_key
 from registry.db import Database, dialect_insert, get_database
 from registry.errors import MissingKeyError, ProviderError, ProviderRateLimitedError, RegistryError
 from registry.providers import get_adapter
 from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing, redact
 from registry.schema import AIModel, AppSetting, DiscoveryState, utcnow
-from registry.store import ingest_discovered
+from registry.store import ingest_discovered, split_storable
+from registry.text import inert
 from registry.types import (
     PROVIDERS,
     Category,
@@ -52,6 +65,12 @@ CURATED_WHEN_NO_KEY: frozenset[tuple[Category, str]] = frozenset(
     {(Category.TTS, "openai"), (Category.TTS, "google")}
 )
 CURATED_SOURCE_NOTE = "Using curated list (provider API doesn't support discovery)"
+# A running refresh renews its claim's heartbeat this often; a claim not renewed for
+# STALE_AFTER belongs to a process that died (or hangs) and is taken over.
+HEARTBEAT_SECONDS = 3.0
+STALE_AFTER = timedelta(seconds=15)
+# Skipped entries named one by one in a refresh's warnings; the rest are counted.
+MAX_SKIPPED_NAMED = 5
 
 
 @dataclass(slots=True)
@@ -265,10 +284,148 @@ def get_discovery_state(category: Category | str | None = None) -> list[Discover
                     deprecated_count=row.deprecated_count if row else 0,
                     errors=list(row.errors or []) if row else [],
                     next_allowed_at=row.next_allowed_at if row else None,
-                    in_progress=bool(row and row.claimed_until and row.claimed_until > now),
+                    in_progress=bool(row and claim_verdict(row, now).live),
                 )
             )
     return statuses
+
+
+# --- the refresh claim ----------------------------------------------------------------------
+
+
+class _ClaimRow(Protocol):
+    claimed_until: datetime | None
+    heartbeat_at: datetime | None
+    claim_host: str | None
+    claim_pid: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimVerdict:
+    """What a refresh finds in a claim: held by a running refresh (`live`), left behind by one
+    that died (`stale_because` says how we know), or free (neither)."""
+
+    live: bool
+    stale_because: str | None = None
+
+
+@cache
+def _this_host() -> str:
+    return socket.gethostname()[:255] or "localhost"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process of this host still runs; a zombie (killed, not yet reaped) has not."""
+    if os.name != "posix":
+        return True  # no cheap check there: the heartbeat decides
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it runs under another user
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def claim_verdict(
+    row: _ClaimRow,
+    now: datetime,
+    *,
+    host: str | None = None,
+    pid_alive: Callable[[int], bool] = _pid_alive,
+) -> ClaimVerdict:
+    """Decide whether the claim in `row` still belongs to a running refresh."""
+    if row.claimed_until is None or row.claimed_until < now:
+        return ClaimVerdict(live=False)
+    if (
+        row.claim_host == (host or _this_host())
+        and row.claim_pid is not None
+        and not pid_alive(row.claim_pid)
+    ):
+        return ClaimVerdict(live=False, stale_because="its process is no longer running")
+    # Claims without a heartbeat come from a registry older than heartbeats: they expire.
+    if row.heartbeat_at is not None and now - row.heartbeat_at > STALE_AFTER:
+        silent = round((now - row.heartbeat_at).total_seconds())
+        return ClaimVerdict(live=False, stale_because=f"no heartbeat for {silent} s")
+    return ClaimVerdict(live=True)
+
+
+def _claim_owner(host: str | None, pid: int | None) -> str:
+    return f"{inert(host, 64)}/pid {pid}" if host and pid is not None else "another process"
+
+
+def _seconds_since(then: datetime | None, now: datetime) -> str:
+    return f"{max(0, round((now - then).total_seconds()))} s ago" if then else "a while ago"
+
+
+# The claim columns as a finished, failed or abandoned refresh leaves them.
+_RELEASED: dict[str, Any] = {
+    "claimed_until": None,
+    "claimed_at": None,
+    "heartbeat_at": None,
+    "claim_token": None,
+    "claim_host": None,
+    "claim_pid": None,
+}
+
+
+class _Heartbeat:
+    """Renews a claim's heartbeat on a daemon thread until stopped or the claim is lost."""
+
+    def __init__(self, database: Database, provider: str, category: Category, token: str) -> None:
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat,
+            args=(database, provider, category, token),
+            name=f"heartbeat-{provider}-{category.value}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _beat(self, database: Database, provider: str, category: Category, token: str) -> None:
+        while not self._stopped.wait(HEARTBEAT_SECONDS):
+            try:
+                with database.transaction() as connection:
+                    renewed = connection.execute(
+                        update(_STATE)
+                        .where(_is_pair(provider, category), _STATE.c.claim_token == token)
+                        .values(heartbeat_at=utcnow())
+                    ).rowcount
+            except RegistryError as exc:  # a busy database: the next beat may get through
+                logger.warning("%s %s: heartbeat not recorded (%s)", provider, category.value, exc)
+                continue
+            if not renewed:
+                return  # the claim was abandoned or taken over: nothing left to keep alive
+
+
+def _skipped_warnings(
+    provider: str, category: Category, skipped: list[tuple[str, str]]
+) -> list[str]:
+    """Name the skipped entries (inert, shortened); past a few, count the rest."""
+    if not skipped:
+        return []
+    named = skipped[:MAX_SKIPPED_NAMED]
+    logger.warning(
+        "%s %s: skipped %d listed entries that cannot be stored or shown safely: %s",
+        provider,
+        category.value,
+        len(skipped),
+        ", ".join(f'"{inert(model_id, 80)}"' for model_id, _ in named),
+    )
+    warnings = [f'skipped the entry "{inert(model_id, 80)}": {why}' for model_id, why in named]
+    if len(skipped) > len(named):
+        warnings.append(
+            f"… and {len(skipped) - len(named)} more entries skipped whose ids cannot be "
+            "stored or shown safely"
+        )
+    return warnings
 
 
 # --- one provider's refresh ------------------------------------------------------------------
@@ -286,11 +443,19 @@ def _is_pair(provider: str, category: Category) -> ColumnElement[bool]:
     return and_(_STATE.c.provider == provider, _STATE.c.category == category.value)
 
 
-def _update_state(database: Database, provider: str, category: Category, **values: Any) -> None:
-    """Record a failure outside the catalog transaction: no catalog change, so no stamp bump."""
+def _update_state(
+    database: Database, provider: str, category: Category, token: str | None = None, **values: Any
+) -> None:
+    """Record a failure outside the catalog transaction: no catalog change, so no stamp bump.
+
+    With `token`, only while that claim still holds (a refresh taken over records nothing).
+    """
+    where = [_is_pair(provider, category)]
+    if token is not None:
+        where.append(_STATE.c.claim_token == token)
     try:
         with database.transaction() as connection:
-            connection.execute(update(_STATE).where(_is_pair(provider, category)).values(**values))
+            connection.execute(update(_STATE).where(*where).values(**values))
     except Exception:
         logger.warning("could not record the %s %s discovery state", provider, category.value)
 
@@ -315,7 +480,8 @@ class _Refresh:
         self.actor = actor
         self.timeout = timeout
         self.max_share = max_deprecation_share
-        self.claim_deadline: datetime | None = None
+        self.token: str | None = None  # our claim's, once taken
+        self.heartbeat: _Heartbeat | None = None
 
     def run(self) -> ProviderResult:
         started = time.monotonic()
@@ -333,12 +499,17 @@ class _Refresh:
                 f"{self.provider}: unexpected error ({type(exc).__name__}); nothing was changed"
             )
             self._record_failure(result)
+        finally:
+            if self.heartbeat is not None:
+                self.heartbeat.stop()
         result.seconds = time.monotonic() - started
         return result
 
     def _run(self, result: ProviderResult) -> None:
         if not self._claim(result):
             return
+        assert self.token is not None
+        self.heartbeat = _Heartbeat(self.database, self.provider, self.category, self.token)
         adapter = get_adapter(self.provider)
         credentials: Credentials | None = None
         listable = self.category in adapter.categories
@@ -387,39 +558,58 @@ class _Refresh:
                 )
                 .on_conflict_do_nothing()
             )
-            conditions = [
-                _is_pair(self.provider, self.category),
-                (state.c.claimed_until.is_(None)) | (state.c.claimed_until < now),
-            ]
-            if not self.force:
-                conditions.append(
-                    (state.c.next_allowed_at.is_(None)) | (state.c.next_allowed_at <= now)
-                )
-            claimed = connection.execute(
-                update(state)
-                .where(*conditions)
-                .values(claimed_until=claim_until, last_attempt_at=now)
-            ).rowcount
-            if claimed == 1:
-                self.claim_deadline = claim_until
-                return True
+            # The row lock (PostgreSQL) or the write lock taken at BEGIN (SQLite) makes the
+            # read, the decision and the update one atomic step across processes.
             row = connection.execute(
-                select(state.c.claimed_until, state.c.next_allowed_at).where(
-                    _is_pair(self.provider, self.category)
-                )
+                select(state).where(_is_pair(self.provider, self.category)).with_for_update()
             ).one()
-        result.rate_limited = True
-        if row.claimed_until is not None and row.claimed_until >= now:
-            result.warnings.append("another refresh of this provider is running; try again shortly")
+            verdict = claim_verdict(row, now)
+            waiting = (
+                not self.force and row.next_allowed_at is not None and row.next_allowed_at > now
+            )
+            if not verdict.live and not waiting:
+                token = uuid.uuid4().hex
+                connection.execute(
+                    update(state)
+                    .where(_is_pair(self.provider, self.category))
+                    .values(
+                        claimed_until=claim_until,
+                        claimed_at=now,
+                        heartbeat_at=now,
+                        claim_token=token,
+                        claim_host=_this_host(),
+                        claim_pid=os.getpid(),
+                        last_attempt_at=now,
+                    )
+                )
+        if verdict.live:
+            result.rate_limited = True
             result.next_refresh_at = row.claimed_until
-        else:
+            started = _seconds_since(row.claimed_at, now)
+            result.warnings.append(
+                f"another refresh of this provider, started {started} by "
+                f"{_claim_owner(row.claim_host, row.claim_pid)}, is still running; "
+                "try again shortly"
+            )
+            return False
+        if waiting:
+            result.rate_limited = True
             result.next_refresh_at = row.next_allowed_at
             minutes = max(1, round((row.next_allowed_at - now).total_seconds() / 60))
             result.warnings.append(
                 f"refreshed less than {REFRESH_INTERVAL.seconds // 60} minutes ago; next refresh "
                 f"in {minutes} min (or force a refresh)"
             )
-        return False
+            return False
+        self.token = token
+        if verdict.stale_because:
+            taken = (
+                f"took over a refresh started {_seconds_since(row.claimed_at, now)} by "
+                f"{_claim_owner(row.claim_host, row.claim_pid)}: {verdict.stale_because}"
+            )
+            logger.warning("%s %s: %s", self.provider, self.category.value, taken)
+            result.warnings.append(taken)
+        return True
 
     @staticmethod
     def abandon(database: Database, provider: str, category: Category) -> None:
@@ -428,7 +618,7 @@ class _Refresh:
             database,
             provider,
             category,
-            claimed_until=None,
+            **_RELEASED,
             outcome="error",
             errors=["timed out; nothing was changed"],
         )
@@ -436,11 +626,14 @@ class _Refresh:
     def _record_failure(self, result: ProviderResult) -> None:
         if result.rate_limited and not result.errors:
             return  # skipped by our own limit: the state already says when the last refresh was
+        # Without a claim of ours (the claim itself failed) someone else's must stay untouched.
+        release = _RELEASED if self.token is not None else {}
         _update_state(
             self.database,
             self.provider,
             self.category,
-            claimed_until=None,
+            self.token,
+            **release,
             outcome="error",
             errors=list(result.errors),
             # Honour a provider's Retry-After; other failures may be retried at once.
@@ -489,24 +682,27 @@ class _Refresh:
                 )
             result.discovered = len(models)
             result.new = [m.model_id for m in unseen]
+            self._audit_refresh(session, result, now)
             self._record_success(session, result, now)
 
     def _write(self, listing: ProviderListing, result: ProviderResult) -> None:
-        models = _unique(listing.models)
+        storable, skipped = split_storable(listing.models)
+        models = _unique(storable)
         result.discovered = len(models)
         result.warnings.extend(listing.warnings)
+        result.warnings.extend(_skipped_warnings(self.provider, self.category, skipped))
         now = utcnow()
         with self.database.write() as session:
-            # Refuse to write when our claim lapsed: a newer refresh may own this provider now.
-            claimed_until = session.scalar(
-                select(DiscoveryState.claimed_until)
+            # Refuse to write when our claim was lost: a newer refresh may own this provider now.
+            token = session.scalar(
+                select(DiscoveryState.claim_token)
                 .where(
                     DiscoveryState.provider == self.provider,
                     DiscoveryState.category == self.category.value,
                 )
                 .with_for_update()
             )
-            if claimed_until is None or claimed_until != self.claim_deadline:
+            if token is None or token != self.token:
                 raise ProviderError(
                     self.provider,
                     "the refresh took too long and was abandoned; nothing was changed",
@@ -518,7 +714,9 @@ class _Refresh:
                 session, self.provider, self.category, models, now, actor=self.actor
             )
             result.new, result.returned = ingest.new, ingest.returned
-            self._deprecate_missing(session, listing, models, known, result, now)
+            listed = {m.model_id for m in models} | {model_id for model_id, _ in skipped}
+            self._deprecate_missing(session, listing, listed, known, result, now)
+            self._audit_refresh(session, result, now)
             self._record_success(session, result, now)
         logger.info(
             "%s %s: %d listed, %d new, %d deprecated",
@@ -552,12 +750,12 @@ class _Refresh:
         self,
         session: Any,
         listing: ProviderListing,
-        models: list[DiscoveredModel],
+        listed: set[str],
         known: list[Any],
         result: ProviderResult,
         now: datetime,
     ) -> None:
-        listed = {m.model_id for m in models}
+        """Deprecate known models missing from `listed` (ids listed, skipped ones included)."""
         # Disabled models stay disabled (the admin's decision); only pending/enabled ones retire.
         missing = [
             c for c in known if c.model_id not in listed and c.status != ModelStatus.DISABLED.value
@@ -567,7 +765,7 @@ class _Refresh:
         why = None
         if not listing.complete:
             why = "the listing was incomplete"
-        elif not models:
+        elif not result.discovered:
             why = "the provider listed no models"
         elif len(missing) > self.max_share * len(known):
             why = (
@@ -620,6 +818,19 @@ class _Refresh:
                 f"uses {self.provider}/{fallback} — pick a new default"
             )
 
+    def _audit_refresh(self, session: Any, result: ProviderResult, now: datetime) -> None:
+        """One audit entry for the refresh, in its transaction; none when nothing changed."""
+        row = refresh_audit_row(
+            self.actor,
+            self.provider,
+            self.category.value,
+            new=result.new,
+            deprecated=result.deprecated,
+            returned=result.returned,
+            at=now,
+        )
+        write_audit(session, [row] if row else [])
+
     def _record_success(self, session: Any, result: ProviderResult, now: datetime) -> None:
         next_allowed = now + REFRESH_INTERVAL
         result.next_refresh_at = next_allowed
@@ -640,7 +851,7 @@ class _Refresh:
                 deprecated_count=len(result.deprecated),
                 errors=list(result.warnings) or None,
                 next_allowed_at=next_allowed,
-                claimed_until=None,
+                **_RELEASED,
             )
         )
 

@@ -154,6 +154,13 @@ class DiscoveryState(Base):
     # The rate-limit claim: a refresh may start only when next_allowed_at has passed.
     next_allowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who holds the claim and whether it still runs: a refresh renews heartbeat_at every few
+    # seconds, so the claim of a crashed process (kill -9) is recognised at once.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claim_host: Mapped[str | None] = mapped_column(String(255))
+    claim_pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditEntry(Base):

@@ -7,7 +7,9 @@ survive discovery, and every change writes an audit entry in the same transactio
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from registry.errors import (
     ModelNotFoundError,
 )
 from registry.schema import AIModel, AppSetting, utcnow
+from registry.text import has_unsafe_characters, inert
 from registry.types import (
     PROVIDERS,
     CatalogModel,
@@ -37,6 +40,7 @@ from registry.types import (
     display_id,
     parse_category,
     parse_provider,
+    parse_search,
     parse_status,
 )
 
@@ -44,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 255
 MAX_TEXT_LENGTH = 10_000
+MAX_MODEL_ID_LENGTH = 255  # ai_models.model_id
+# Provider descriptions are a paragraph; longer ones are cut (the full entry stays in metadata).
+MAX_PROVIDER_DESCRIPTION_LENGTH = 4_000
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -98,9 +105,10 @@ def _filtered(query: Select[Any], filters: ModelFilter) -> Select[Any]:
     if filters.status:
         raw = [filters.status] if isinstance(filters.status, str) else list(filters.status)
         conditions.append(AIModel.status.in_([parse_status(s).value for s in raw]))
-    if filters.search and filters.search.strip():
+    search = parse_search(filters.search)
+    if search:
         # `%` and `_` typed by an admin are literal characters, not wildcards.
-        needle = filters.search.strip().lower()
+        needle = search.lower()
         conditions.append(
             or_(
                 func.lower(AIModel.model_id).contains(needle, autoescape=True),
@@ -628,6 +636,84 @@ def set_successor(
 # --- discovery ingest ----------------------------------------------------------------------
 
 
+def unstorable_id_reason(model_id: str) -> str | None:
+    """Why a provider's model id cannot be stored or shown safely, or None when it can.
+
+    PostgreSQL refuses NUL and ids over the column's 255 characters (SQLite would take both);
+    control and bidi characters would act on a terminal or disguise one id as another.
+    """
+    if not model_id.strip():
+        return "it has no id"
+    if len(model_id) > MAX_MODEL_ID_LENGTH:
+        return f"its id is {len(model_id)} characters long (the limit is {MAX_MODEL_ID_LENGTH})"
+    if has_unsafe_characters(model_id):
+        return "its id contains control or bidi characters"
+    if not _is_encodable(model_id):
+        return "its id is not valid Unicode"
+    return None
+
+
+def split_storable(
+    models: Sequence[DiscoveredModel],
+) -> tuple[list[DiscoveredModel], list[tuple[str, str]]]:
+    """(entries the catalog can hold, [(model id, why not)] for the others)."""
+    kept: list[DiscoveredModel] = []
+    skipped: list[tuple[str, str]] = []
+    for model in models:
+        reason = unstorable_id_reason(model.model_id)
+        if reason is None:
+            kept.append(model)
+        else:
+            skipped.append((model.model_id, reason))
+    return kept, skipped
+
+
+def _is_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # lone surrogates (a JSON "\ud800") are not
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable_text(text: str) -> str:
+    """`text` as both backends can hold it: PostgreSQL's text and JSONB refuse NUL."""
+    text = text.replace("\x00", "")
+    return text if _is_encodable(text) else text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _storable_json(value: Any) -> Any:
+    """A provider's raw entry as JSON both backends accept: NUL removed from every string and
+    key, lone surrogates replaced, NaN and infinities (which `json` parses) made null."""
+    # One C-speed encode tells whether anything needs cleaning (it rarely does): walking every
+    # entry of a 25,000-model listing in Python costs seconds.
+    try:
+        encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        encoded.encode("utf-8")  # raises on a lone surrogate
+    except (ValueError, TypeError):  # NaN or infinity, a lone surrogate, a non-JSON value
+        return _cleaned_json(value)
+    return _cleaned_json(value) if "\\u0000" in encoded else value
+
+
+def _cleaned_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return _storable_text(value)
+    if isinstance(value, dict):
+        return {_storable_text(str(k)): _cleaned_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cleaned_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _provider_text(text: str | None, limit: int) -> str | None:
+    """Provider text as stored: one line (whitespace runs collapsed), inert, at most `limit`."""
+    if not text:
+        return None
+    return inert(_storable_text(" ".join(text.split())), limit) or None
+
+
 @dataclass(slots=True)
 class IngestResult:
     new: list[str] = field(default_factory=list)  # model ids inserted as pending
@@ -649,6 +735,8 @@ def ingest_discovered(
     New ids arrive as `pending`; known ones get fresh metadata but keep the admin's decision and
     edits; a deprecated model listed again goes back to `pending` unless an admin retired it.
     Bulk statements throughout: a 5,000-voice account is a few executemany calls, not 5,000.
+    Every id must pass `unstorable_id_reason`; names, descriptions and metadata are made
+    storable and inert here.
     """
     result = IngestResult(seen=len(models))
     existing = {
@@ -672,10 +760,12 @@ def ingest_discovered(
             "context_window": model.context_window,
             "supports_streaming": model.supports_streaming,
             "retires_at": model.retires_at,
-            "provider_metadata": model.metadata or None,
+            "provider_metadata": _storable_json(model.metadata) or None,
             "last_seen_at": now,
             "source": ModelSource.API.value,
         }
+        display_name = _provider_text(model.display_name, MAX_NAME_LENGTH) or model.model_id
+        description = _provider_text(model.description, MAX_PROVIDER_DESCRIPTION_LENGTH)
         known = existing.get(model.model_id)
         if known is None:
             inserts.append(
@@ -685,8 +775,8 @@ def ingest_discovered(
                     "provider": provider,
                     "category": category.value,
                     "model_id": model.model_id,
-                    "display_name": model.display_name[:MAX_NAME_LENGTH] or model.model_id,
-                    "description": model.description,
+                    "display_name": display_name,
+                    "description": description,
                     "status": ModelStatus.PENDING.value,
                     "discovered_at": now,
                     "created_at": now,
@@ -702,9 +792,9 @@ def ingest_discovered(
         values = {k: v for k, v in fresh.items() if v is not None or k != "context_window"}
         values["id"] = known.id
         if not known.display_name_edited:
-            values["display_name"] = model.display_name[:MAX_NAME_LENGTH] or model.model_id
+            values["display_name"] = display_name
         if not known.description_edited:
-            values["description"] = model.description
+            values["description"] = description
         if known.status == ModelStatus.DEPRECATED.value and not known.deprecated_by_admin:
             values |= {
                 "status": ModelStatus.PENDING.value,
@@ -746,8 +836,12 @@ def upsert_discovered_models(
     cat = parse_category(category)
     prov = parse_provider(provider, cat)
     ids = [m.model_id for m in models]
-    if len(set(ids)) != len(ids) or any(not i.strip() for i in ids):
-        raise InvalidInputError("model ids must be unique and non-empty")
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError("model ids must be unique")
+    _, skipped = split_storable(models)
+    if skipped:
+        model_id, reason = skipped[0]
+        raise InvalidInputError(f'cannot store the model "{inert(model_id, 80)}": {reason}')
     with get_database().write() as session:
         return ingest_discovered(session, prov, cat, models, utcnow(), actor=actor)
 

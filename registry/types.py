@@ -9,6 +9,11 @@ from enum import StrEnum
 from typing import Any
 
 from registry.errors import InvalidInputError
+from registry.text import has_unsafe_characters
+
+# Longer search texts are refused: nobody types them, and a 100,000-character LIKE pattern
+# makes the database give up ("pattern too complex") instead of answering.
+MAX_SEARCH_LENGTH = 200
 
 
 class Category(StrEnum):
@@ -67,6 +72,18 @@ def parse_provider(value: str, category: Category | None = None) -> str:
             f"unknown provider {value!r}{where}: expected one of {', '.join(allowed)}"
         )
     return provider
+
+
+def parse_search(value: str | None, what: str = "search text") -> str | None:
+    """A search text trimmed, None when blank; too long or with control characters is refused."""
+    text = (value or "").strip()
+    if len(text) > MAX_SEARCH_LENGTH:
+        raise InvalidInputError(
+            f"{what} is {len(text)} characters long; the limit is {MAX_SEARCH_LENGTH}"
+        )
+    if has_unsafe_characters(text):
+        raise InvalidInputError(f"{what} contains a control character; type it without")
+    return text or None
 
 
 def display_id(provider: str, model_id: str) -> str:
