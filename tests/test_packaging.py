@@ -9,6 +9,7 @@ imported.
 from __future__ import annotations
 
 import email
+import importlib.metadata
 import json
 import re
 import subprocess
@@ -18,9 +19,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from registry.scratch import create_postgres_database, drop_postgres_database, postgres_url
-from tests.install_support import DISTRIBUTION, ROOT, Venv, build_wheel, make_venv, wheel_metadata
+from tests.install_support import (
+    DISTRIBUTION,
+    LOCK,
+    ROOT,
+    Venv,
+    build_wheel,
+    make_venv,
+    wheel_metadata,
+)
 from tests.install_support import wheel_names as names_in
 
 # Distributions of the extras that the core install must leave out (psycopg is not checked:
@@ -205,3 +216,38 @@ def test_import_registry_loads_discovery_only_when_asked() -> None:
         "False True True",
         "module 'registry' has no attribute 'no_such_name'",
     ]
+
+
+def _dependencies(name: str, extras: frozenset[str] = frozenset()) -> set[str]:
+    """Every distribution `name[extras]` pulls in, as installed in this environment."""
+    found: set[str] = set()
+    todo = [(name, extras)]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    while todo:
+        current, wanted = todo.pop()
+        if (current, wanted) in seen:
+            continue
+        seen.add((current, wanted))
+        found.add(current)
+        for line in importlib.metadata.requires(current) or []:
+            requirement = Requirement(line)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": e}) for e in wanted or {""}):
+                todo.append((canonicalize_name(requirement.name), frozenset(requirement.extras)))
+    return found - {name}
+
+
+def test_the_suite_runs_on_the_versions_the_lock_pins() -> None:
+    pins: dict[str, str] = {}
+    for line in LOCK.read_text().splitlines():
+        if line and not line.startswith("#"):
+            # Names and versions only: no URL, no path, no index.
+            assert re.fullmatch(r"[A-Za-z0-9][\w.-]*==[\w.+!-]+", line), line
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    installed = {
+        name: importlib.metadata.version(name)
+        for name in _dependencies(canonicalize_name(DISTRIBUTION), frozenset({"dev"}))
+    }
+    differ = {name: (v, pins.get(name)) for name, v in installed.items() if pins.get(name) != v}
+    assert not differ, f"installed vs requirements.lock: {differ} (`make lock` renews the lock)"
