@@ -102,9 +102,8 @@ def measure(root: Path, label: str, requirement: str) -> Row:
     migrated = venv.run([venv.script("model-registry"), "migrate"], cwd=folder)
     if migrated.returncode:
         raise RuntimeError(migrated.stderr)
-    row = Row(
-        label, seconds, mib, dists, probe(venv, folder, "bare"), probe(venv, folder, "registry")
-    )
+    bare, floor = probe(venv, folder, "bare"), probe(venv, folder, "sqlalchemy")
+    row = Row(label, seconds, mib, dists, bare, floor, probe(venv, folder, "registry"))
     print(f"{label}: installed in {seconds:.1f} s", flush=True)
     return row
 
