@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +64,7 @@ class Venv:
     def install(self, *requirements: str) -> None:
         _pip("--python", str(self.python), "install", "--constraint", str(LOCK), *requirements)
 
-    def environment(self, **extra: str) -> dict[str, str]:
+    def environment(self, extra: Mapping[str, str]) -> dict[str, str]:
         """A minimal environment: this venv first on PATH, nothing of the caller's registry."""
         env = {
             key: value
@@ -71,18 +72,18 @@ class Venv:
             if key in {"HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"}
         }
         env["PATH"] = f"{self.root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
-        return env | extra
+        return env | dict(extra)
 
     def run(
-        self, args: list[str | Path], cwd: Path, timeout: float = 120, **env: str
+        self, args: list[str | Path], cwd: Path, env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(a) for a in args],
             cwd=cwd,
-            env=self.environment(**env),
+            env=self.environment(env or {}),
             capture_output=True,
             text=True,
-            timeout=timeout,
+            timeout=120,
         )
 
 

@@ -164,15 +164,15 @@ def test_installed_cli_and_application_calls_work_from_an_empty_folder(
     folder.mkdir()
     cli = venv.script("model-registry")
 
-    migrated = venv.run([cli, "migrate"], cwd=folder, **env)
+    migrated = venv.run([cli, "migrate"], cwd=folder, env=env)
     assert migrated.returncode == 0, migrated.stderr
-    listed = venv.run([cli, "models", "list", "--json", "--category", "text"], cwd=folder, **env)
+    listed = venv.run([cli, "models", "list", "--json", "--category", "text"], cwd=folder, env=env)
     assert listed.returncode == 0, listed.stderr
     models = json.loads(listed.stdout)
     assert {"openai", "anthropic", "google"} <= {m["provider"] for m in models}
     assert any(m["is_default"] for m in models)
 
-    app = venv.run([venv.python, "-c", APPLICATION], cwd=folder, **env)
+    app = venv.run([venv.python, "-c", APPLICATION], cwd=folder, env=env)
     assert app.returncode == 0, app.stderr
     answer = json.loads(app.stdout)
     assert Path(answer["registry"]).is_relative_to(venv.site_packages())
