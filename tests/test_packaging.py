@@ -31,8 +31,8 @@ from tests.install_support import (
     build_wheel,
     make_venv,
     wheel_metadata,
+    wheel_names,
 )
-from tests.install_support import wheel_names as names_in
 
 # Distributions of the extras that the core install must leave out (psycopg is not checked:
 # the PostgreSQL tests add the `postgres` extra to the same virtualenv).
@@ -112,7 +112,7 @@ def installed(
 
 
 def test_wheel_carries_every_module_the_migrations_and_py_typed(wheel: Path) -> None:
-    names = names_in(wheel)
+    names = wheel_names(wheel)
     sources = {
         "registry/" + str(p.relative_to(ROOT / "registry"))
         for p in (ROOT / "registry").rglob("*")
