@@ -1,19 +1,30 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8501
+# Every install takes the tested versions from requirements.lock (`make lock` renews it).
+INSTALL := $(BIN)/pip install --quiet --constraint requirements.lock
 
-.PHONY: install migrate run demo test lint bench clean
+.PHONY: install install-dev migrate run demo test lint bench lock clean
 
-$(STAMP): pyproject.toml
+$(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-install: $(STAMP)
+# The application: dashboard, discovery and PostgreSQL support.
+$(VENV)/.installed-app: $(BIN)/pip pyproject.toml requirements.lock
+	$(INSTALL) -e '.[postgres,discovery,dashboard]'
+	touch $@
+
+# Everything the suite needs (a superset of the application's extras).
+$(VENV)/.installed-dev: $(BIN)/pip pyproject.toml requirements.lock
+	$(INSTALL) -e '.[dev]'
+	touch $@ $(VENV)/.installed-app
+
+install: $(VENV)/.installed-app
+
+install-dev: $(VENV)/.installed-dev
 
 migrate: install
 	$(BIN)/python -m registry migrate
@@ -24,18 +35,29 @@ run: migrate
 demo: install
 	$(BIN)/python -m registry.demo --host $(HOST) --port $(PORT)
 
-test: install
+test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install
+bench: install-dev
 	$(BIN)/python benchmarks/run_all.py
 
+# The newest versions pyproject.toml allows, resolved in a throw-away virtualenv; run
+# `make test` (which installs them) before committing the new lock.
+lock:
+	rm -rf $(VENV)-lock
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet --upgrade pip
+	$(VENV)-lock/bin/pip install --quiet -e '.[dev]'
+	{ sed -n '/^#/p' requirements.lock; $(VENV)-lock/bin/pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf $(VENV)-lock
+
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-lock data build .pytest_cache .mypy_cache .ruff_cache

@@ -4,20 +4,20 @@ The main application needs three names::
 
     from registry import get_ai_model, get_ai_config_for_story, get_tts_model
 
-Everything an admin tool needs is re-exported here too; submodules hold the details.
+Everything an admin tool needs is re-exported here too; submodules hold the details. Importing
+the package has no side effects and loads neither Streamlit, pandas nor a provider SDK; the
+discovery and key-management names are imported on first use (PEP 562), so the application's
+resolution path does not pay for them.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 from registry.audit import Actor, AuditRecord, ensure_user, list_audit_entries
 from registry.catalog import CURATED, curated_default
 from registry.db import Database, get_database, set_database
-from registry.discovery import (
-    DiscoveryReport,
-    DiscoveryStatus,
-    ProviderResult,
-    check_api_key,
-    discover_models,
-    get_discovery_state,
-)
 from registry.errors import (
     AmbiguousModelError,
     DatabaseError,
@@ -36,7 +36,6 @@ from registry.errors import (
     RegistryError,
     SecretKeyError,
 )
-from registry.keys import KeyStatus, delete_api_key, get_api_key, list_key_status, set_api_key
 from registry.resolution import (
     FallbackReason,
     ProviderStatus,
@@ -87,6 +86,55 @@ from registry.types import (
     ModelStatus,
     display_id,
 )
+
+if TYPE_CHECKING:
+    from registry.discovery import (
+        DiscoveryReport,
+        DiscoveryStatus,
+        ProviderResult,
+        check_api_key,
+        discover_models,
+        get_discovery_state,
+    )
+    from registry.keys import (
+        KeyStatus,
+        delete_api_key,
+        get_api_key,
+        list_key_status,
+        set_api_key,
+    )
+
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "DiscoveryReport",
+            "DiscoveryStatus",
+            "ProviderResult",
+            "check_api_key",
+            "discover_models",
+            "get_discovery_state",
+        ],
+        "registry.discovery",
+    ),
+    **dict.fromkeys(
+        ["KeyStatus", "delete_api_key", "get_api_key", "list_key_status", "set_api_key"],
+        "registry.keys",
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "CURATED",

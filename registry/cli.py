@@ -82,6 +82,9 @@ def _cmd_migrate(_args: argparse.Namespace) -> int:
 
 def _cmd_discover(args: argparse.Namespace) -> int:
     from registry.discovery import ProgressEvent, discover_models
+    from registry.providers import require_discovery_extra
+
+    require_discovery_extra()
 
     def progress(event: ProgressEvent) -> None:
         if args.json or event.result is None:

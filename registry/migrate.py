@@ -33,7 +33,17 @@ VERSION_TABLE = "registry_alembic_version"  # its own, beside the main app's ale
 # PostgreSQL advisory locks are per database; this id is "registry" in ASCII.
 ADVISORY_LOCK_ID = 0x7265_6769_7374_7279
 WAITING = "waiting for another migration of this database to finish"
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _migrations_dir() -> Path:
+    """Inside the package when installed from the wheel (which maps the top-level migrations/
+    folder to registry/migrations, see pyproject.toml), else the source tree's own folder."""
+    package = Path(__file__).resolve().parent
+    installed = package / "migrations"
+    return installed if installed.is_dir() else package.parent / "migrations"
+
+
+MIGRATIONS_DIR = _migrations_dir()
 
 
 def alembic_config(database: Database | None = None) -> Config:
