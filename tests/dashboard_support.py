@@ -269,6 +269,7 @@ class Ui:
 
     def choose(self, label: str, option: str) -> None:
         self.page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
+        self.page.keyboard.type(option)  # long option lists are virtual: filter first
         self.page.get_by_role("option", name=option, exact=True).click()
 
     def tick(self, label: str) -> None:
