@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from registry.admin import access
 from registry.admin.ui_common import SIGN_IN_KEY
 from registry.audit import list_audit_entries
 from registry.db import Database, set_database
@@ -185,10 +186,8 @@ def test_a_session_idle_past_the_limit_is_signed_out(
         )
 
 
-def test_the_idle_limit_has_a_default(sqlite_database: Database) -> None:
-    from registry.admin.access import DEFAULT_IDLE_MINUTES
-
-    assert DEFAULT_IDLE_MINUTES == 30
+def test_the_idle_limit_defaults_to_thirty_minutes() -> None:
+    assert access.DEFAULT_IDLE_MINUTES == 30
 
 
 # --- an unreachable database -------------------------------------------------------------------
