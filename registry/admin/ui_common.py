@@ -457,7 +457,6 @@ def require_admin() -> Actor:
         logger.warning("Dashboard: the registry database is unavailable: %s", exc)
         say("error", UNAVAILABLE)
         st.stop()
-        raise  # st.stop() raises; this line only tells the type checker
 
 
 def _admit(cfg: access.AccessConfig, mode: access.AccessMode) -> Actor:
