@@ -11,11 +11,6 @@ test's temporary folder.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,46 +22,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from registry.audit import list_audit_entries
 from registry.db import Database, set_database
 from registry.demo import load_fixture
-from registry.migrate import upgrade
 from registry.resolution import get_ai_config_for_story
 from registry.snapshot import reset_snapshot
 from registry.standin import openai as openai_standin
 from registry.standin.server import StandInServer
+from tests.dashboard_support import WAIT_MS, Ui, migrated_sqlite, streamlit_server
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-WAIT_MS = 30_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()}")
 
 
 @dataclass
@@ -84,117 +46,25 @@ def _listing_without(model_id: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+def dashboard(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[Dashboard]:
     data = tmp_path_factory.mktemp("browser")
-    database_url = f"sqlite:///{data / 'registry.db'}"
-    database = Database(database_url)
-    upgrade(database)
-    database.dispose()
-    standin = StandInServer().start()
-    openai_standin.install(standin, load_fixture("openai"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("REGISTRY_") and not k.endswith(("_API_KEY", "_SPEECH_KEY"))
-    }
-    env |= {
-        "REGISTRY_DATA_DIR": str(data),
-        "REGISTRY_DATABASE_URL": database_url,
-        "REGISTRY_OPENAI_BASE_URL": standin.origin,
-        "OPENAI_API_KEY": "sk-browser-test-0000",
-    }
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = data / "streamlit.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app.py"),
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_healthy(url, process, log)
-        shots = Path(os.environ.get("REGISTRY_SCREENSHOTS_DIR") or data / "screenshots")
-        shots.mkdir(parents=True, exist_ok=True)
-        yield Dashboard(url, standin, database_url, shots)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        standin.stop()
+    database_url = migrated_sqlite(data)
+    with StandInServer() as standin:
+        openai_standin.install(standin, load_fixture("openai"))
+        env = {
+            "REGISTRY_DATABASE_URL": database_url,
+            "REGISTRY_OPENAI_BASE_URL": standin.origin,
+            "OPENAI_API_KEY": "sk-browser-test-0000",
+        }
+        with streamlit_server(data, env) as url:
+            shots = Path(os.environ.get("REGISTRY_SCREENSHOTS_DIR") or data / "screenshots")
+            shots.mkdir(parents=True, exist_ok=True)
+            yield Dashboard(url, standin, database_url, shots)
 
 
 @pytest.fixture(scope="module")
-def browser(dashboard: Dashboard) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-class Ui:
-    """Small waits around a Streamlit page: every action waits for its rerun to finish."""
-
-    def __init__(self, page: Any, shots: Path) -> None:
-        self.page = page
-        self.shots = shots
-
-    def settle(self) -> None:
-        self.page.wait_for_selector(IDLE, timeout=WAIT_MS)
-        self.page.wait_for_timeout(150)  # a rerun queued by the last event starts here
-        self.page.wait_for_selector(IDLE, timeout=WAIT_MS)
-
-    def see(self, text: str, exact: bool = False) -> None:
-        self.page.get_by_text(text, exact=exact).first.wait_for(timeout=WAIT_MS)
-        self.settle()
-
-    def heading(self, name: str) -> None:
-        self.page.get_by_role("heading", name=name).first.wait_for(timeout=WAIT_MS)
-        self.settle()
-
-    def click(self, name: str) -> None:
-        self.page.get_by_role("button", name=name, exact=True).click()
-
-    def search(self, text: str) -> None:
-        box = self.page.get_by_label("Search by model id or name")
-        box.fill(text)
-        box.press("Enter")
-
-    def choose(self, label: str, option: str) -> None:
-        self.page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
-        self.page.get_by_role("option", name=option, exact=True).click()
-
-    def tick(self, label: str) -> None:
-        self.page.get_by_test_id("stCheckbox").filter(has_text=label).first.click()
-
-    def shot(self, name: str) -> None:
-        path = self.shots / f"{name}.png"
-        self.page.mouse.move(1, 1)  # no tooltip in the picture
-        self.settle()
-        self.page.screenshot(path=str(path))
-        assert path.stat().st_size > 10_000, f"{path} looks empty"
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 def test_refresh_approve_default_then_a_dropped_model_falls_back(
@@ -226,7 +96,7 @@ def test_refresh_approve_default_then_a_dropped_model_falls_back(
     ui.heading("Enabled (10)")
 
     # One of them becomes the default.
-    page.get_by_test_id("stRadio").get_by_text("openai/o3", exact=True).click()
+    ui.choose("Default text model of openai", "openai/o3")
     ui.see("openai/o3 is now the default text model of openai.")
     ui.shot("02-approved-and-default")
 

@@ -148,10 +148,14 @@ def test_oidc_lets_in_only_allowed_emails(database: Database) -> None:
         assert not is_dashboard(at)
         assert messages(at, "error") == ["eve@example.com is not on the list of admins."]
         at = app_with(
-            secrets=secrets, user={"is_logged_in": True, "email": "bob@admins.example.org"}
+            secrets=secrets,
+            user={"is_logged_in": True, "email": "bob@admins.example.org", "email_verified": True},
         )
         assert is_dashboard(at)
-        at = app_with(secrets=secrets, user={"is_logged_in": True, "email": "Ada@Example.com"})
+        at = app_with(
+            secrets=secrets,
+            user={"is_logged_in": True, "email": "Ada@Example.com", "email_verified": True},
+        )
         assert is_dashboard(at)
         assert "Signed in as ada@example.com" in everything(at)
         assert approve_one_as_current_admin(at) == "ada@example.com"

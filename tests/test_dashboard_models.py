@@ -120,8 +120,8 @@ def test_provider_text_stays_plain(database: Database) -> None:
     at = click(at, "text-approve")
     raw = [str(s.value) for s in at.success]
     assert raw == ["Approved 1 model\\(s\\)\\: xai\\/grok\\-x"]  # every mark escaped
-    radio = next(r for r in at.radio if r.label.startswith("Default"))
-    assert "xai\\/grok\\-x" in radio.options  # labels as drawn
+    picker = next(r for r in at.selectbox if r.label.startswith("Default"))
+    assert "xai/grok-x" in picker.options  # plain text: a selectbox renders no Markdown
 
 
 def test_search_filters_every_section(database: Database) -> None:
@@ -343,11 +343,11 @@ def test_a_bad_row_rejects_the_whole_grid_edit_with_a_report(database: Database)
     assert "unsaved" not in everything(at)
 
 
-def test_the_default_radio_sets_the_default(database: Database) -> None:
+def test_the_default_picker_sets_the_default(database: Database) -> None:
     at = text_page("google")
-    radio = next(r for r in at.radio if r.label == "Default text model of google")
-    assert radio.value == "gemini-2.5-flash"
-    radio.set_value("gemini-2.5-pro").run()
+    picker = next(r for r in at.selectbox if r.label == "Default text model of google")
+    assert picker.value == "gemini-2.5-flash"
+    picker.set_value("gemini-2.5-pro").run()
     assert_clean(at)
     assert messages(at, "success") == [
         "google/gemini-2.5-pro is now the default text model of google."
@@ -475,8 +475,8 @@ def test_tts_page_is_the_same_component_for_voices(database: Database) -> None:
     at = select_models(at, "tts", "pending", ["elevenlabs/voice-0"])
     at = click(at, "tts-approve")
     assert messages(at, "success") == ["Approved 1 model(s): elevenlabs/voice-0"]
-    radio = next(r for r in at.radio if r.label == "Default tts model of elevenlabs")
-    radio.set_value("voice-0").run()
+    picker = next(r for r in at.selectbox if r.label == "Default tts model of elevenlabs")
+    picker.set_value("voice-0").run()
     assert get_default_model_for_provider("elevenlabs", Category.TTS) == "voice-0"
     set_default_model("elevenlabs", "tts", "21m00Tcm4TlvDq8ikWAM")
 
@@ -518,8 +518,8 @@ def test_changing_the_page_size_starts_again_at_page_one(database: Database) -> 
 def test_choosing_a_default_keeps_unsaved_grid_edits(database: Database) -> None:
     at = text_page("google")
     at = edit_grid(at, "text", "enabled", {0: {"admin_notes": "draft"}})
-    radio = next(r for r in at.radio if r.label == "Default text model of google")
-    radio.set_value("gemini-2.5-pro").run()
+    picker = next(r for r in at.selectbox if r.label == "Default text model of google")
+    picker.set_value("gemini-2.5-pro").run()
     assert "1 unsaved change(s)" in everything(at)
     assert get_default_model_for_provider("google", "text") == "gemini-2.5-pro"
     at = click(at, "text-enabled-save")

@@ -246,5 +246,5 @@ def test_activity_filters_and_exports(database: Database) -> None:
     assert "No activity matches these filters." in everything(at)
     assert at.get("download_button")[0].proto.disabled
     csv = activity_csv(list_audit_entries(provider="xai")).decode()
-    assert csv.splitlines()[0].startswith("id,time,actor,action,provider")
-    assert ",status_change,xai,text,grok-z,status,pending,enabled" in csv
+    assert csv.splitlines()[0].startswith('"id","time","actor","action","provider"')
+    assert '","status_change","xai","text","grok-z","status","pending","enabled"' in csv

@@ -16,6 +16,7 @@ from registry.admin.views import (
     RowSnapshot,
     edits_from_editor,
     escape_markdown,
+    label,
     metadata_summary,
     models_csv,
     refresh_line,
@@ -23,6 +24,7 @@ from registry.admin.views import (
     summarize_report,
 )
 from registry.discovery import DiscoveryReport, DiscoveryStatus, ProviderResult
+from registry.errors import InvalidInputError
 from registry.store import ModelEdit
 from registry.types import CatalogModel, Category, ModelSource, ModelStatus
 
@@ -287,3 +289,133 @@ def test_password_and_login_providers() -> None:
     assert access.login_providers(
         {"redirect_uri": "u", "cookie_secret": "c", "google": {}, "okta": {}}
     ) == ["google", "okta"]
+
+
+# --- CSV injection (OWASP) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "=1+1",
+        "+1",
+        "-1",
+        "@SUM(A1)",
+        "\t=1",
+        "\r=1",
+        " =HYPERLINK(1)",  # a leading space
+        "\u00a0=HYPERLINK(1)",  # a no-break space
+        "\n=HYPERLINK(1)",
+        "\uff1dHYPERLINK(1)",  # a full-width equals sign
+        ";=HYPERLINK(1)",
+        "\u200b=1",  # a zero-width space
+        "\x00=1",
+    ],
+)
+def test_csv_cells_a_spreadsheet_could_run_get_a_quote_prefix(cell: str) -> None:
+    text = models_csv([_model(display_name=cell)], {}).decode()
+    record = dict(zip(*csv.reader(io.StringIO(text)), strict=True))
+    assert record["display_name"] == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["gpt-4o", "a=b", "Rachel (warm)", "", "50% off"])
+def test_csv_cells_without_a_formula_stay_as_they_are(cell: str) -> None:
+    text = models_csv([_model(display_name=cell or "x", admin_notes=cell)], {}).decode()
+    record = dict(zip(*csv.reader(io.StringIO(text)), strict=True))
+    assert record["admin_notes"] == cell
+
+
+def test_every_csv_field_is_quoted() -> None:
+    text = models_csv([_model(display_name='say "hi"')], {}).decode()
+    header, row = text.splitlines()
+    assert header.startswith('"id","provider","category","model_id"')
+    assert row.count('","') == len(header.split(",")) - 1
+    assert '"say ""hi"""' in row
+
+
+# --- hosts, lockout, verified email ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("localhost", True),
+        ("localhost:8501", True),
+        ("127.0.0.1:8501", True),
+        ("[::1]:8501", True),
+        ("LOCALHOST.", True),
+        ("registry.example.com", True),
+        ("registry.example.com:443", True),
+        ("eu.apps.example.org", True),
+        ("evil.test", False),
+        ("evil.test:8501", False),
+        ("127.0.0.1.evil.test", False),
+        ("localhost@evil.test", False),
+        ("evil.test/localhost", False),
+        ("apps.example.org.evil.test", False),
+        ("localhost:port", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_a_request_must_name_a_loopback_or_allowed_host(host: str | None, allowed: bool) -> None:
+    listed = ["registry.example.com", "*.apps.example.org", "*"]  # a bare * adds nothing
+    assert access.host_allowed(host, listed) is allowed
+
+
+def test_password_sign_in_locks_after_too_many_recent_failures_and_opens_again() -> None:
+    window = timedelta(minutes=5)
+    failures = [NOW - timedelta(minutes=m) for m in (4, 3, 1)]
+    assert access.lockout_remaining(failures, NOW, 4, window) == 0
+    # The oldest of the last three leaves the window in one minute.
+    assert access.lockout_remaining(failures, NOW, 3, window) == 60
+    assert access.lockout_remaining(failures, NOW + timedelta(minutes=1), 3, window) == 0
+    naive = [f.replace(tzinfo=None) for f in failures]  # as SQLite returns them
+    assert access.lockout_remaining(naive, NOW, 3, window) == 60
+
+
+def test_a_sign_in_lapses_on_sign_out_password_change_and_idle_time() -> None:
+    mark = access.password_mark("old")
+    held = access.SignIn(email="a@b.c", last_seen=1000.0, password_mark=mark)
+    assert held.lapsed(1000.0 + 599, 600, mark) is None
+    assert held.lapsed(1000.0 + 601, 600, mark) == (
+        "Signed out after 10 minutes without activity: sign in again."
+    )
+    assert held.lapsed(1001.0, 600, access.password_mark("new")) == (
+        "The admin password has changed: sign in again."
+    )
+    assert "old" not in mark
+    held.ended = True
+    assert held.lapsed(1001.0, 600, mark) == "You signed out."
+
+
+def test_settings_must_be_positive_numbers() -> None:
+    assert access.positive_number("REGISTRY_SESSION_IDLE_MINUTES", None, 30) == 30
+    assert access.positive_number("REGISTRY_SESSION_IDLE_MINUTES", "2.5", 30) == 2.5
+    for bad in ("0", "-1", "soon", "nan", "inf"):
+        with pytest.raises(InvalidInputError, match="REGISTRY_SESSION_IDLE_MINUTES must be"):
+            access.positive_number("REGISTRY_SESSION_IDLE_MINUTES", bad, 30)
+
+
+@pytest.mark.parametrize(
+    ("claim", "verified"),
+    [
+        (True, True),
+        ("true", True),
+        ("TRUE", True),
+        (False, False),
+        ("false", False),
+        (None, False),
+        (1, False),
+        ("yes", False),
+    ],
+)
+def test_only_a_verified_email_claim_counts(claim: object, verified: bool) -> None:
+    assert access.email_verified(claim) is verified
+
+
+def test_labels_are_inert_one_line_and_cut() -> None:
+    assert label("gpt-4o\u202eini-m") == "gpt-4o\\u202eini-m"
+    assert label("two\nlines\x1b[2J") == "two lines\\x1b[2J"
+    assert len(label("x" * 10_000)) == 120
+    assert escape_markdown("a\u202eb*") == r"a\\u202eb\*"

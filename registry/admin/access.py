@@ -8,21 +8,41 @@ Three ways in, chosen from the configuration:
    `REGISTRY_ADMIN_EMAIL` (default `admin@localhost`).
 3. else no login: the dashboard serves only when Streamlit listens on a loopback address, and
    shows a banner saying so; the acting admin is `local-admin@localhost`.
+
+Whatever the mode, a request must name a loopback host or one of `server.allowedHosts` (DNS
+rebinding: a foreign name resolving to 127.0.0.1 gets nothing). Password guesses are throttled
+for the whole process (a lockout after `REGISTRY_LOGIN_MAX_FAILURES` failures within
+`REGISTRY_LOGIN_LOCKOUT_SECONDS`, counted from the audit log, so every session and every process
+on the database shares it). A sign-in ends when the password changes or after
+`REGISTRY_SESSION_IDLE_MINUTES` without activity.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlsplit
+
+from registry.errors import InvalidInputError
 
 LOOPBACK_ADMIN_EMAIL = "local-admin@localhost"
 PASSWORD_ADMIN_EMAIL = "admin@localhost"
 PASSWORD_ENV = "REGISTRY_ADMIN_PASSWORD"
 ADMIN_EMAIL_ENV = "REGISTRY_ADMIN_EMAIL"
 ALLOW_LIST_ENV = "REGISTRY_ADMIN_EMAILS"
+MAX_FAILURES_ENV = "REGISTRY_LOGIN_MAX_FAILURES"
+LOCKOUT_ENV = "REGISTRY_LOGIN_LOCKOUT_SECONDS"
+IDLE_ENV = "REGISTRY_SESSION_IDLE_MINUTES"
+DEFAULT_MAX_FAILURES = 5
+DEFAULT_LOCKOUT_SECONDS = 300
+DEFAULT_IDLE_MINUTES = 30
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 # Settings shared by every OIDC provider in `[auth]`; anything else that is a table names one.
 _SHARED_AUTH_KEYS = frozenset({"redirect_uri", "cookie_secret", "expose_tokens"})
 
@@ -89,6 +109,126 @@ def email_allowed(email: str | None, allow_list: Sequence[str]) -> bool:
 def password_matches(given: str | None, expected: str) -> bool:
     """Constant-time comparison, so the answer's timing tells nothing about the password."""
     return hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+def email_verified(claim: object) -> bool:
+    """The OIDC `email_verified` claim: true only when the identity provider says so."""
+    if isinstance(claim, bool):
+        return claim
+    return isinstance(claim, str) and claim.strip().lower() == "true"
+
+
+# --- the Host a request names ------------------------------------------------------------------
+
+
+def host_allowed(host: str | None, allowed_hosts: Sequence[str] = ()) -> bool:
+    """True when the `Host` header names a loopback host or one of `allowed_hosts` (any port).
+
+    `allowed_hosts` follows Streamlit's `server.allowedHosts`: exact names and `*.example.com`
+    for subdomains. A bare `*` adds nothing here: it would undo the point of the check.
+    """
+    if not host:
+        return False
+    try:
+        parts = urlsplit(f"//{host.strip()}")
+        name = parts.hostname
+        _ = parts.port  # a port that is not a number makes the header invalid
+    except ValueError:
+        return False
+    if name is None or parts.username is not None or parts.password is not None:
+        return False
+    if parts.path or parts.query or parts.fragment:
+        return False
+    name = name.rstrip(".")
+    if is_loopback(name):
+        return True
+    for entry in allowed_hosts:
+        pattern = str(entry).strip().lower().rstrip(".")
+        if pattern.startswith("*.") and name.endswith(pattern[1:]):
+            return True
+        if pattern and pattern != "*" and name == pattern:
+            return True
+    return False
+
+
+def refused_host_message(host: str | None) -> str:
+    return (
+        "This dashboard answers only on this machine's own address (localhost, 127.0.0.1, [::1]) "
+        "or a host name listed in server.allowedHosts; this page was opened under another name, "
+        "so it shows nothing."
+    ) + ("" if host else " (The request named no host.)")
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def positive_number(name: str, raw: str | None, default: float) -> float:
+    """A numeric setting such as `REGISTRY_SESSION_IDLE_MINUTES`; unset means the default."""
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise InvalidInputError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+# --- password guessing ---------------------------------------------------------------------------
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def lockout_remaining(
+    failures: Sequence[datetime], now: datetime, max_failures: int, window: timedelta
+) -> float:
+    """Seconds until password sign-in opens again (0: open now).
+
+    Locked while `max_failures` failed attempts fall within the last `window`; it opens when the
+    oldest of them leaves the window. Refused attempts are not failures, so a guesser cannot
+    keep the real admin out for longer than the window after the guessing stops.
+    """
+    recent = sorted((_aware(f) for f in failures if _aware(f) > now - window), reverse=True)
+    if len(recent) < max_failures:
+        return 0.0
+    opens = recent[max_failures - 1] + window
+    return max((opens - now).total_seconds(), 0.0)
+
+
+# --- a signed-in session -------------------------------------------------------------------------
+
+# Sessions remember a keyed hash of the password they signed in with, never the password; the
+# key lives only in this process, so the hash is useless to anyone who reads session state.
+_MARK_KEY = secrets.token_bytes(32)
+
+
+def password_mark(password: str | None) -> str:
+    return hmac.new(_MARK_KEY, (password or "").encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(slots=True)
+class SignIn:
+    """One browser session's sign-in. Exports made later check it again (see `lapsed`)."""
+
+    email: str
+    last_seen: float  # time.monotonic() of the last run
+    password_mark: str | None = None  # password mode: the mark of the password used
+    ended: bool = False
+
+    def lapsed(self, now: float, idle_seconds: float, current_mark: str | None) -> str | None:
+        """Why this sign-in is over (a sentence for the login page), or None while it holds."""
+        if self.ended:
+            return "You signed out."
+        if self.password_mark is not None and current_mark != self.password_mark:
+            return "The admin password has changed: sign in again."
+        if now - self.last_seen > idle_seconds:
+            minutes = idle_seconds / 60
+            shown = f"{minutes:g} minute{'' if minutes == 1 else 's'}"
+            return f"Signed out after {shown} without activity: sign in again."
+        return None
 
 
 def login_providers(auth: Mapping[str, object]) -> list[str | None]:

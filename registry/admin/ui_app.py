@@ -1,4 +1,4 @@
-"""The dashboard's entry: page config, database check, access gate, navigation."""
+"""The dashboard's entry: page config, access gate (host, database, login), navigation."""
 
 from __future__ import annotations
 
@@ -9,41 +9,15 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from registry.admin.ui_common import require_admin, say
-from registry.db import get_database
 from registry.errors import RegistryError
-from registry.migrate import is_up_to_date
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
-_ready: set[str] = set()
-
-
-def database_ready() -> bool:
-    """True when the database is reachable and migrated; otherwise says what to do."""
-    database = get_database()
-    if database.url in _ready:
-        return True
-    try:
-        current = is_up_to_date(database)
-    except RegistryError as exc:
-        say("error", f"Cannot reach the registry database: {exc}")
-        return False
-    if not current:
-        say(
-            "error",
-            f"The database at {database.safe_url} is not migrated to the current schema. Run "
-            "`python -m registry migrate` (or `make migrate`), then reload this page.",
-        )
-        return False
-    _ready.add(database.url)
-    return True
 
 
 def run() -> None:
     st.set_page_config(
         page_title="Model Registry", page_icon=":material/inventory_2:", layout="wide"
     )
-    if not database_ready():
-        st.stop()
     try:
         require_admin()
     except RegistryError as exc:

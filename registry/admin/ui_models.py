@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from registry.admin.timefmt import now_utc
-from registry.admin.ui_common import attempt, current_actor, flash, names, say, show_flashes
+from registry.admin.ui_common import attempt, current_actor, flash, say, show_flashes
 from registry.admin.views import (
     FallbackInfo,
     RowSnapshot,
@@ -29,7 +29,10 @@ from registry.admin.views import (
     escape_markdown,
     fallback_lines,
     is_rate_limited,
+    label,
     model_table,
+    names,
+    one_line,
     refresh_line,
     result_line,
     selected_rows,
@@ -62,7 +65,6 @@ from registry.types import PROVIDERS, CatalogModel, Category, ModelStatus
 PAGE_SIZES = (25, 50, 100, 250, 500)
 DEFAULT_PAGE_SIZE = 50
 ALL = "all"
-RADIO_LIMIT = 25  # more enabled models than this on a page: a selectbox instead of a radio
 SUCCESSOR_CHOICES = 500
 FALLBACK_DAYS = 30
 PAST = {
@@ -261,7 +263,7 @@ def _refresh_panel(view: View, actor: Actor) -> None:
                 st.caption(escape_markdown(note))
             if state.errors and state.outcome != "ok":
                 for error in state.errors[:5]:
-                    st.caption(escape_markdown(error))
+                    st.caption(escape_markdown(one_line(error, 1000)))
         else:
             with st.expander("Last refresh of each provider"):
                 st.dataframe(
@@ -270,7 +272,9 @@ def _refresh_panel(view: View, actor: Actor) -> None:
                             "provider": s.provider,
                             "last refresh": refresh_line(s, now),
                             "source": s.source or "",
-                            "notes": "; ".join(s.errors) if s.outcome != "ok" else "",
+                            "notes": one_line("; ".join(s.errors), 1000)
+                            if s.outcome != "ok"
+                            else "",
                         }
                         for s in states
                     ],
@@ -603,14 +607,15 @@ def _default_picker(
             pass
     key = view.key("default", provider, view.data_gen, hash(tuple(options)))
     index = options.index(default) if default in options else None
-    label = f"Default {view.category.value} model of {provider}"
-    widget = st.radio if len(options) <= RADIO_LIMIT else st.selectbox
-    widget(  # type: ignore[operator]
-        label,
+    # A selectbox, not a radio: its options are plain text (a radio renders Markdown), and a
+    # long list or a long id stays one line.
+    st.selectbox(
+        f"Default {view.category.value} model of {provider}",
         options,
         index=index,
         key=key,
-        format_func=lambda m: escape_markdown(f"{provider}/{m}"),
+        format_func=lambda m: label(f"{provider}/{m}"),
+        placeholder="Choose the default model",
         on_change=_choose_default,
         args=(view, key, actor),
         help="Used when the application asks for a model of this provider that is not enabled.",
@@ -707,7 +712,7 @@ def _disable_question(view: View, actor: Actor) -> None:
         others,
         index=None,
         key=choice_key,
-        format_func=lambda m: f"{old.provider}/{m}",
+        format_func=lambda m: label(f"{old.provider}/{m}"),
         placeholder="Choose the model that becomes the default",
     )
     cols = st.columns([2, 1, 3])
@@ -877,7 +882,7 @@ def _deprecated_actions(
             [r.id for r in rows],
             index=None,
             key=model_key,
-            format_func=lambda i: by_id[i].display_id if i in by_id else i,
+            format_func=lambda i: label(by_id[i].display_id if i in by_id else i),
             placeholder="Choose a deprecated model",
         )
         model = by_id.get(chosen) if chosen else None
@@ -900,7 +905,7 @@ def _deprecated_actions(
             if model is not None and model.successor_model_id in choices
             else None,
             key=successor_key,
-            format_func=lambda m: f"{model.provider}/{m}" if model else m,
+            format_func=lambda m: label(f"{model.provider}/{m}" if model else m),
             placeholder="Choose an enabled model of the same provider",
             disabled=model is None,
         )

@@ -7,13 +7,21 @@ from typing import Any
 import streamlit as st
 
 from registry.admin.timefmt import now_utc
-from registry.admin.ui_common import attempt, current_actor, flash, say, show_flashes
+from registry.admin.ui_common import (
+    attempt,
+    current_actor,
+    flash,
+    say,
+    show_flashes,
+    signed_in_export,
+)
 from registry.admin.ui_models import model_management
 from registry.admin.views import (
     ProviderCard,
     activity_csv,
     activity_rows,
     escape_markdown,
+    label,
     models_csv,
     provider_cards,
     status_chart_frame,
@@ -263,7 +271,7 @@ def _settings_form(category: Category, actor: Actor) -> None:
         if config.provider == provider and config.model in enabled
         else None,
         key=f"{prefix}-model",
-        format_func=lambda m: f"{provider}/{m}",
+        format_func=lambda m: label(f"{provider}/{m}"),
         placeholder="Choose an enabled model",
     )
     temperature: float | None = None
@@ -317,6 +325,7 @@ def _settings_form(category: Category, actor: Actor) -> None:
 # --- activity ------------------------------------------------------------------------------
 
 ACTIONS = (
+    "login_failed",
     "status_change",
     "edit",
     "default_change",
@@ -356,10 +365,12 @@ def activity_page() -> None:
         st.dataframe(activity_rows(entries), hide_index=True, width="stretch")
     else:
         st.info("No activity matches these filters.")
+    # Exports are made on click, and only for a session that is still signed in then; the
+    # file Streamlit serves for it is removed again soon after (see `signed_in_export`).
     downloads = st.columns(2)
     downloads[0].download_button(
         "Download this activity (CSV)",
-        data=activity_csv(entries),
+        data=signed_in_export(lambda: activity_csv(entries)),
         file_name="registry-activity.csv",
         mime="text/csv",
         key="activity-csv",
@@ -367,8 +378,10 @@ def activity_page() -> None:
     )
     downloads[1].download_button(
         "Download all models (CSV)",
-        data=lambda: models_csv(
-            list_models(ModelFilter(include_archived=True)), get_default_models()
+        data=signed_in_export(
+            lambda: models_csv(
+                list_models(ModelFilter(include_archived=True)), get_default_models()
+            )
         ),
         file_name="registry-models.csv",
         mime="text/csv",

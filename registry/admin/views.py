@@ -4,6 +4,10 @@ Tables for the model grids (one row per model, `{provider}/{model_id}` first), t
 `st.data_editor` edit state to `ModelEdit`s, refresh lines and summaries, provider cards, CSV
 exports, and the escaping that keeps provider-supplied text plain wherever Streamlit would
 render Markdown.
+
+Provider text is untrusted: every string the dashboard shows from a provider goes through
+`registry.text.inert` (here: `label`, `one_line`, `escape_markdown`), so a bidi override cannot
+make one id look like another and a control character cannot act.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import csv
 import io
 import re
 import string
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +35,7 @@ from registry.discovery import (
 )
 from registry.resolution import ProviderStatus, get_provider_status
 from registry.store import ModelEdit, count_by_status
+from registry.text import inert
 from registry.types import PROVIDERS, CatalogModel, Category, ModelSource, ModelStatus
 
 # --- plain text --------------------------------------------------------------------------------
@@ -38,22 +44,34 @@ _MARKDOWN_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
 
 
 def escape_markdown(text: object) -> str:
-    """Text that Streamlit's Markdown renders literally: every ASCII punctuation mark escaped.
+    """Text that Streamlit's Markdown renders literally: inert, every ASCII punctuation escaped.
 
     CommonMark lets any ASCII punctuation be backslash-escaped, so links, emphasis, HTML,
     math (`$`), autolinks and Streamlit's `:color[…]` directives all come out as typed.
-    Line breaks become spaces (labels and messages are one line).
+    Line breaks become spaces (labels and messages are one line); controls and bidi
+    characters become visible escapes (`inert`).
     """
     flat = " ".join(str(text).split()) if "\n" in str(text) or "\r" in str(text) else str(text)
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", inert(flat))
 
 
 def one_line(text: str | None, limit: int = 200) -> str:
-    """Collapse whitespace and cut long provider text for a table cell."""
+    """Provider text for a table cell: whitespace collapsed, inert, cut to `limit`."""
     if not text:
         return ""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return inert(" ".join(text.split()), limit)
+
+
+LABEL_LIMIT = 120
+
+
+def label(text: object, limit: int = LABEL_LIMIT) -> str:
+    """Provider text as a plain one-line label (picker options, lists in messages): inert, cut.
+
+    For places that render no Markdown (selectbox options, grid cells, `st.text`); where
+    Markdown renders, pass the result through `escape_markdown` as well.
+    """
+    return one_line(str(text), limit)
 
 
 # --- metadata ----------------------------------------------------------------------------------
@@ -240,23 +258,25 @@ def model_table(
         if section is ModelStatus.ENABLED:
             is_default = defaults.get((model.category.value, model.provider)) == model.model_id
             record["default"] = is_default
-        record["model"] = model.display_id
-        record["display_name"] = model.display_name
+        record["model"] = inert(model.display_id)
+        record["display_name"] = inert(model.display_name)
         if section is ModelStatus.ENABLED:
             record["status"] = model.status.value
         if section in (ModelStatus.DISABLED, ModelStatus.DEPRECATED):
             info = fallbacks.get(str(model.id), FallbackInfo())
-            record["falls_back_to"] = info.falls_back_to or ""
+            record["falls_back_to"] = inert(info.falls_back_to or "")
             record["fallbacks"] = info.count
         if section is ModelStatus.DEPRECATED:
             record["successor"] = (
-                f"{model.provider}/{model.successor_model_id}" if model.successor_model_id else ""
+                inert(f"{model.provider}/{model.successor_model_id}")
+                if model.successor_model_id
+                else ""
             )
             who = "admin" if model.deprecated_by_admin else "provider"
             record["deprecated"] = f"{ago(model.deprecated_at, now, never='—')} (by {who})"
             record["archived"] = model.archived_at is not None
         if section is not ModelStatus.PENDING:
-            record["admin_notes"] = model.admin_notes or ""
+            record["admin_notes"] = inert(model.admin_notes or "")
         if model.category is Category.TEXT:  # voices have no context window
             record["context_window"] = model.context_window
         record["metadata"] = metadata_summary(model)
@@ -284,7 +304,9 @@ def fallback_lines(
         info = fallbacks.get(str(model.id))
         if info is not None and info.falls_back_to:
             groups.setdefault(info.falls_back_to, []).append(model.display_id)
-    return [f"Falls back to: {target} — {_names(ids, limit)}" for target, ids in groups.items()]
+    return [
+        f"Falls back to: {label(target)} — {names(ids, limit)}" for target, ids in groups.items()
+    ]
 
 
 # --- refresh -----------------------------------------------------------------------------------
@@ -318,13 +340,19 @@ def source_note(status: DiscoveryStatus) -> str | None:
     return CURATED_SOURCE_NOTE if status.source == ModelSource.CURATED.value else None
 
 
-def _names(ids: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(ids[:limit])
+def names(ids: Sequence[str], limit: int = 5) -> str:
+    """`a, b, c and 4 more`, each id an inert label."""
+    shown = ", ".join(label(i) for i in ids[:limit])
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def result_line(result: ProviderResult) -> str:
-    """One provider's outcome for the progress box and the summary."""
+    """One provider's outcome for the progress box and the summary (inert: errors quote the
+    provider)."""
+    return inert(_result_line(result))
+
+
+def _result_line(result: ProviderResult) -> str:
     who = result.provider
     if result.errors:
         prefix = f"{who}: "  # provider errors name the provider already
@@ -463,19 +491,40 @@ def status_chart_frame(category: Category) -> pd.DataFrame:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@")
+# Characters a spreadsheet skips or splits on before it sees the `=`: whitespace of any kind,
+# controls and invisible format characters (Unicode categories Cc, Cf), and the separators `;`
+# and `,` that a different locale's import splits the cell at.
+_SKIPPED_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def formula_risk(text: str) -> bool:
+    """True when a spreadsheet could run `text` as a formula (OWASP CSV injection).
+
+    The text is NFKC-normalised first (a full-width `＝` is an `=`), then whitespace, controls,
+    invisible characters and `;`/`,` are looked past. A tab, CR or LF at the very start counts
+    on its own.
+    """
+    if text[:1] in ("\t", "\r", "\n"):
+        return True
+    for char in unicodedata.normalize("NFKC", text):
+        if char in ";," or unicodedata.category(char) in _SKIPPED_CATEGORIES:
+            continue
+        return char in _FORMULA_START
+    return False
 
 
 def _csv_cell(value: object) -> object:
     """Neutralise spreadsheet formulas in text cells (provider text is untrusted)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and formula_risk(value):
         return "'" + value
     return value
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """CSV with every field quoted and risky cells prefixed with `'` (OWASP's advice)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(header)
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
@@ -557,14 +606,16 @@ def activity_rows(entries: Sequence[AuditRecord]) -> pd.DataFrame:
         [
             {
                 "time": timestamp(e.created_at),
-                "actor": e.actor,
+                "actor": one_line(e.actor, 500),
                 "action": e.action,
-                "model": f"{e.provider}/{e.model_id}" if e.provider and e.model_id else "",
+                "model": one_line(f"{e.provider}/{e.model_id}", 500)
+                if e.provider and e.model_id
+                else "",
                 "provider": e.provider or "",
                 "category": e.category or "",
                 "field": e.field or "",
-                "old": e.old_value or "",
-                "new": e.new_value or "",
+                "old": one_line(e.old_value, 1000),
+                "new": one_line(e.new_value, 1000),
             }
             for e in entries
         ],
