@@ -325,6 +325,7 @@ def _settings_form(category: Category, actor: Actor) -> None:
 # --- activity ------------------------------------------------------------------------------
 
 ACTIONS = (
+    "discovery",
     "login_failed",
     "status_change",
     "edit",
