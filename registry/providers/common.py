@@ -39,6 +39,7 @@ from registry.providers.base import (
     redact,
     secrets_hidden_from_logs,
     shared_ssl_context,
+    snippet,
     timeout_error,
     transport_error,
     unreachable_error,
@@ -210,7 +211,7 @@ def shape_error(
     """A body that decoded but is not what the provider documents; `exc` names what broke."""
     cause = ""
     if exc is not None:
-        detail = redact(str(exc)[:120], secret)
+        detail = snippet(str(exc), secret, 120)
         cause = f" ({type(exc).__name__}: {detail})" if detail else f" ({type(exc).__name__})"
     return MalformedResponseError(provider, f"{what} did not have the documented shape{cause}")
 

@@ -9,10 +9,12 @@ traceback or a log record.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import traceback
 from dataclasses import dataclass
+from hashlib import sha512
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +35,8 @@ from registry.standin.server import StandInResponse, StandInServer
 from registry.types import Category
 
 KEY = "sk-test-LEAKCHECK-7f3a9c1e5b"
+# 164 characters, like a real project key: long enough to straddle a 200-character excerpt.
+LONG_KEY = "sk-proj-" + base64.urlsafe_b64encode(sha512(b"hostile").digest() * 2).decode()[:156]
 FAULT_TIMEOUT = 0.4  # seconds the adapter waits in fault tests; the stand-in answers later
 RECORDED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "providers"
 
@@ -229,6 +233,14 @@ def assert_key_hidden(error: BaseException, caplog: pytest.LogCaptureFixture) ->
     for record in caplog.records:
         assert KEY not in record.getMessage(), record.name
     assert KEY not in caplog.text
+
+
+def key_runs(text: str, key: str, run: int = 8) -> list[str]:
+    """Every run of `run` consecutive characters of `key` (in any case) found in `text`."""
+    folded, key_folded = text.lower(), key.lower()
+    grams = {key_folded[i : i + run] for i in range(len(key_folded) - run + 1)}
+    found = (folded[i : i + run] for i in range(len(folded) - run + 1))
+    return [gram for gram in found if gram in grams]
 
 
 def capture_everything(caplog: pytest.LogCaptureFixture) -> None:
