@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Table, and_, select, update
 from registry import keys
 from registry.audit import DISCOVERY, Actor, audit_row, write_audit
 from registry.catalog import curated_default, curated_provider, default_setting_key
+from registry.config import discovery_timeout
 from registry.db import Database, dialect_insert, get_database
 from registry.errors import MissingKeyError, ProviderError, ProviderRateLimitedError, RegistryError
 from registry.providers import get_adapter
@@ -51,6 +52,8 @@ MAX_DEPRECATION_SHARE = 0.5
 CURATED_WHEN_NO_KEY: frozenset[tuple[Category, str]] = frozenset(
     {(Category.TTS, "openai"), (Category.TTS, "google")}
 )
+# How long past the listing's own deadline a refresh may take to record what it found.
+WRITE_GRACE_SECONDS = 10.0
 CURATED_SOURCE_NOTE = "Using curated list (provider API doesn't support discovery)"
 
 
@@ -141,8 +144,11 @@ def discover_models(
 ) -> DiscoveryReport:
     """Refresh the catalog of one category from its providers, in parallel.
 
-    `timeout` bounds each HTTP request; `provider_deadline` bounds one provider's whole
-    listing (all pages). Never raises for a provider's failure: the report says what happened.
+    `timeout` bounds each HTTP request; the adapter holds one provider's whole listing (all
+    pages) to `REGISTRY_DISCOVERY_TIMEOUT` and closes its connection past it.
+    `provider_deadline` bounds how long this call waits for one provider's refresh (default:
+    that timeout plus `WRITE_GRACE_SECONDS`). Never raises for a provider's failure: the report
+    says what happened.
     """
     cat = parse_category(category)
     chosen = (
@@ -151,7 +157,9 @@ def discover_models(
         else list(PROVIDERS[cat])
     )
     deadline = (
-        provider_deadline if provider_deadline is not None else max(3 * timeout, timeout + 10)
+        provider_deadline
+        if provider_deadline is not None
+        else discovery_timeout() + WRITE_GRACE_SECONDS
     )
     database = get_database()
     results: dict[str, ProviderResult] = {}

@@ -70,6 +70,12 @@ class AdapterCase:
     page_size: int | None = None  # splits the sample listing into pages; None: one body
     region: str | None = None
     error_body: Any = None  # a 500 body in the provider's own error shape, where it has one
+    envelope: str | None = "data"  # the member holding the entries; None: a bare array
+
+    @property
+    def listed(self) -> list[Category]:
+        """Every category the adapter lists through the API."""
+        return [c for c in Category if c not in self.refuses]
 
     @property
     def sample(self) -> Any:
@@ -109,6 +115,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             key_env="GEMINI_API_KEY",
             empty_body={"models": []},  # Google then sends `{}`: no `models` at all
             page_size=5,
+            envelope="models",
         ),
         AdapterCase(
             "anthropic",
@@ -164,6 +171,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             refuses=(Category.TEXT,),
             page_size=2,
             error_body={"detail": "boom"},
+            envelope="voices",
         ),
         AdapterCase(
             "azure",
@@ -175,6 +183,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             empty_body=[],
             refuses=(Category.TEXT,),
             region="westeurope",
+            envelope=None,
         ),
     )
 }
