@@ -14,7 +14,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,7 +24,8 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from registry.db import Database
-from registry.discovery import discover_models
+from registry.discovery import check_api_key, discover_models
+from registry.errors import KeyRejectedError
 from registry.standin import hostile
 from registry.standin.server import StandInResponse, StandInServer
 from registry.types import Category
@@ -152,6 +155,65 @@ def test_a_hostile_provider_gets_a_clear_error_and_changes_nothing(
     assert after.get("audit_log") == before.get("audit_log")
     assert_no_key(json.dumps(report.to_json()), repr(after), caplog.text)
     assert elsewhere.requests == []
+    # The listing's worker thread ends too (a dashboard refresh runs in a long-lived process).
+    assert wait_for(lambda: not discovery_threads(), DEADLINE + SLACK), discovery_threads()
+
+
+def discovery_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("discover")]
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    ends = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > ends:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.parametrize("fault", ["key echo in JSON", "key echo in text"])
+def test_testing_a_saved_key_never_shows_it(
+    sqlite_database: Database,
+    hostile_provider: Callable[[AdapterCase, str], None],
+    fault: str,
+) -> None:
+    # The dashboard's "Test saved key" button calls check_api_key with the stored key.
+    case = ADAPTERS["openai"]
+    hostile_provider(case, fault)
+    with pytest.raises(KeyRejectedError) as caught:
+        check_api_key("openai", "text", LONG_KEY)
+    assert_no_key(str(caught.value), "".join(traceback.format_exception(caught.value)))
+
+
+REFUSE_A_HUGE_LISTING = """
+import os, resource, sys
+from registry.providers import Credentials, get_adapter
+from registry.standin import StandInServer, openai
+with StandInServer() as server:
+    os.environ["REGISTRY_OPENAI_BASE_URL"] = server.origin
+    entries = [{"id": f"gpt-huge-{n}", "object": "model", "created": n, "owned_by": "system"}
+               for n in range(60_000)]
+    openai.install(server, entries)
+    del entries
+    try:
+        get_adapter("openai").list_models("text", Credentials("sk-" + "k" * 40))
+    except Exception as exc:
+        print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_refusing_a_60000_model_listing_stays_under_300_mb() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", REFUSE_A_HUGE_LISTING], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    message, peak_mb = done.stdout.strip().splitlines()
+    assert (
+        message == "openai: the listing has more than 25,000 entries; refused, nothing was changed"
+    )
+    assert int(peak_mb) <= 300
 
 
 CLI_CELLS = [

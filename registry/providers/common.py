@@ -21,6 +21,7 @@ import re
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
@@ -216,7 +217,7 @@ class ListingGuard:
                 name: left if value is None else min(value, left)
                 for name, value in timeouts.items()
             }
-        # An encoded body would grow past the byte budget after it was counted.
+        # Ask for the body as it is; one compressed anyway is decoded (and counted) by the guard.
         request.headers["Accept-Encoding"] = "identity"
 
     def on_response(self, response: Any) -> None:
@@ -227,19 +228,25 @@ class ListingGuard:
         if response.status_code in _REDIRECTS and "location" in response.headers:
             self._check_redirect(response)
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        decoder = None
         if encoding not in ("", "identity"):
-            raise self.fail(
-                MalformedResponseError(
-                    self.provider,
-                    f"the listing arrived with Content-Encoding {inert(encoding, 40)}, which was "
-                    "not asked for; refused",
+            if encoding not in ("gzip", "x-gzip", "deflate"):
+                raise self.fail(
+                    MalformedResponseError(
+                        self.provider,
+                        f"the listing arrived with Content-Encoding {inert(encoding, 40)}, which "
+                        "was not asked for; refused",
+                    )
                 )
-            )
-        length = response.headers.get("content-length", "")
-        if length.isdigit() and self.bytes + int(length) > MAX_LISTING_BYTES:
-            raise self._too_large()
+            # Decoded here, chunk by chunk, so the budget counts what a bomb expands to.
+            decoder = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)
+            del response.headers["content-encoding"]
+        else:
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and self.bytes + int(length) > MAX_LISTING_BYTES:
+                raise self._too_large()
         counter = _EntryCounter() if 200 <= response.status_code < 300 else None
-        response.stream = _GuardedStream(response.stream, self, counter)
+        response.stream = _GuardedStream(response.stream, self, counter, decoder)
 
     def _check_redirect(self, response: Any) -> None:
         source = response.request.url
@@ -324,14 +331,36 @@ def guard_hooks(
 class _GuardedStream(httpx.SyncByteStream, httpx2.SyncByteStream):
     """A response body that checks the listing's limits between chunks."""
 
-    def __init__(self, inner: Any, guard: ListingGuard, counter: _EntryCounter | None) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        guard: ListingGuard,
+        counter: _EntryCounter | None,
+        decoder: Any = None,
+    ) -> None:
         self._inner = inner
         self._guard = guard
         self._counter = counter
+        self._decoder = decoder
+
+    def _decoded(self) -> Iterator[bytes]:
+        for raw in self._inner:
+            if self._decoder is None:
+                yield raw
+                continue
+            try:
+                piece = self._decoder.decompress(raw, _DECODED_PIECE)
+                while piece:
+                    yield piece
+                    piece = self._decoder.decompress(self._decoder.unconsumed_tail, _DECODED_PIECE)
+            except zlib.error:
+                raise self._guard.fail(
+                    MalformedResponseError(self._guard.provider, "the compressed body is corrupt")
+                ) from None
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            for chunk in self._inner:
+            for chunk in self._decoded():
                 self._guard.took(len(chunk), self._counter, chunk)
                 yield chunk
         except ProviderError:
@@ -348,6 +377,7 @@ class _GuardedStream(httpx.SyncByteStream, httpx2.SyncByteStream):
         self._inner.close()
 
 
+_DECODED_PIECE = 256 * 1024
 _COMPLETE_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")

@@ -196,7 +196,8 @@ class StandInServer:
                     self.send_response(response.status)
                     for name, value in headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(body)))
+                    if "Content-Length" not in headers:  # a test may declare a lie
+                        self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
