@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -166,6 +167,11 @@ def discover_models(
     pool = ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="discover")
     try:
         futures: dict[Future[ProviderResult], str] = {}
+        for provider in chosen:
+            # Import the SDK before the clock starts: on a busy machine importing one takes
+            # seconds. A broken SDK is left for the worker to report as that provider's error.
+            with suppress(Exception):
+                get_adapter(provider)
         for provider in chosen:
             if on_progress:
                 on_progress(ProgressEvent(provider, cat, "started"))
