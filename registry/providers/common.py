@@ -1,7 +1,8 @@
 """What the adapters share beyond `base`: the call, normalising and fetching a listing.
 
-- The call: `AdapterBase`, which every adapter extends. It checks the category and the key
-  and hides the key from logs; the adapter's `_list` does the rest.
+- The call: `AdapterBase`, which every adapter extends. It checks the category and the key,
+  hides the key from logs and holds the listing to its limits (`ListingGuard`); the adapter's
+  `_list` does the rest.
 - Normalisation: `readable_name`, `utc_datetime`, `positive_int`, `text_or_none`,
   `first_wins`.
 - Fetching: `get_json` (plain httpx), `expect`, `entries_with_ids`, `stainless_client` and
@@ -65,7 +66,10 @@ class AdapterBase:
     """What every adapter does around its own listing code (`_list`).
 
     Subclasses set `provider`, `categories` and `key_env` (the `ProviderAdapter` Protocol) and
-    implement `_list`, which runs with a category the adapter lists and a non-blank key.
+    implement `_list`, which runs with a category the adapter lists and a non-blank key, inside
+    a `ListingGuard` (`REGISTRY_DISCOVERY_TIMEOUT`, byte and entry limits, same-origin
+    redirects only) that every HTTP client it builds joins through `guard_hooks()` (or
+    `listing_client()`); oversized metadata is trimmed on the way out (`capped_metadata`).
     """
 
     provider: str
