@@ -140,8 +140,9 @@ class ListingGuard:
     - refuse a redirect to another origin (scheme, host, port) before any client follows it;
     - count the bytes and the entries of each body between chunks as it streams in, so an SDK
       that reads the whole body is stopped at the limit, not after it buffered everything;
-    - at the deadline, a timer shuts the listing's sockets down: a blocked read returns at
-      once, whatever its own timeout, so a body that trickles or never ends is stopped.
+    - at the deadline, a timer shuts the listing's sockets down (the transport reports each
+      new connection through the `trace` extension): a blocked read returns at once, whatever
+      its own timeout, so headers or a body that trickle or never end are stopped.
     The first limit hit is kept in `fault`; the adapter call raises it whatever the SDK made
     of the exception in between.
     """
@@ -223,12 +224,21 @@ class ListingGuard:
             }
         # Ask for the body as it is; one compressed anyway is decoded (and counted) by the guard.
         request.headers["Accept-Encoding"] = "identity"
+        # The transport reports each new connection here, so the deadline can close it even
+        # while the answer's headers are still trickling in.
+        previous = request.extensions.get("trace")
+
+        def trace(event: str, info: dict[str, Any]) -> Any:
+            if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
+                stream = info.get("return_value")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if isinstance(sock, socket.socket):
+                    self._watch(sock)
+            return previous(event, info) if previous is not None else None
+
+        request.extensions["trace"] = trace
 
     def on_response(self, response: Any) -> None:
-        network = response.extensions.get("network_stream")
-        sock = network.get_extra_info("socket") if network is not None else None
-        if isinstance(sock, socket.socket):
-            self._watch(sock)
         if response.status_code in _REDIRECTS and "location" in response.headers:
             self._check_redirect(response)
         encoding = response.headers.get("content-encoding", "identity").strip().lower()

@@ -64,6 +64,16 @@ def never_ending(envelope: str | None) -> StandInResponse:
     )
 
 
+def trickling_headers(envelope: str | None, seconds_per_byte: float = 0.2) -> StandInResponse:
+    """A 200 whose status line and headers arrive one byte at a time."""
+    return StandInResponse(
+        200,
+        chunks=[_head(envelope), _tail(envelope)],
+        header_delay=seconds_per_byte,
+        headers={"Content-Type": "application/json", "X-Padding": "p" * 200},
+    )
+
+
 def trickling(envelope: str | None, seconds_per_byte: float = 0.2) -> StandInResponse:
     """A 200 whose endless listing arrives one byte at a time."""
     endless = _listing(envelope, map(_entry, itertools.count()), 1)

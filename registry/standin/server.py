@@ -43,6 +43,7 @@ class StandInResponse:
     chunks: Iterable[bytes] | None = None
     chunk_delay: float = 0.0
     then_stall: bool = False
+    header_delay: float = 0.0  # with `chunks`: seconds before each byte of the header block
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -206,12 +207,22 @@ class StandInServer:
             def _stream(self, response: StandInResponse) -> None:
                 self.close_connection = True
                 try:
-                    self.send_response(response.status)
-                    for name, value in response.headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Transfer-Encoding", "chunked")
-                    self.end_headers()
-                    self.wfile.flush()
+                    headers = {**response.headers, "Transfer-Encoding": "chunked"}
+                    if response.header_delay:
+                        reason = self.responses.get(response.status, ("",))[0]
+                        lines = [f"HTTP/1.1 {response.status} {reason}"]
+                        lines += [f"{name}: {value}" for name, value in headers.items()]
+                        for byte in ("\r\n".join(lines) + "\r\n\r\n").encode():
+                            if server._stopping.wait(response.header_delay):
+                                return
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                    else:
+                        self.send_response(response.status)
+                        for name, value in headers.items():
+                            self.send_header(name, value)
+                        self.end_headers()
+                        self.wfile.flush()
                     for chunk in response.chunks or ():
                         if server._stopping.wait(response.chunk_delay):
                             return

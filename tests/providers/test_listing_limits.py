@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 
 import pytest
 
-from registry.errors import MalformedResponseError
+from registry.errors import MalformedResponseError, ProviderTimeoutError
 from registry.providers.common import MAX_METADATA_BYTES, TRIMMED_MARKER, _EntryCounter
+from registry.standin import hostile
 from registry.standin.server import StandInResponse, StandInServer
 
 from .adapter_cases import ADAPTERS, AdapterCase
@@ -83,6 +85,18 @@ def test_a_same_origin_redirect_is_followed(adapter: AdapterCase, server: StandI
     server.fail(adapter.path, StandInResponse(307, b"", {"Location": moved}))
     assert adapter.list_models().models
     assert server.requests_to(moved)
+
+
+@sdk_and_httpx
+def test_headers_that_trickle_are_cut_off_at_the_deadline(
+    adapter: AdapterCase, server: StandInServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGISTRY_DISCOVERY_TIMEOUT", "1")
+    server.fail(adapter.path, hostile.trickling_headers(adapter.envelope))
+    started = time.monotonic()
+    with pytest.raises(ProviderTimeoutError, match="no complete answer within 1 s"):
+        adapter.list_models(timeout=30)  # the per-request timeout alone would wait 30 s
+    assert time.monotonic() - started < 6
 
 
 @pytest.mark.parametrize("adapter", [ADAPTERS["openrouter"]], ids=lambda case: case.provider)
