@@ -3,7 +3,7 @@ holds `discover`.
 
 Both run in child processes against a stand-in on 127.0.0.1, so the numbers are a fresh
 process's own:
-- peak RSS (ru_maxrss) of listing a 60,000-model OpenAI-shaped listing, which the entry limit
+- peak RSS (VmHWM) of listing a 60,000-model OpenAI-shaped listing, which the entry limit
   refuses; goal ≤ 300 MB;
 - how long a provider that sends a 200 and then nothing holds `python -m registry discover`
   (`REGISTRY_DISCOVERY_TIMEOUT`=10; the refresh's own `seconds`), goal ≤ deadline + 5 s, with
@@ -31,7 +31,7 @@ DEADLINE = 10
 PEAK_GOAL_MB = 300
 
 _REFUSE = """
-import os, resource
+import os
 from registry.providers import Credentials, get_adapter
 from registry.standin import StandInServer, openai
 with StandInServer() as server:
@@ -45,7 +45,9 @@ with StandInServer() as server:
         print("accepted")
     except Exception as exc:
         print(exc)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM is this program's own peak; ru_maxrss keeps the parent's across fork and exec.
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(int(hwm.split()[1]) // 1024)
 """
 
 
