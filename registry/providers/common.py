@@ -183,6 +183,9 @@ class ListingGuard:
 
     def error(self) -> ProviderError | None:
         """A fresh copy of the recorded fault, to raise with no SDK exception chained to it."""
+        if self.fault is None and self.remaining() <= 0:
+            # A read timed out at the deadline just before the timer thread got to run.
+            self._timed_out()
         fault = self.fault
         return None if fault is None else type(fault)(fault.provider, fault.detail)
 
