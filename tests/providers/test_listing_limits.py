@@ -10,8 +10,9 @@ import pytest
 
 from registry.errors import MalformedResponseError, ProviderTimeoutError
 from registry.providers.common import MAX_METADATA_BYTES, TRIMMED_MARKER, _EntryCounter
-from registry.standin import hostile
+from registry.standin import google, hostile
 from registry.standin.server import StandInResponse, StandInServer
+from registry.types import Category
 
 from .adapter_cases import ADAPTERS, AdapterCase
 
@@ -117,3 +118,15 @@ def test_oversized_metadata_is_trimmed_to_its_small_fields(
     assert any(huge["id"] in warning for warning in listing.warnings)
     others = [m for m in listing.models if m.model_id != huge["id"]]
     assert others and all(TRIMMED_MARKER not in m.metadata for m in others)
+
+
+@pytest.mark.parametrize("adapter", [ADAPTERS["google"]], ids=lambda case: case.provider)
+def test_a_redirect_of_the_cloud_tts_voices_fails_the_whole_listing(
+    adapter: AdapterCase, server: StandInServer, unreachable_origin: str
+) -> None:
+    # Cloud TTS failing otherwise leaves a partial listing; a key sent elsewhere must not.
+    adapter.install(server, adapter.sample)
+    google.install_cloud_tts(server, {"voices": []})
+    server.fail(google.CLOUD_TTS_VOICES_PATH, hostile.redirect(unreachable_origin, "/v1/voices"))
+    with pytest.raises(MalformedResponseError, match="redirected the listing to another host"):
+        adapter.list_models(Category.TTS)
