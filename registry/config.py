@@ -98,6 +98,27 @@ def provider_base_url(name: str) -> str | None:
     return value
 
 
+DEFAULT_DISCOVERY_TIMEOUT = 60.0
+
+
+def discovery_timeout() -> float:
+    """`REGISTRY_DISCOVERY_TIMEOUT`: seconds one provider listing may take in total, pages
+    included (default 60); past it the connection is closed and that provider reports an error.
+    """
+    value = setting("REGISTRY_DISCOVERY_TIMEOUT")
+    if not value:
+        return DEFAULT_DISCOVERY_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 86_400:  # also refuses nan and inf
+        raise InvalidInputError(
+            "REGISTRY_DISCOVERY_TIMEOUT must be a number of seconds between 0 and 86400, e.g. 60"
+        )
+    return seconds
+
+
 def environment_api_key(provider: str) -> str | None:
     env = PROVIDER_KEY_ENV.get(provider)
     return setting(env) if env else None

@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -38,6 +39,7 @@ from sqlalchemy import ColumnElement, Table, and_, select, update
 from registry import keys
 from registry.audit import DISCOVERY, Actor, audit_row, refresh_audit_row, write_audit
 from registry.catalog import curated_default, curated_provider, default_setting_key
+from registry.config import discovery_timeout
 from registry.db import Database, dialect_insert, get_database
 from registry.errors import MissingKeyError, ProviderError, ProviderRateLimitedError, RegistryError
 from registry.providers import get_adapter
@@ -64,6 +66,8 @@ MAX_DEPRECATION_SHARE = 0.5
 CURATED_WHEN_NO_KEY: frozenset[tuple[Category, str]] = frozenset(
     {(Category.TTS, "openai"), (Category.TTS, "google")}
 )
+# How long past the listing's own deadline a refresh may take to record what it found.
+WRITE_GRACE_SECONDS = 10.0
 CURATED_SOURCE_NOTE = "Using curated list (provider API doesn't support discovery)"
 # A running refresh renews its claim's heartbeat this often; a claim not renewed for
 # STALE_AFTER belongs to a process that died (or hangs) and is taken over.
@@ -160,8 +164,11 @@ def discover_models(
 ) -> DiscoveryReport:
     """Refresh the catalog of one category from its providers, in parallel.
 
-    `timeout` bounds each HTTP request; `provider_deadline` bounds one provider's whole
-    listing (all pages). Never raises for a provider's failure: the report says what happened.
+    `timeout` bounds each HTTP request; the adapter holds one provider's whole listing (all
+    pages) to `REGISTRY_DISCOVERY_TIMEOUT` and closes its connection past it.
+    `provider_deadline` bounds how long this call waits for one provider's refresh (default:
+    that timeout plus `WRITE_GRACE_SECONDS`). Never raises for a provider's failure: the report
+    says what happened.
     """
     cat = parse_category(category)
     chosen = (
@@ -170,13 +177,20 @@ def discover_models(
         else list(PROVIDERS[cat])
     )
     deadline = (
-        provider_deadline if provider_deadline is not None else max(3 * timeout, timeout + 10)
+        provider_deadline
+        if provider_deadline is not None
+        else discovery_timeout() + WRITE_GRACE_SECONDS
     )
     database = get_database()
     results: dict[str, ProviderResult] = {}
     pool = ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="discover")
     try:
         futures: dict[Future[ProviderResult], str] = {}
+        for provider in chosen:
+            # Import the SDK before the clock starts: on a busy machine importing one takes
+            # seconds. A broken SDK is left for the worker to report as that provider's error.
+            with suppress(Exception):
+                get_adapter(provider)
         for provider in chosen:
             if on_progress:
                 on_progress(ProgressEvent(provider, cat, "started"))

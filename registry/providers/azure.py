@@ -24,16 +24,15 @@ import logging
 import re
 from typing import Any
 
-import httpx
-
 from registry.config import AZURE_REGION_ENV, PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError, MissingKeyError
-from registry.providers.base import Credentials, ProviderListing, shared_ssl_context
+from registry.providers.base import Credentials, ProviderListing
 from registry.providers.common import (
     AdapterBase,
     expect,
     first_wins,
     get_json,
+    listing_client,
     text_or_none,
 )
 from registry.types import Category, DiscoveredModel
@@ -77,7 +76,7 @@ class AzureAdapter(AdapterBase):
         self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
         origin = voices_origin(credentials.region)
-        with httpx.Client(verify=shared_ssl_context()) as client:
+        with listing_client() as client:
             body = get_json(
                 client,
                 f"{origin}{VOICES_PATH}",

@@ -1,7 +1,8 @@
 """The one Protocol every provider adapter implements, and what keeps its calls safe.
 
 - The contract: `ProviderAdapter`, `Credentials`, `ProviderListing`.
-- Redaction: `redact` for messages, `secrets_hidden_from_logs` for log records.
+- Redaction: `redact` for messages (`snippet` for an excerpt of a body),
+  `secrets_hidden_from_logs` for log records.
 - Error mapping: `error_for_status` (an HTTP answer), `transport_error` (no answer),
   `timeout_error`, `unreachable_error`; every message an adapter raises comes from here.
 - `shared_ssl_context`: the one SSL context every HTTP client is built with.
@@ -22,7 +23,7 @@ import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Protocol
 
 from registry.errors import (
@@ -33,6 +34,7 @@ from registry.errors import (
     ProviderServerError,
     ProviderTimeoutError,
 )
+from registry.text import inert
 from registry.types import Category, DiscoveredModel
 
 logger = logging.getLogger(__name__)
@@ -79,18 +81,111 @@ class ProviderAdapter(Protocol):
 _KEYISH = re.compile(
     r"(?i)(bearer\s+|api[_-]?key[=:]\s*|key=|x-api-key[=:]\s*|xi-api-key[=:]\s*)[^\s&\"',;]+"
 )
+REDACTED = "[redacted]"
+# Any run of this many consecutive characters of a key, in any case, counts as the key: a
+# provider that echoes the key minus a character, upper-cased, or cut by a snippet still
+# hands most of it out.
+KEY_RUN = 8
+# Shorter strings are not keys (and would redact half of every message).
+MIN_SECRET = 4
+# An error quotes at most this much of a provider's body; `snippet` redacts before it cuts.
+SNIPPET_CHARS = 200
+
+
+def _fold(text: str) -> str:
+    """`text` lower-cased character by character, so positions still match the original."""
+    folded = text.lower()
+    if len(folded) == len(text):
+        return folded
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+@lru_cache(maxsize=32)
+def _key_pattern(secret: str) -> tuple[re.Pattern[str], frozenset[str]]:
+    """Runs of the key's own characters (a cheap C-speed filter), and the key's 8-grams."""
+    folded = _fold(secret)
+    alphabet = "".join(sorted(set(folded)))
+    grams = frozenset(folded[i : i + KEY_RUN] for i in range(len(folded) - KEY_RUN + 1))
+    return re.compile(f"[{re.escape(alphabet)}]{{{KEY_RUN},}}"), grams
+
+
+def _secret_spans(text: str, secrets: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where `text` holds a secret: the whole (short) secret, or runs of its 8-grams, any case.
+
+    Linear in the text: only runs made of the key's characters are looked at, each position
+    once, with a set lookup.
+    """
+    folded = _fold(text)
+    spans: list[tuple[int, int]] = []
+    for secret in secrets:
+        if len(secret) < KEY_RUN:
+            needle = _fold(secret)
+            start = folded.find(needle)
+            while start >= 0:
+                spans.append((start, start + len(needle)))
+                start = folded.find(needle, start + 1)
+            continue
+        candidates, grams = _key_pattern(secret)
+        for run in candidates.finditer(folded):
+            begin = end = -1
+            for i in range(run.start(), run.end() - KEY_RUN + 1):
+                if folded[i : i + KEY_RUN] in grams:
+                    if i > end:
+                        if end >= 0:
+                            spans.append((begin, end))
+                        begin = i
+                    end = i + KEY_RUN
+            if end >= 0:
+                spans.append((begin, end))
+    return spans
+
+
+def _usable(secrets: tuple[str | None, ...]) -> tuple[str, ...]:
+    return tuple(s for s in secrets if s and len(s) >= MIN_SECRET)
+
+
+def contains_secret(text: str, *secrets: str | None) -> bool:
+    """True when `redact` would hide something of a secret in `text`."""
+    usable = _usable(secrets)
+    return bool(usable) and bool(_secret_spans(text, usable))
 
 
 def redact(text: str, *secrets: str | None) -> str:
     """Remove every given secret (and anything that looks like a key parameter) from text.
 
     Providers echo keys back in 401 bodies and in URLs, so every message that leaves an
-    adapter passes through here.
+    adapter passes through here. A secret counts as present in any case, and so does any run
+    of `KEY_RUN` or more of its consecutive characters. Redact before cutting a text short
+    (`snippet` does): a cut through the key leaves a part this could no longer recognise.
     """
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    return _KEYISH.sub(lambda m: m.group(1) + "[redacted]", text)
+    usable = _usable(secrets)
+    if usable:
+        spans = sorted(_secret_spans(text, usable))
+        if spans:
+            pieces: list[str] = []
+            position = 0
+            for begin, end in spans:
+                if end <= position:
+                    continue
+                if begin > position:
+                    pieces.append(text[position:begin])
+                    pieces.append(REDACTED)
+                elif not pieces or pieces[-1] != REDACTED:
+                    pieces.append(REDACTED)
+                position = end
+            pieces.append(text[position:])
+            text = "".join(pieces)
+    return _KEYISH.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def snippet(text: str, secret: str | None, limit: int = SNIPPET_CHARS) -> str:
+    """A one-line, inert excerpt of a provider's text, the key redacted BEFORE it is cut.
+
+    Only a bounded prefix is looked at, so a 100 MB body costs no more than a short one; a key
+    the prefix cuts through is still redacted up to the cut, and the excerpt ends long before.
+    """
+    head = redact(text[: limit * 8], secret)
+    return inert(" ".join(head.split()), limit)
 
 
 class _SecretRedactor:
@@ -125,19 +220,19 @@ class _SecretRedactor:
             message = record.getMessage()
         except Exception:  # a malformed record is the logging module's business, not ours
             return
-        if any(secret in message for secret in secrets):
+        if contains_secret(message, *secrets):
             record.msg = redact(message, *secrets)
             record.args = None
         if record.exc_info and record.exc_info[1] is not None:
             text = "".join(traceback.format_exception(*record.exc_info))
-            if any(secret in text for secret in secrets):
+            if contains_secret(text, *secrets):
                 record.exc_info = None
                 record.exc_text = None
                 record.msg = f"{record.msg} [traceback withheld: it contained an API key]"
 
     @contextmanager
     def hidden(self, secret: str) -> Iterator[None]:
-        if len(secret) < 4:  # same threshold as redact(): shorter strings are not keys
+        if len(secret) < MIN_SECRET:  # as in redact(): shorter strings are not keys
             yield
             return
         with self._lock:
@@ -191,8 +286,8 @@ def error_for_status(
     secret: str | None = None,
 ) -> ProviderError:
     """Turn an HTTP error status into the error an admin can act on, with the key redacted."""
-    snippet = redact(body.strip().replace("\n", " ")[:200], secret)
-    suffix = f" ({snippet})" if snippet else ""
+    excerpt = snippet(body, secret)
+    suffix = f" ({excerpt})" if excerpt else ""
     if status_code in (401, 403):
         return KeyRejectedError(
             provider,

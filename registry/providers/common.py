@@ -1,7 +1,8 @@
 """What the adapters share beyond `base`: the call, normalising and fetching a listing.
 
-- The call: `AdapterBase`, which every adapter extends. It checks the category and the key
-  and hides the key from logs; the adapter's `_list` does the rest.
+- The call: `AdapterBase`, which every adapter extends. It checks the category and the key,
+  hides the key from logs and holds the listing to its limits (`ListingGuard`); the adapter's
+  `_list` does the rest.
 - Normalisation: `readable_name`, `utc_datetime`, `positive_int`, `text_or_none`,
   `first_wins`.
 - Fetching: `get_json` (plain httpx), `expect`, `entries_with_ids`, `stainless_client` and
@@ -16,20 +17,29 @@ not chained into tracebacks or logs.
 from __future__ import annotations
 
 import json
+import logging
 import re
+import socket
+import threading
+import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 import httpx
+import httpx2
 
+from registry.config import discovery_timeout
 from registry.errors import (
     InvalidInputError,
     MalformedResponseError,
     MissingKeyError,
     ProviderError,
+    ProviderTimeoutError,
 )
 from registry.providers.base import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -39,11 +49,15 @@ from registry.providers.base import (
     redact,
     secrets_hidden_from_logs,
     shared_ssl_context,
+    snippet,
     timeout_error,
     transport_error,
     unreachable_error,
 )
+from registry.text import inert
 from registry.types import Category, DiscoveredModel, parse_category
+
+logger = logging.getLogger(__name__)
 
 # --- the call ---------------------------------------------------------------------------------
 
@@ -52,7 +66,10 @@ class AdapterBase:
     """What every adapter does around its own listing code (`_list`).
 
     Subclasses set `provider`, `categories` and `key_env` (the `ProviderAdapter` Protocol) and
-    implement `_list`, which runs with a category the adapter lists and a non-blank key.
+    implement `_list`, which runs with a category the adapter lists and a non-blank key, inside
+    a `ListingGuard` (`REGISTRY_DISCOVERY_TIMEOUT`, byte and entry limits, same-origin
+    redirects only) that every HTTP client it builds joins through `guard_hooks()` (or
+    `listing_client()`); oversized metadata is trimmed on the way out (`capped_metadata`).
     """
 
     provider: str
@@ -74,14 +91,405 @@ class AdapterBase:
                 self.provider,
                 f"no API key is configured; add one on the API keys page or set {self.key_env}",
             )
+        seconds = discovery_timeout()
         # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
-        with secrets_hidden_from_logs(credentials.api_key):
-            return self._list(parsed, credentials, timeout)
+        with (
+            secrets_hidden_from_logs(credentials.api_key),
+            ListingGuard(self.provider, seconds) as guard,
+        ):
+            try:
+                listing = self._list(parsed, credentials, min(timeout, seconds))
+            except Exception:
+                fault = guard.error()
+                if fault is not None:
+                    raise fault from None
+                raise
+            # A limit hit on a secondary source (Cloud TTS) still fails the whole listing.
+            fault = guard.error()
+            if fault is not None:
+                raise fault from None
+        return capped_metadata(listing)
 
     def _list(
         self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
         raise NotImplementedError
+
+
+# --- the limits of one listing ----------------------------------------------------------------
+
+# DESIGN.md's safety limits, for one listing with all its pages together.
+MAX_LISTING_BYTES = 32 * 1024 * 1024
+MAX_LISTING_ENTRIES = 25_000
+# An entry's `provider_metadata` above this (compact JSON, UTF-8) keeps only small scalars.
+MAX_METADATA_BYTES = 64 * 1024
+MAX_KEPT_STRING = 1000  # characters of a string field kept in trimmed metadata
+TRIMMED_MARKER = "_registry_trimmed"
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_current_guard: ContextVar[ListingGuard | None] = ContextVar("listing_guard", default=None)
+
+
+class ListingGuard:
+    """Holds one listing to its deadline and its byte and entry budgets, and keeps its key home.
+
+    Every HTTP client an adapter builds carries `guard_hooks()`; the hooks find the guard of
+    the listing in progress (a context variable, so parallel listings on other threads keep
+    their own) and:
+    - cap every request's timeouts at the time left, and refuse new requests once it is over;
+    - refuse a redirect to another origin (scheme, host, port) before any client follows it;
+    - count the bytes and the entries of each body between chunks as it streams in, so an SDK
+      that reads the whole body is stopped at the limit, not after it buffered everything;
+    - at the deadline, a timer shuts the listing's sockets down (the transport reports each
+      new connection through the `trace` extension): a blocked read returns at once, whatever
+      its own timeout, so headers or a body that trickle or never end are stopped.
+    The first limit hit is kept in `fault`; the adapter call raises it whatever the SDK made
+    of the exception in between.
+    """
+
+    def __init__(self, provider: str, seconds: float) -> None:
+        self.provider = provider
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.bytes = 0
+        self.entries = 0
+        self.fault: ProviderError | None = None
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> ListingGuard:
+        self._token = _current_guard.set(self)
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _current_guard.reset(self._token)
+        with self._lock:
+            self._sockets.clear()
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def fail(self, error: ProviderError) -> ProviderError:
+        """Record the first limit hit; returns the one recorded (to raise)."""
+        with self._lock:
+            if self.fault is None:
+                self.fault = error
+            return self.fault
+
+    def error(self) -> ProviderError | None:
+        """A fresh copy of the recorded fault, to raise with no SDK exception chained to it."""
+        if self.fault is None and self.remaining() <= 0:
+            # A read timed out at the deadline just before the timer thread got to run.
+            self._timed_out()
+        fault = self.fault
+        return None if fault is None else type(fault)(fault.provider, fault.detail)
+
+    def _timed_out(self) -> ProviderError:
+        return self.fail(
+            ProviderTimeoutError(
+                self.provider,
+                f"no complete answer within {self.seconds:g} s (REGISTRY_DISCOVERY_TIMEOUT); "
+                "the connection was closed",
+            )
+        )
+
+    def _expire(self) -> None:
+        self._timed_out()
+        with self._lock:
+            self._expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut_down(sock)
+
+    def _watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self._expired:
+                self._sockets.append(sock)
+                return
+        _shut_down(sock)
+
+    # the hooks -------------------------------------------------------------------------------
+
+    def on_request(self, request: Any) -> None:
+        left = self.remaining()
+        if left <= 0:
+            raise self._timed_out()
+        timeouts = request.extensions.get("timeout")
+        if isinstance(timeouts, dict):
+            request.extensions["timeout"] = {
+                name: left if value is None else min(value, left)
+                for name, value in timeouts.items()
+            }
+        # Ask for the body as it is; one compressed anyway is decoded (and counted) by the guard.
+        request.headers["Accept-Encoding"] = "identity"
+        # The transport reports each new connection here, so the deadline can close it even
+        # while the answer's headers are still trickling in.
+        previous = request.extensions.get("trace")
+
+        def trace(event: str, info: dict[str, Any]) -> Any:
+            if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
+                stream = info.get("return_value")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if isinstance(sock, socket.socket):
+                    self._watch(sock)
+            return previous(event, info) if previous is not None else None
+
+        request.extensions["trace"] = trace
+
+    def on_response(self, response: Any) -> None:
+        if response.status_code in _REDIRECTS and "location" in response.headers:
+            self._check_redirect(response)
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        decoder = None
+        if encoding not in ("", "identity"):
+            if encoding not in ("gzip", "x-gzip", "deflate"):
+                raise self.fail(
+                    MalformedResponseError(
+                        self.provider,
+                        f"the listing arrived with Content-Encoding {inert(encoding, 40)}, which "
+                        "was not asked for; refused",
+                    )
+                )
+            # Decoded here, chunk by chunk, so the budget counts what a bomb expands to.
+            decoder = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)
+            del response.headers["content-encoding"]
+        else:
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and self.bytes + int(length) > MAX_LISTING_BYTES:
+                raise self._too_large()
+        counter = _EntryCounter() if 200 <= response.status_code < 300 else None
+        response.stream = _GuardedStream(response.stream, self, counter, decoder)
+
+    def _check_redirect(self, response: Any) -> None:
+        source = response.request.url
+        try:
+            target = source.join(response.headers["location"])
+        except Exception:  # an unparsable Location goes nowhere either
+            target = None
+        if target is not None and (target.scheme, target.host, target.port) == (
+            source.scheme,
+            source.host,
+            source.port,
+        ):
+            return  # same origin: the client may follow it
+        where = "an unreadable address"
+        if target is not None:
+            where = target.host + (f":{target.port}" if target.port else "")
+        raise self.fail(
+            MalformedResponseError(
+                self.provider,
+                f"the provider redirected the listing to another host ({inert(where, 80)}); "
+                "not followed, so the API key was not sent there",
+            )
+        )
+
+    def _too_large(self) -> ProviderError:
+        return self.fail(
+            MalformedResponseError(
+                self.provider,
+                f"the listing is larger than {MAX_LISTING_BYTES // (1024 * 1024)} MB; refused, "
+                "nothing was changed",
+            )
+        )
+
+    def took(self, size: int, counter: _EntryCounter | None, chunk: bytes) -> None:
+        """Account for one chunk of a body; raises the fault once a limit is passed."""
+        if self.remaining() <= 0:
+            raise self._timed_out()
+        self.bytes += size
+        if self.bytes > MAX_LISTING_BYTES:
+            raise self._too_large()
+        if counter is not None:
+            before = counter.entries
+            counter.feed(chunk)
+            self.entries += counter.entries - before
+            if self.entries > MAX_LISTING_ENTRIES:
+                raise self.fail(
+                    MalformedResponseError(
+                        self.provider,
+                        f"the listing has more than {MAX_LISTING_ENTRIES:,} entries; refused, "
+                        "nothing was changed",
+                    )
+                )
+
+
+def _shut_down(sock: socket.socket) -> None:
+    with suppress(OSError):  # already closed: nothing left to stop
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _on_request(request: Any) -> None:
+    guard = _current_guard.get()
+    if guard is not None:
+        guard.on_request(request)
+
+
+def _on_response(response: Any) -> None:
+    guard = _current_guard.get()
+    if guard is not None:
+        guard.on_response(response)
+
+
+def guard_hooks(
+    extra_response_hooks: Iterable[Callable[[Any], None]] = (),
+) -> dict[str, list[Callable[[Any], None]]]:
+    """The `event_hooks` of every HTTP client (httpx or httpx2) an adapter builds.
+
+    `extra_response_hooks` run after the guard's, so they read a body already held to limits.
+    """
+    return {"request": [_on_request], "response": [_on_response, *extra_response_hooks]}
+
+
+class _GuardedStream(httpx.SyncByteStream, httpx2.SyncByteStream):
+    """A response body that checks the listing's limits between chunks."""
+
+    def __init__(
+        self,
+        inner: Any,
+        guard: ListingGuard,
+        counter: _EntryCounter | None,
+        decoder: Any = None,
+    ) -> None:
+        self._inner = inner
+        self._guard = guard
+        self._counter = counter
+        self._decoder = decoder
+
+    def _decoded(self) -> Iterator[bytes]:
+        for raw in self._inner:
+            if self._decoder is None:
+                yield raw
+                continue
+            try:
+                piece = self._decoder.decompress(raw, _DECODED_PIECE)
+                while piece:
+                    yield piece
+                    piece = self._decoder.decompress(self._decoder.unconsumed_tail, _DECODED_PIECE)
+            except zlib.error:
+                raise self._guard.fail(
+                    MalformedResponseError(self._guard.provider, "the compressed body is corrupt")
+                ) from None
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._decoded():
+                self._guard.took(len(chunk), self._counter, chunk)
+                yield chunk
+        except ProviderError:
+            self.close()
+            raise
+        except Exception:
+            # A read the deadline timer cut short fails as a broken connection: say why.
+            if self._guard.fault is not None:
+                self.close()
+                raise self._guard.fault from None
+            raise
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+_DECODED_PIECE = 256 * 1024
+_COMPLETE_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPEN_OBJECT, _OPEN_ARRAY = ord("{"), ord("[")
+
+
+class _EntryCounter:
+    """Counts a JSON listing's entries while its bytes stream in, without decoding it.
+
+    An entry is an object directly inside an array that is the body itself (Azure) or a
+    member of the body's top-level object (`data`, `models`, `voices`). Strings are skipped
+    in C (`re.sub`), so the Python loop sees only brackets.
+    """
+
+    def __init__(self) -> None:
+        self.entries = 0
+        self._depth = 0
+        self._arrays: list[bool] = []  # is the container an array, for the first two levels
+        self._in_string = False
+        self._escaped = False
+
+    def feed(self, chunk: bytes) -> None:
+        position = 0
+        if self._in_string:
+            if self._escaped:
+                position, self._escaped = 1, False
+            end = _STRING_REST.match(chunk, position)
+            position = end.end() if end else position
+            if position >= len(chunk):
+                return
+            if chunk[position] == ord("\\"):  # the chunk ends inside an escape
+                self._escaped = True
+                return
+            position += 1
+            self._in_string = False
+        rest = chunk[position:]
+        outside = _COMPLETE_STRING.sub(b"", rest)
+        quote = outside.find(b'"')
+        if quote >= 0:  # a string opens and runs past this chunk
+            outside = outside[:quote]
+            self._in_string = True
+            self._escaped = (len(rest) - len(rest.rstrip(b"\\"))) % 2 == 1
+        for bracket in outside.translate(None, _NOT_BRACKETS):
+            if bracket in (_OPEN_OBJECT, _OPEN_ARRAY):
+                if (
+                    bracket == _OPEN_OBJECT
+                    and 1 <= self._depth <= 2
+                    and self._arrays[self._depth - 1]
+                ):
+                    self.entries += 1
+                self._depth += 1
+                if self._depth <= 2:
+                    self._arrays.append(bracket == _OPEN_ARRAY)
+            elif self._depth > 0:
+                if self._depth <= 2:
+                    self._arrays.pop()
+                self._depth -= 1
+
+
+def capped_metadata(listing: ProviderListing) -> ProviderListing:
+    """The listing with every entry's metadata held to `MAX_METADATA_BYTES` (see README).
+
+    An oversized entry keeps its numbers, booleans, nulls and strings of up to
+    `MAX_KEPT_STRING` characters, plus `TRIMMED_MARKER` saying how large it was; the listing
+    says which entries were trimmed.
+    """
+    trimmed: list[str] = []
+    for model in listing.models:
+        size = len(json.dumps(model.metadata, separators=(",", ":"), default=str).encode())
+        if size <= MAX_METADATA_BYTES:
+            continue
+        kept = {
+            key: value
+            for key, value in model.metadata.items()
+            if value is None
+            or isinstance(value, bool | int | float)
+            or (isinstance(value, str) and len(value) <= MAX_KEPT_STRING)
+        }
+        kept[TRIMMED_MARKER] = (
+            f"provider metadata of {size:,} bytes (over {MAX_METADATA_BYTES // 1024} KB); "
+            "only its small scalar fields are kept"
+        )
+        model.metadata.clear()
+        model.metadata.update(kept)
+        trimmed.append(model.model_id)
+    if trimmed:
+        shown = ", ".join(inert(model_id, 80) for model_id in trimmed[:3])
+        more = f" and {len(trimmed) - 3} more" if len(trimmed) > 3 else ""
+        warning = (
+            f"metadata over {MAX_METADATA_BYTES // 1024} KB was trimmed to its small fields for "
+            f"{len(trimmed)} model(s): {shown}{more}"
+        )
+        logger.warning("%s: %s", listing.provider, warning)
+        listing.warnings.append(warning)
+    return listing
 
 
 # --- normalisation ----------------------------------------------------------------------------
@@ -210,7 +618,7 @@ def shape_error(
     """A body that decoded but is not what the provider documents; `exc` names what broke."""
     cause = ""
     if exc is not None:
-        detail = redact(str(exc)[:120], secret)
+        detail = snippet(str(exc), secret, 120)
         cause = f" ({type(exc).__name__}: {detail})" if detail else f" ({type(exc).__name__})"
     return MalformedResponseError(provider, f"{what} did not have the documented shape{cause}")
 
@@ -218,6 +626,18 @@ def shape_error(
 def not_json(provider: str, status: int = 200) -> MalformedResponseError:
     return MalformedResponseError(
         provider, f"the provider answered HTTP {status} with a body that is not JSON"
+    )
+
+
+def listing_client(
+    *, timeout: float | None = None, response_hooks: Iterable[Callable[[Any], None]] = ()
+) -> httpx.Client:
+    """The plain httpx client of one listing: shared SSL context, guard hooks, no redirects."""
+    return httpx.Client(
+        verify=shared_ssl_context(),
+        follow_redirects=False,
+        timeout=timeout if timeout is not None else httpx.Timeout(DEFAULT_TIMEOUT_SECONDS),
+        event_hooks=guard_hooks(response_hooks),
     )
 
 
@@ -322,7 +742,9 @@ def stainless_client(
             max_retries=0,
             timeout=timeout,
             # The SDK's own client defaults, minus the CA bundle it would load per client.
-            http_client=sdk.DefaultHttpxClient(verify=shared_ssl_context()),
+            http_client=sdk.DefaultHttpxClient(
+                verify=shared_ssl_context(), event_hooks=guard_hooks()
+            ),
         )
         try:
             yield client

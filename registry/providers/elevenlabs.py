@@ -32,13 +32,13 @@ from registry.providers.base import (
     Credentials,
     ProviderListing,
     error_for_status,
-    shared_ssl_context,
     transport_error,
 )
 from registry.providers.common import (
     AdapterBase,
     PageCursors,
     first_wins,
+    listing_client,
     not_json,
     shape_error,
     text_or_none,
@@ -99,12 +99,7 @@ def _fetch_voices(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], i
             except ValueError:
                 raw_pages.append(None)  # the SDK reports the malformed body itself
 
-    with httpx.Client(
-        verify=shared_ssl_context(),
-        timeout=timeout,
-        follow_redirects=False,
-        event_hooks={"response": [keep_raw_body]},
-    ) as http:
+    with listing_client(timeout=timeout, response_hooks=[keep_raw_body]) as http:
         client = ElevenLabs(
             api_key=api_key,
             base_url=provider_base_url(PROVIDER),  # None → the SDK's public host

@@ -61,6 +61,8 @@ from registry.providers.common import (
     expect,
     first_wins,
     get_json,
+    guard_hooks,
+    listing_client,
     positive_int,
     readable_name,
     shape_error,
@@ -160,7 +162,7 @@ def _gemini_client(api_key: str, timeout: float) -> genai.Client:
         # Without these the SDK builds two contexts per client (httpx, websockets), each
         # loading the CA bundle. `verify` reaches both httpx clients; `ssl` is what the SDK
         # reads for websockets (and drops from the httpx arguments).
-        client_args={"verify": ssl_context},
+        client_args={"verify": ssl_context, "event_hooks": guard_hooks()},
         async_client_args={"verify": ssl_context, "ssl": ssl_context},
     )
     # vertexai=False so an ambient GOOGLE_GENAI_USE_VERTEXAI cannot redirect the key.
@@ -262,7 +264,7 @@ def _gemini_model(entry: dict[str, Any]) -> DiscoveredModel:
 
 def _fetch_cloud_tts_voices(api_key: str, timeout: float) -> list[DiscoveredModel]:
     origin = provider_base_url("google_tts") or CLOUD_TTS_DEFAULT_ORIGIN
-    with httpx.Client(verify=shared_ssl_context(), follow_redirects=False) as client:
+    with listing_client() as client:
         body = get_json(
             client,
             f"{origin}/v1/voices",

@@ -47,6 +47,7 @@ from registry.providers.common import (
     AdapterBase,
     entries_with_ids,
     first_wins,
+    guard_hooks,
     not_json,
     positive_int,
     readable_name,
@@ -130,7 +131,7 @@ def _fetch_entries(
             verify=shared_ssl_context(),
             follow_redirects=True,
             timeout=timeout,
-            event_hooks={"response": [keep_listing_body]},
+            event_hooks=guard_hooks([keep_listing_body]),
         ) as http:
             client = Mistral(
                 api_key=key,

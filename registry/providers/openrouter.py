@@ -29,13 +29,14 @@ import httpx
 
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError
-from registry.providers.base import Credentials, ProviderListing, shared_ssl_context
+from registry.providers.base import Credentials, ProviderListing
 from registry.providers.common import (
     AdapterBase,
     PageCursors,
     expect,
     first_wins,
     get_json,
+    listing_client,
     positive_int,
     readable_name,
     text_or_none,
@@ -103,7 +104,7 @@ def _fetch(api_key: str, timeout: float) -> tuple[list[Any], int]:
     url = origin.join(MODELS_PATH)
     cursors = PageCursors(PROVIDER, first=str(url))
     entries: list[Any] = []
-    with httpx.Client(verify=shared_ssl_context(), follow_redirects=False) as client:
+    with listing_client() as client:
         while True:
             body = get_json(
                 client,

@@ -2,15 +2,17 @@
 
 Tests, benchmarks and `make demo` point `REGISTRY_<PROVIDER>_BASE_URL` at it, so the real SDK
 code runs unchanged against recorded listings. Faults (timeouts, 401s, broken pages) can be
-injected per path to prove how discovery reacts.
+injected per path to prove how discovery reacts; `registry.standin.hostile` builds the answers
+of a misbehaving provider (bodies that trickle or never end, oversized listings, redirects).
 """
 
 from __future__ import annotations
 
 import json
+import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +37,13 @@ class StandInResponse:
     body: bytes | str | dict[str, Any] | list[Any] = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (to provoke client timeouts)
+    # A streamed body: sent chunk by chunk (chunked encoding) instead of `body`, with
+    # `chunk_delay` seconds before each chunk; with `then_stall` the answer never ends: the
+    # connection stays open, silent, until the client closes it.
+    chunks: Iterable[bytes] | None = None
+    chunk_delay: float = 0.0
+    then_stall: bool = False
+    header_delay: float = 0.0  # with `chunks`: seconds before each byte of the header block
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -63,6 +72,10 @@ def _always(response: StandInResponse) -> Handler:
     return handler
 
 
+# A stalled answer gives up after this long even if the client never does.
+STALL_LIMIT_SECONDS = 120.0
+
+
 @dataclass(slots=True)
 class _Fault:
     handler: Handler
@@ -84,6 +97,7 @@ class StandInServer:
         self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def origin(self) -> str:
@@ -129,6 +143,7 @@ class StandInServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # ends the answers still streaming
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -174,16 +189,60 @@ class StandInServer:
                 response = server._dispatch(request)
                 if response.delay or server.latency:
                     time.sleep(response.delay + server.latency)
+                if response.chunks is not None:
+                    self._stream(response)
+                    return
                 body, headers = response.encoded()
                 try:
                     self.send_response(response.status)
                     for name, value in headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(body)))
+                    if "Content-Length" not in headers:  # a test may declare a lie
+                        self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test); nothing to tell it
+
+            def _stream(self, response: StandInResponse) -> None:
+                self.close_connection = True
+                try:
+                    headers = {**response.headers, "Transfer-Encoding": "chunked"}
+                    if response.header_delay:
+                        reason = self.responses.get(response.status, ("",))[0]
+                        lines = [f"HTTP/1.1 {response.status} {reason}"]
+                        lines += [f"{name}: {value}" for name, value in headers.items()]
+                        for byte in ("\r\n".join(lines) + "\r\n\r\n").encode():
+                            if server._stopping.wait(response.header_delay):
+                                return
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                    else:
+                        self.send_response(response.status)
+                        for name, value in headers.items():
+                            self.send_header(name, value)
+                        self.end_headers()
+                        self.wfile.flush()
+                    for chunk in response.chunks or ():
+                        if server._stopping.wait(response.chunk_delay):
+                            return
+                        if chunk:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                            self.wfile.flush()
+                    if response.then_stall:
+                        self._stall()
+                        return
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client closed the connection: what a hostile test wants
+
+            def _stall(self) -> None:
+                """Send nothing more; return once the client closes (or the server stops)."""
+                ends = time.monotonic() + STALL_LIMIT_SECONDS
+                while not server._stopping.is_set() and time.monotonic() < ends:
+                    readable, _, _ = select.select([self.connection], [], [], 0.1)
+                    if readable and not self.connection.recv(1024):
+                        return
 
             do_GET = _serve
             do_POST = _serve

@@ -9,10 +9,12 @@ traceback or a log record.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import traceback
 from dataclasses import dataclass
+from hashlib import sha512
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +35,8 @@ from registry.standin.server import StandInResponse, StandInServer
 from registry.types import Category
 
 KEY = "sk-test-LEAKCHECK-7f3a9c1e5b"
+# 164 characters, like a real project key: long enough to straddle a 200-character excerpt.
+LONG_KEY = "sk-proj-" + base64.urlsafe_b64encode(sha512(b"hostile").digest() * 2).decode()[:156]
 FAULT_TIMEOUT = 0.4  # seconds the adapter waits in fault tests; the stand-in answers later
 RECORDED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "providers"
 
@@ -66,6 +70,12 @@ class AdapterCase:
     page_size: int | None = None  # splits the sample listing into pages; None: one body
     region: str | None = None
     error_body: Any = None  # a 500 body in the provider's own error shape, where it has one
+    envelope: str | None = "data"  # the member holding the entries; None: a bare array
+
+    @property
+    def listed(self) -> list[Category]:
+        """Every category the adapter lists through the API."""
+        return [c for c in Category if c not in self.refuses]
 
     @property
     def sample(self) -> Any:
@@ -105,6 +115,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             key_env="GEMINI_API_KEY",
             empty_body={"models": []},  # Google then sends `{}`: no `models` at all
             page_size=5,
+            envelope="models",
         ),
         AdapterCase(
             "anthropic",
@@ -160,6 +171,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             refuses=(Category.TEXT,),
             page_size=2,
             error_body={"detail": "boom"},
+            envelope="voices",
         ),
         AdapterCase(
             "azure",
@@ -171,6 +183,7 @@ ADAPTERS: dict[str, AdapterCase] = {
             empty_body=[],
             refuses=(Category.TEXT,),
             region="westeurope",
+            envelope=None,
         ),
     )
 }
@@ -229,6 +242,14 @@ def assert_key_hidden(error: BaseException, caplog: pytest.LogCaptureFixture) ->
     for record in caplog.records:
         assert KEY not in record.getMessage(), record.name
     assert KEY not in caplog.text
+
+
+def key_runs(text: str, key: str, run: int = 8) -> list[str]:
+    """Every run of `run` consecutive characters of `key` (in any case) found in `text`."""
+    folded, key_folded = text.lower(), key.lower()
+    grams = {key_folded[i : i + run] for i in range(len(key_folded) - run + 1)}
+    found = (folded[i : i + run] for i in range(len(folded) - run + 1))
+    return [gram for gram in found if gram in grams]
 
 
 def capture_everything(caplog: pytest.LogCaptureFixture) -> None:
