@@ -558,7 +558,10 @@ class _Refresh:
     def _claim(self, result: ProviderResult) -> bool:
         """Atomically take this refresh; False (with the reason in `result`) when not allowed."""
         now = utcnow()
-        claim_until = now + timedelta(seconds=max(60.0, self.timeout * 6))
+        # The heartbeat is what ends a dead owner's claim; this bound only has to outlast the
+        # longest listing (the whole-listing deadline) and the write after it.
+        longest = discovery_timeout() + WRITE_GRACE_SECONDS
+        claim_until = now + timedelta(seconds=max(60.0, self.timeout * 6, 2 * longest))
         state = _STATE
         with self.database.transaction() as connection:
             connection.execute(
