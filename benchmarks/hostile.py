@@ -36,10 +36,10 @@ from registry.providers import Credentials, get_adapter
 from registry.standin import StandInServer, openai
 with StandInServer() as server:
     os.environ["REGISTRY_OPENAI_BASE_URL"] = server.origin
-    openai.install(server, [
-        {"id": f"gpt-huge-{n}", "object": "model", "created": n, "owned_by": "system"}
-        for n in range(%d)
-    ])
+    entries = [{"id": f"gpt-huge-{n}", "object": "model", "created": n, "owned_by": "system"}
+               for n in range(%d)]
+    openai.install(server, entries)
+    del entries
     try:
         get_adapter("openai").list_models("text", Credentials("sk-" + "k" * 40))
         print("accepted")

@@ -14,12 +14,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
 from registry.admin import access
 from registry.admin.ui_common import SIGN_IN_KEY
 from registry.audit import list_audit_entries
 from registry.db import Database, set_database
+from registry.schema import AIModel
 from registry.store import upsert_discovered_models
 from registry.types import DiscoveredModel
 from tests.dashboard_support import (
@@ -49,13 +51,19 @@ HUGE = "x" * 255  # the longest id the catalog stores; it flooded the default pi
 def test_bidi_overrides_and_controls_from_a_provider_reach_the_page_escaped(
     sqlite_database: Database,
 ) -> None:
-    upsert_discovered_models(
-        "xai",
-        "text",
-        [
-            DiscoveredModel(SPOOF, "Name\x1b[2J\u200bhidden", description="line one\u2067two\x07"),
-        ],
-    )
+    # Discovery no longer stores such text, but rows written before it cleaned provider text
+    # (or by another tool) may still hold it: the page must show them inert all the same.
+    upsert_discovered_models("xai", "text", [DiscoveredModel("grok-placeholder", "Placeholder")])
+    with sqlite_database.write() as session:
+        session.execute(
+            update(AIModel)
+            .where(AIModel.model_id == "grok-placeholder")
+            .values(
+                model_id=SPOOF,
+                display_name="Name\x1b[2J\u200bhidden",
+                description="line one\u2067two\x07",
+            )
+        )
     with served_on("127.0.0.1"):
         at = open_app("text_models")
         at.selectbox(key="text-provider").set_value("xai").run()
