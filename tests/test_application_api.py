@@ -15,6 +15,8 @@ from registry.errors import InvalidInputError
 from registry.resolution import (
     FallbackReason,
     ResolutionRule,
+    flush_fallback_counts,
+    get_fallback_counts,
     get_ai_config,
     get_ai_config_for_story,
     get_ai_model,
@@ -144,3 +146,15 @@ def test_a_literal_unsupported_provider_from_the_caller_still_raises(
         get_ai_model(config_override={"provider": "cohere", "model": "command-r"})
     with pytest.raises(InvalidInputError, match="elevenlabs"):
         get_ai_model(config_override=GlobalConfig(Category.TEXT, "elevenlabs", "voice"))
+
+
+def test_fallbacks_for_unsupported_providers_are_counted_on_both_backends(
+    database: Database,
+) -> None:
+    long_gone = "a-provider-name-far-longer-than-the-column-allows-" * 3
+    for provider in ("cohere", long_gone, "nul\x00provider"):
+        assert get_ai_config_for_story(provider, "m").reason is FallbackReason.UNSUPPORTED_PROVIDER
+    assert flush_fallback_counts() == 3
+    rows = get_fallback_counts()
+    assert {r.reason for r in rows} == {"unsupported_provider"}
+    assert "cohere" in {r.requested_provider for r in rows}
