@@ -21,7 +21,9 @@ Rules (DESIGN.md), for one (category, provider, model):
 Answers come from the in-process snapshot of `registry.snapshot` (no I/O per call) and are
 memoised per snapshot. Fallbacks are counted (see `registry.usage`) and logged once per
 (requested model, reason) per 5 minutes. Caller mistakes (unknown category or provider, a model
-id that is not a string) raise `InvalidInputError`; database faults never raise here.
+id that is not a string) raise `InvalidInputError`; a story's provider is stored data, so one the
+registry does not support falls back to the global config (`unsupported_provider`) instead.
+Database faults never raise here.
 """
 
 from __future__ import annotations
