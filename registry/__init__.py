@@ -4,10 +4,11 @@ The main application needs three names::
 
     from registry import get_ai_model, get_ai_config_for_story, get_tts_model
 
-Everything an admin tool needs is re-exported here too; submodules hold the details. Importing
-the package has no side effects and loads neither Streamlit, pandas nor a provider SDK; the
-discovery and key-management names are imported on first use (PEP 562), so the application's
-resolution path does not pay for them.
+This module exports what the application and an admin tool need (the README's "The public
+names" lists them); submodules hold the details, and `registry.testing` builds a registry for
+the application's own tests. Importing the package has no side effects and loads neither
+Streamlit, pandas nor a provider SDK; the discovery and key-management names are imported on
+first use (PEP 562), so the application's resolution path does not pay for them.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import importlib
 from typing import TYPE_CHECKING
 
 from registry.audit import Actor, AuditRecord, ensure_user, list_audit_entries
-from registry.catalog import CURATED, curated_default
 from registry.db import Database, get_database, set_database
 from registry.errors import (
     AmbiguousModelError,
+    ConfigurationError,
+    DatabaseBusyError,
     DatabaseError,
+    DatabaseUnavailableError,
     InvalidInputError,
     KeyRejectedError,
     LifecycleError,
@@ -39,6 +42,7 @@ from registry.errors import (
 from registry.resolution import (
     FallbackReason,
     ProviderStatus,
+    ResolutionRule,
     ResolvedConfig,
     ResolvedModel,
     flush_fallback_counts,
@@ -68,24 +72,14 @@ from registry.store import (
     get_enabled_models_for_provider,
     get_model_by_id,
     get_model_by_provider_id,
-    list_model_ids,
     list_models,
     set_default_model,
     set_successor,
     unarchive_model,
     update_model_status,
-    upsert_discovered_model,
-    upsert_discovered_models,
 )
-from registry.types import (
-    PROVIDERS,
-    CatalogModel,
-    Category,
-    DiscoveredModel,
-    ModelSource,
-    ModelStatus,
-    display_id,
-)
+from registry.types import PROVIDERS, CatalogModel, Category, ModelStatus, display_id
+from registry.usage import FallbackUsage
 
 if TYPE_CHECKING:
     from registry.discovery import (
@@ -137,21 +131,23 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "CURATED",
     "PROVIDERS",
     "Actor",
     "AmbiguousModelError",
     "AuditRecord",
     "CatalogModel",
     "Category",
+    "ConfigurationError",
     "Database",
+    "DatabaseBusyError",
     "DatabaseError",
-    "DiscoveredModel",
+    "DatabaseUnavailableError",
     "DiscoveryReport",
     "DiscoveryStatus",
     "EditReport",
     "EditsRejectedError",
     "FallbackReason",
+    "FallbackUsage",
     "GlobalConfig",
     "InvalidInputError",
     "KeyRejectedError",
@@ -163,7 +159,6 @@ __all__ = [
     "ModelFilter",
     "ModelNotEnabledError",
     "ModelNotFoundError",
-    "ModelSource",
     "ModelStatus",
     "NoAvailableModelError",
     "ProviderError",
@@ -173,6 +168,7 @@ __all__ = [
     "ProviderStatus",
     "ProviderTimeoutError",
     "RegistryError",
+    "ResolutionRule",
     "ResolvedConfig",
     "ResolvedModel",
     "SecretKeyError",
@@ -181,7 +177,6 @@ __all__ = [
     "bulk_update_models",
     "check_api_key",
     "count_models",
-    "curated_default",
     "delete_api_key",
     "discover_models",
     "display_id",
@@ -206,7 +201,6 @@ __all__ = [
     "get_tts_model",
     "list_audit_entries",
     "list_key_status",
-    "list_model_ids",
     "list_models",
     "preview_resolve",
     "resolve",
@@ -217,6 +211,4 @@ __all__ = [
     "set_successor",
     "unarchive_model",
     "update_model_status",
-    "upsert_discovered_model",
-    "upsert_discovered_models",
 ]

@@ -36,6 +36,7 @@ from registry.store import (
     get_model_by_provider_id,
     list_models,
     set_default_model,
+    set_successor,
 )
 from registry.text import inert
 from registry.types import CatalogModel, Category, ModelStatus, display_id
@@ -156,6 +157,16 @@ def _cmd_models_set_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_models_set_successor(args: argparse.Namespace) -> int:
+    model = set_successor(
+        _resolve_reference(args.model, args.category), args.successor or None, actor=CLI
+    )
+    named = inert(display_id(model.provider, model.model_id))
+    successor = model.successor_model_id
+    print(f"{named}: successor {inert(successor)}" if successor else f"{named}: successor cleared")
+    return 0
+
+
 def _cmd_set_default(args: argparse.Namespace) -> int:
     model = set_default_model(args.provider, args.category, args.model, actor=CLI)
     key = default_setting_key(model.category, model.provider)
@@ -164,10 +175,10 @@ def _cmd_set_default(args: argparse.Namespace) -> int:
 
 
 def _cmd_resolve(args: argparse.Namespace) -> int:
-    from registry.resolution import preview_resolve
+    from registry.resolution import preview_config
 
     # The same answer the application gets, without counting it as application usage.
-    result = preview_resolve(args.category, args.provider, args.model)
+    result = preview_config(args.category, args.provider, args.model)
     if args.json:
         _print_json(result.to_json())
         return 0
@@ -248,6 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
     set_status.add_argument("--notes")
     set_status.add_argument("models", nargs="+", metavar="ID_OR_PROVIDER/MODEL")
     set_status.set_defaults(handler=_cmd_models_set_status)
+
+    successor = model_commands.add_parser(
+        "set-successor", help="name the model a deprecated one falls back to ('' clears)"
+    )
+    successor.add_argument("model", metavar="PROVIDER/MODEL")
+    successor.add_argument("successor", metavar="SUCCESSOR_MODEL_ID")
+    successor.add_argument("--category", choices=_category_choices())
+    successor.set_defaults(handler=_cmd_models_set_successor)
 
     default = commands.add_parser("set-default", help="choose a provider's default model")
     default.add_argument("--category", required=True, choices=_category_choices())

@@ -21,7 +21,9 @@ Rules (DESIGN.md), for one (category, provider, model):
 Answers come from the in-process snapshot of `registry.snapshot` (no I/O per call) and are
 memoised per snapshot. Fallbacks are counted (see `registry.usage`) and logged once per
 (requested model, reason) per 5 minutes. Caller mistakes (unknown category or provider, a model
-id that is not a string) raise `InvalidInputError`; database faults never raise here.
+id that is not a string) raise `InvalidInputError`; a story's provider is stored data, so one the
+registry does not support falls back to the global config (`unsupported_provider`) instead.
+Database faults never raise here.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ __all__ = [
     "get_tts_config",
     "get_tts_config_for_story",
     "get_tts_model",
+    "preview_config",
     "preview_resolve",
     "reset_snapshot",
     "resolve",
@@ -89,6 +92,8 @@ class FallbackReason(StrEnum):
     DEPRECATED = "deprecated"  # the provider dropped it, or an admin retired it
     NOT_CONFIGURED = "not_configured"  # the global config names no valid provider or no model
     PROVIDER_UNAVAILABLE = "provider_unavailable"  # no model named, the provider has none usable
+    # A stored story names a provider the registry does not support (for that category).
+    UNSUPPORTED_PROVIDER = "unsupported_provider"
 
 
 class ResolutionRule(StrEnum):
@@ -157,6 +162,9 @@ class ResolvedModel:
             return (
                 f"the global {cat} config names {named}, which is not usable; using {via} {target}"
             )
+        if self.reason is FallbackReason.UNSUPPORTED_PROVIDER:
+            named = requested or inert(self.requested_provider or "?", _SHOWN_LIMIT)
+            return f"{cat} model {named}: the provider is not supported; using {via} {target}"
         if self.reason is FallbackReason.PROVIDER_UNAVAILABLE:
             return f"{self.requested_provider} has no usable {cat} model; using {via} {target}"
         cause = _CAUSE.get(self.reason, "is not usable") if self.reason else "is not usable"
@@ -179,6 +187,15 @@ class ResolvedConfig(ResolvedModel):
 
     temperature: float | None  # the story's when given and valid (0..2), else the global one
     max_tokens: int | None  # from the global settings
+
+    def to_json(self) -> dict[str, object]:
+        """`ResolvedModel.to_json()` plus `temperature` and `max_tokens` when present (text)."""
+        answer = ResolvedModel.to_json(self)
+        if self.temperature is not None:
+            answer["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            answer["max_tokens"] = self.max_tokens
+        return answer
 
 
 # --- the rules, over one snapshot (pure; no I/O) ---------------------------------------------
@@ -421,26 +438,40 @@ def _story_in(
                 f"the story names model {model!r} without its provider; give both or neither"
             )
         return _global_in(snap, cat)
-    provider = parse_provider(str(story_provider), cat)
+    try:
+        provider = parse_provider(str(story_provider), cat)
+    except InvalidInputError:
+        # Stored data, not a caller's mistake: a story saved when the provider was still
+        # supported (or written by another tool) must still be generated.
+        return _story_fallback(
+            snap, cat, str(story_provider).strip(), model, FallbackReason.UNSUPPORTED_PROVIDER
+        )
     try:
         return _resolve_in(snap, cat, provider, model, explicit=False)
     except _Exhausted as exhausted:
         try:
-            fallback = _global_in(snap, cat)
+            return _story_fallback(snap, cat, provider, model, exhausted.reason)
         except NoAvailableModelError as error:
             raise NoAvailableModelError(
                 f"{_no_model(cat, provider, exhausted)}; and {error}"
             ) from None
-        return ResolvedModel(
-            cat,
-            fallback.provider,
-            fallback.model_id,
-            provider,
-            model,
-            True,
-            exhausted.reason,
-            ResolutionRule.GLOBAL_CONFIG,
-        )
+
+
+def _story_fallback(
+    snap: Snapshot, cat: Category, provider: str, model: str | None, reason: FallbackReason
+) -> ResolvedModel:
+    """The global config, answering for a story whose own provider has nothing usable."""
+    fallback = _global_in(snap, cat)
+    return ResolvedModel(
+        cat,
+        fallback.provider,
+        fallback.model_id,
+        provider,
+        model,
+        True,
+        reason,
+        ResolutionRule.GLOBAL_CONFIG,
+    )
 
 
 # --- the public API (hot path) -------------------------------------------------------------
@@ -487,7 +518,17 @@ def resolve(category: Category | str, provider: str, model: str | None) -> Resol
 
 def preview_resolve(category: Category | str, provider: str, model: str | None) -> ResolvedModel:
     """`resolve`'s answer without counting or logging it (CLI, dashboard "Falls back to")."""
+    return _preview_in(_keeper().snapshot, category, provider, model)
+
+
+def preview_config(category: Category | str, provider: str, model: str | None) -> ResolvedConfig:
+    """`preview_resolve`'s answer with the global generation parameters (text only): what a
+    story naming `provider/model` would be generated with (CLI `resolve --json`)."""
     snap = _keeper().snapshot
+    return _config_from(_preview_in(snap, category, provider, model), snap, None)
+
+
+def _preview_in(snap: Snapshot, category: Any, provider: Any, model: Any) -> ResolvedModel:
     try:
         answer: ResolvedModel = snap.resolved[(category, provider, model)]
     except KeyError:

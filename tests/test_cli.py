@@ -13,9 +13,10 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
+from registry.audit import list_audit_entries
 from registry.catalog import CURATED
 from registry.cli import main
-from registry.db import Database, set_database
+from registry.db import Database, get_database, set_database
 from registry.demo import StandInProviders
 from registry.keys import get_api_key, set_api_key
 from registry.schema import AIModel, utcnow
@@ -114,6 +115,12 @@ def test_set_status_and_set_default_change_the_catalog(
         ["models", "list", "--category", "video"],
         ["models", "list", "--provider", "cohere"],
         ["resolve", "--category", "text"],
+        ["models", "set-successor", "openai/gpt-4o", "no-such-model"],
+        ["models", "set-successor", "openai/gpt-4o", "gpt-4o"],
+        ["models", "set-successor", "openai/no-such-model", "gpt-4.1"],
+        ["models", "set-successor", "gpt-4o", "gpt-4.1"],
+        ["models", "set-successor", "openai/gpt-4o", "gpt-4.1", "--category", "video"],
+        ["models", "set-successor", "openai/gpt-4o"],
     ],
 )
 def test_bad_input_exits_non_zero_with_one_line_and_changes_nothing(
@@ -369,3 +376,78 @@ def test_keys_list_shows_a_stored_key_that_cannot_be_decrypted(
     code, out, _ = run(capsys, "keys", "list", "--json")
     row = next(r for r in json.loads(out) if r["provider"] == "openai")
     assert row["source"] == "stored" and "cannot be decrypted" in row["problem"]
+
+
+def _successor(provider: str, model_id: str, category: str = "text") -> str | None:
+    with get_database().read() as session:
+        row = session.get(AIModel, get_model_by_provider_id(provider, model_id, category).id)
+        assert row is not None
+        return row.successor_model_id
+
+
+def test_set_successor_names_and_clears_the_model_a_deprecated_one_falls_back_to(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "models", "set-status", "--status", "deprecated", "openai/gpt-4o")
+    assert code == 0, err
+    code, out, err = run(capsys, "models", "set-successor", "openai/gpt-4o", "gpt-4.1")
+    assert (code, out.strip()) == (0, "openai/gpt-4o: successor gpt-4.1"), err
+    assert _successor("openai", "gpt-4o") == "gpt-4.1"
+    code, out, _ = run(
+        capsys,
+        "resolve",
+        "--category",
+        "text",
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-4o",
+        "--json",
+    )
+    answer = json.loads(out)
+    assert (answer["model_id"], answer["reason"]) == ("gpt-4.1", "deprecated")
+    entry = list_audit_entries(action="successor", limit=1)[0]
+    assert (entry.actor, entry.model_id, entry.old_value, entry.new_value) == (
+        "cli",
+        "gpt-4o",
+        None,
+        "gpt-4.1",
+    )
+    code, out, _ = run(capsys, "models", "set-successor", "openai/gpt-4o", "")
+    assert (code, out.strip()) == (0, "openai/gpt-4o: successor cleared")
+    assert _successor("openai", "gpt-4o") is None
+
+
+def test_set_successor_takes_a_category_and_openrouter_ids(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys,
+        "models",
+        "set-successor",
+        "openrouter/openai/gpt-4o-mini",
+        "openai/gpt-5-mini",
+        "--category",
+        "text",
+    )
+    assert code == 0, err
+    assert _successor("openrouter", "openai/gpt-4o-mini") == "openai/gpt-5-mini"
+    code, _, err = run(
+        capsys, "models", "set-successor", "openai/gpt-4o", "gpt-4.1", "--category", "tts"
+    )
+    assert code == 1 and len(err.strip().splitlines()) == 1
+
+
+def test_resolve_json_carries_the_generation_parameters_of_text(
+    cli_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from registry.settings import set_global_config
+
+    set_global_config("text", "openai", "gpt-4o", temperature=0.3, max_tokens=2048)
+    args = ["resolve", "--provider", "openai", "--json"]
+    code, out, _ = run(capsys, *args, "--category", "text", "--model", "gpt-4.1")
+    assert code == 0
+    text = json.loads(out)
+    assert (text["model_id"], text["temperature"], text["max_tokens"]) == ("gpt-4.1", 0.3, 2048)
+    code, out, _ = run(capsys, *args, "--category", "tts", "--model", "alloy")
+    assert set(json.loads(out)) == {"provider", "model_id", "requested", "fallback", "reason"}

@@ -296,7 +296,7 @@ def test_caller_mistakes_raise_invalid_input(database: Database) -> None:
     with pytest.raises(InvalidInputError, match="unknown provider 'elevenlabs'"):
         resolve("text", "elevenlabs", "x")
     with pytest.raises(InvalidInputError, match="unknown provider"):
-        get_ai_config_for_story("cohere", "command-r", None)
+        get_ai_model(config_override={"provider": "cohere", "model": "command-r"})
     with pytest.raises(InvalidInputError, match="without its provider"):
         get_ai_config_for_story(None, "gpt-4o", None)
     with pytest.raises(InvalidInputError):
@@ -450,6 +450,8 @@ def test_cli_resolve_prints_the_documented_json(
         "requested": "gpt-4o",
         "fallback": True,
         "reason": "deprecated",
+        "temperature": 0.7,  # the global parameters a story would be generated with
+        "max_tokens": 4096,
     }
     assert cli_main(args) == 0
     assert "is deprecated; using the provider default" in capsys.readouterr().out
