@@ -9,6 +9,7 @@ Every failure leaves as a one-line `DatabaseError`.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,7 +65,8 @@ def _sqlite_file_lock(database: Database) -> Iterator[None]:
         return
     lock_path = Path(f"{path}.migrate-lock")
     try:
-        handle = lock_path.open("a")
+        # Owner-only, like everything else the registry creates beside its database.
+        handle = os.fdopen(os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a")
     except OSError as exc:
         raise DatabaseError(f"cannot open the migration lock {lock_path}: {exc.strerror}") from None
     with handle:

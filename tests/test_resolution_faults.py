@@ -114,8 +114,9 @@ def test_data_folder_database_and_secret_are_created_owner_only(
         set_api_key("openai", "sk-test-0123456789abcdef")
         assert resolve("text", "openai", "gpt-4o").fallback is False
         created = [tmp_path / "var", data]
-        files = [data / name for name in ("registry.db", "registry.db-wal", "registry.db-shm")]
-        files.append(data / "secret.key")
+        files = sorted(data.iterdir())  # every file the registry made there, lock files too
+        expected = {"registry.db", "registry.db-wal", "registry.db-shm", "secret.key"}
+        assert expected <= {p.name for p in files}
         assert {str(p): oct(_mode(p)) for p in created} == {str(p): "0o700" for p in created}
         assert {str(p): oct(_mode(p)) for p in files} == {str(p): "0o600" for p in files}
     finally:
