@@ -13,7 +13,8 @@ fresh:
   carry notifications) or a LISTEN the server refuses turns this into polling;
 - otherwise (SQLite, push off) every `POLL_INTERVAL` seconds it reads the one-row change stamp
   (`registry_stamp.version`) and reloads when it moved; every `SNAPSHOT_TTL` seconds it reloads
-  anyway (backstop);
+  anyway (backstop). On SQLite the stamp is read only when `PRAGMA data_version` on a connection
+  kept open says that something was committed since the last check;
 - a commit made by *this* process marks the keeper dirty, and the next lookup re-checks the
   stamp first, so a process always sees its own changes;
 - when the database cannot be reached, the last snapshot (or, if none was ever loaded, the
@@ -302,6 +303,30 @@ class LogLimiter:
             return count
 
 
+class _DataVersion:
+    """SQLite: `PRAGMA data_version` on a connection kept open moves whenever another connection
+    (of any process) commits. Reading it touches no table and waits for no lock, so an idle
+    process's poll costs microseconds; the stamp is read only once it moved."""
+
+    def __init__(self, database: Database) -> None:
+        self.connection = database.engine.raw_connection()
+        self.seen: object = None
+
+    def moved(self) -> bool:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("PRAGMA data_version")
+            value = cursor.fetchone()
+        finally:
+            cursor.close()
+        moved, self.seen = value != self.seen, value
+        return moved
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.connection.close()
+
+
 class _Job:
     """Work on a daemon thread of its own, so a database that never answers cannot hold the
     thread that waits for it (or the process at exit)."""
@@ -468,7 +493,14 @@ class SnapshotKeeper:
 
     def _poll(self) -> None:
         wait = 0.0  # the first load starts at once
+        watch: _DataVersion | None = None
         while not self._stop.wait(wait) and self._running():
+            if self.database is not None and self.database.dialect == "sqlite":
+                watch = watch or self._data_version()
+                if watch is not None and self._quiet(watch):
+                    wait = self.poll_interval
+                    self._housekeeping()
+                    continue
             try:
                 self._in_time(self._check_and_recover, self.stall_limit)
             except Exception as exc:
@@ -478,6 +510,27 @@ class SnapshotKeeper:
                 wait = self.poll_interval
             self._first_load.set()
             self._housekeeping()
+        if watch is not None:
+            watch.close()
+
+    def _data_version(self) -> _DataVersion | None:
+        assert self.database is not None
+        try:
+            return _DataVersion(self.database)
+        except Exception:
+            return None  # the full check reports what is wrong
+
+    def _quiet(self, watch: _DataVersion) -> bool:
+        """SQLite: nothing was committed anywhere since the last check, and no reload is due."""
+        current = self.snapshot
+        if self._outage or not current.from_database:
+            return False
+        if time.monotonic() - current.loaded_at >= self.ttl:
+            return False
+        try:
+            return not watch.moved()
+        except Exception:
+            return False
 
     def _listen(self) -> None:
         """Push: reload when notified. Returns when the keeper stops, or when LISTEN is refused

@@ -4,6 +4,7 @@ resolving process LISTENs on one connection instead of polling four times a seco
 - A change committed in one process reaches another in a fraction of a second.
 - An idle resolving process costs at most one transaction a second, on one connection
   (counted by the server itself, on a scratch database).
+- An idle SQLite process asks only `PRAGMA data_version` on a connection it keeps open.
 - A change that comes without a notification is still found by the slow backstop read.
 - `REGISTRY_PUSH_NOTIFICATIONS=off`, or a server (proxy) that refuses LISTEN: polling as before.
 - A forked worker (gunicorn --preload) listens on a connection of its own; the parent keeps
@@ -23,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.engine import make_url
 
 from registry import snapshot
@@ -201,6 +202,28 @@ def test_a_background_reload_leaves_lookups_without_io(
         assert _wait_for(lambda: (keeper.snapshot.version or 0) > loaded)
         assert keeper.dirty is False
     finally:
+        other_process.dispose()
+
+
+def test_an_idle_sqlite_process_reads_no_table_until_something_is_committed(
+    sqlite_database: Database,
+) -> None:
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(sqlite_database.engine, "before_cursor_execute", count)
+    other_process = Database(sqlite_database.url)
+    try:
+        assert resolve("text", "openai", "gpt-4o").fallback is False
+        time.sleep(0.6)  # the first checks after the load
+        statements.clear()
+        time.sleep(1.0)  # idle: four polls
+        assert statements == []
+        assert _seconds_until_seen(other_process, "disabled") < 1.0
+    finally:
+        event.remove(sqlite_database.engine, "before_cursor_execute", count)
         other_process.dispose()
 
 
