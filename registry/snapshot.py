@@ -6,8 +6,8 @@ fresh:
 
 - on PostgreSQL it LISTENs on the change channel (`NOTIFY registry_stamp` is sent in the same
   transaction as every write through `Database.write()`, by any process, so it arrives exactly
-  on commit) and reloads when notified. One connection does it all while idle: the LISTEN, an
-  empty-query liveness ping every `PING_INTERVAL` (no transaction), the snapshot reads, and a
+  on commit) and reloads when notified. One connection does it all while idle: the LISTEN, a
+  liveness ping every `PING_INTERVAL` (a protocol Sync: no transaction), the snapshot reads, a
   backstop read of the change stamp every `PUSH_BACKSTOP` seconds (a lost notification).
   `REGISTRY_PUSH_NOTIFICATIONS=off` (transaction-pooling proxies such as PgBouncer, which do not
   carry notifications) or a LISTEN the server refuses turns this into polling;
@@ -215,8 +215,8 @@ class _Listener:
             raise ListenRefused(one_line(exc)) from None
 
     def _outside_transaction(self, statement: str) -> Any:
-        # Autocommit for this statement only: LISTEN takes effect at once, and an empty query
-        # or the stamp read costs no BEGIN/COMMIT (the snapshot reads keep their transaction).
+        # Autocommit for this statement only: LISTEN takes effect at once, and the stamp read
+        # costs no BEGIN/COMMIT (the snapshot reads keep their transaction).
         self.driver.autocommit = True
         try:
             return self.driver.execute(statement)
@@ -231,7 +231,10 @@ class _Listener:
         return announced
 
     def ping(self) -> None:
-        self._outside_transaction("")
+        # A bare protocol Sync: the server answers without starting a transaction (an empty
+        # query would cost one).
+        with self.driver.pipeline() as pipeline:
+            pipeline.sync()
 
     def stamp(self) -> int:
         row = self._outside_transaction(
