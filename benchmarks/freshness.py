@@ -45,7 +45,7 @@ from registry.scratch import (
 
 FRESHNESS_TRIALS = 40
 IDLE_PROCESSES = 4
-IDLE_SECONDS = 10.0
+IDLE_SECONDS = 20.0  # longer than the 15 s backstop: its read is counted too
 WORKERS = 200
 
 WATCHER = """
