@@ -206,6 +206,9 @@ class _Listener:
         )
         self.driver: Any = self.connection.connection.driver_connection
         assert self.driver is not None
+        import psycopg  # only here: PostgreSQL is in use
+
+        self.pipeline = psycopg.Pipeline.is_supported()
         try:
             self._outside_transaction(f"LISTEN {CHANGE_CHANNEL}")
         except Exception as exc:
@@ -231,8 +234,11 @@ class _Listener:
         return announced
 
     def ping(self) -> None:
-        # A bare protocol Sync: the server answers without starting a transaction (an empty
-        # query would cost one).
+        # A bare protocol Sync: the server answers without starting a transaction. It needs
+        # libpq 14's pipeline mode; with an older libpq an empty query (one transaction).
+        if not self.pipeline:
+            self._outside_transaction("")
+            return
         with self.driver.pipeline() as pipeline:
             pipeline.sync()
 
