@@ -1,7 +1,9 @@
 """The database handle: engine, read and write sessions, and the change stamp.
 
 Every write goes through `Database.write()`, which bumps `registry_stamp.version` in the same
-transaction; that is how other processes learn, with a one-row read, that something changed.
+transaction; that is how other processes learn, with a one-row read, that something changed. On
+PostgreSQL the same transaction also sends `NOTIFY registry_stamp`, which the server delivers to
+every listening process exactly when (and only if) the change commits.
 
 Bounds (README "Configuration"): a write waits at most `busy_timeout` seconds (default 30) for
 a lock held by another writer, on both backends, then fails with `DatabaseBusyError`.
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event, select, update
+from sqlalchemy import URL, Connection, Engine, create_engine, event, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
@@ -60,6 +62,8 @@ _PG_CONNECT_ARGS: dict[str, Any] = {
 }
 # Execution option: a statement timeout (seconds) for a PostgreSQL transaction's statements.
 STATEMENT_TIMEOUT_OPTION = "registry_statement_timeout"
+# PostgreSQL: the channel every catalog change is announced on (see registry.snapshot).
+CHANGE_CHANNEL = "registry_stamp"
 _URL_HELP = "e.g. sqlite:///path/to/registry.db or postgresql://user:password@host:5432/db"
 
 
@@ -167,6 +171,8 @@ class Database:
                     .where(RegistryStamp.id == 1)
                     .values(version=RegistryStamp.version + 1, changed_at=utcnow())
                 )
+                if self.dialect == "postgresql":
+                    session.execute(text(f"NOTIFY {CHANGE_CHANNEL}"))
                 session.commit()
             except SQLAlchemyError as exc:
                 session.rollback()

@@ -52,6 +52,18 @@ def create_postgres_database(template: str | None = None, prefix: str = "mr_scra
     return name
 
 
+def postgres_activity(name: str) -> tuple[int, int]:
+    """(transactions so far, connections open now) of database `name`. A backend's
+    transactions are counted once it reports them: at the latest when it disconnects."""
+    with _admin() as admin:
+        row = admin.execute(
+            "SELECT xact_commit + xact_rollback, numbackends FROM pg_stat_database "
+            "WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
 def drop_postgres_database(name: str) -> None:
     with _admin() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

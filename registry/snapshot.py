@@ -4,9 +4,17 @@ A `SnapshotKeeper` belongs to one `Database` object. It loads the catalog's stat
 successors and every app setting into plain dicts (`Snapshot`), and a daemon thread keeps them
 fresh:
 
-- every `POLL_INTERVAL` seconds it reads the one-row change stamp (`registry_stamp.version`,
-  bumped in the same transaction as every write through `Database.write()`, by any process) and
-  reloads when it moved; every `SNAPSHOT_TTL` seconds it reloads anyway (backstop);
+- on PostgreSQL it LISTENs on the change channel (`NOTIFY registry_stamp` is sent in the same
+  transaction as every write through `Database.write()`, by any process, so it arrives exactly
+  on commit) and reloads when notified. One connection does it all while idle: the LISTEN, a
+  liveness ping every `PING_INTERVAL` (a protocol Sync: no transaction), the snapshot reads, a
+  backstop read of the change stamp every `PUSH_BACKSTOP` seconds (a lost notification).
+  `REGISTRY_PUSH_NOTIFICATIONS=off` (transaction-pooling proxies such as PgBouncer, which do not
+  carry notifications) or a LISTEN the server refuses turns this into polling;
+- otherwise (SQLite, push off) every `POLL_INTERVAL` seconds it reads the one-row change stamp
+  (`registry_stamp.version`) and reloads when it moved; every `SNAPSHOT_TTL` seconds it reloads
+  anyway (backstop). On SQLite the stamp is read only when `PRAGMA data_version` on a connection
+  kept open says that something was committed since the last check;
 - a commit made by *this* process marks the keeper dirty, and the next lookup re-checks the
   stamp first, so a process always sees its own changes;
 - when the database cannot be reached, the last snapshot (or, if none was ever loaded, the
@@ -28,8 +36,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import os
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -40,9 +50,10 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, event, select
 
+from registry import config
 from registry import db as _db
 from registry.catalog import CURATED, DEFAULT_GLOBAL_SETTINGS, default_setting_key
-from registry.db import STATEMENT_TIMEOUT_OPTION, Database, get_database
+from registry.db import CHANGE_CHANNEL, STATEMENT_TIMEOUT_OPTION, Database, get_database
 from registry.errors import RegistryError
 from registry.schema import AIModel, AppSetting, RegistryStamp
 from registry.text import inert
@@ -55,6 +66,9 @@ fallback_logger = logging.getLogger("registry.resolution")
 
 # Tunables (seconds). Read when a keeper starts.
 POLL_INTERVAL = 0.25  # stamp check: freshness is this plus the reload time
+PUSH_BACKSTOP = 15.0  # listening: the stamp is still read this often, in case a notice was lost
+PING_INTERVAL = 1.0  # listening: an idle connection is checked for life this often …
+PING_LIMIT = 1.5  # … and a ping without an answer by then is an outage (hung: within 2.5 s)
 SNAPSHOT_TTL = 300.0  # full reload even when the stamp did not move (the original plan's TTL)
 OUTAGE_RETRY_MIN = 0.25  # first re-check after a failure; doubles up to …
 OUTAGE_RETRY_MAX = 0.5  # … this: with the reload, a change after recovery is seen within 1 s
@@ -136,6 +150,14 @@ def load_snapshot(database: Database) -> Snapshot:
     with _short_read(database) as connection:
         if connection.dialect.name == "postgresql":
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        return read_snapshot(connection)
+
+
+def read_snapshot(connection: Connection) -> Snapshot:
+    """`load_snapshot` on a connection the caller holds (one transaction, committed)."""
+    # Committing a read is no catalog change: it must not mark the keeper stale.
+    connection = connection.execution_options(**{NOT_A_CATALOG_CHANGE: True})
+    with connection.begin():
         version = int(connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1)) or 0)
         models: dict[ModelKey, ModelEntry] = {
             (category, provider, model_id): (status, successor)
@@ -154,6 +176,97 @@ def load_snapshot(database: Database) -> Snapshot:
             for key, value in connection.execute(select(_SETTINGS.c.key, _SETTINGS.c.value))
         }
     return Snapshot(version, models, settings)
+
+
+def push_wanted() -> bool:
+    """`REGISTRY_PUSH_NOTIFICATIONS`: on (the default) or off."""
+    value = (config.setting("REGISTRY_PUSH_NOTIFICATIONS") or "on").strip().lower()
+    if value in ("off", "false", "no", "0"):
+        return False
+    if value not in ("on", "true", "yes", "1"):
+        logger.warning(
+            "model registry: REGISTRY_PUSH_NOTIFICATIONS=%s is neither on nor off; using on",
+            inert(value, 40),
+        )
+    return True
+
+
+class ListenRefused(RegistryError):
+    """The server (or a proxy in front of it) refused LISTEN: the keeper polls instead."""
+
+
+class _Listener:
+    """The keeper's one PostgreSQL connection while pushing: it LISTENs for the change
+    notification, answers the liveness ping and serves every snapshot read, so an idle process
+    keeps exactly one connection open. Used by one thread at a time."""
+
+    def __init__(self, database: Database) -> None:
+        self.connection = database.engine.connect().execution_options(
+            isolation_level="REPEATABLE READ", **{STATEMENT_TIMEOUT_OPTION: STATEMENT_TIMEOUT}
+        )
+        self.driver: Any = self.connection.connection.driver_connection
+        assert self.driver is not None
+        import psycopg  # only here: PostgreSQL is in use
+
+        self.pipeline = psycopg.Pipeline.is_supported()
+        try:
+            self._outside_transaction(f"LISTEN {CHANGE_CHANNEL}")
+        except Exception as exc:
+            if self.driver.closed or self.driver.broken:
+                raise
+            self.discard(None)
+            raise ListenRefused(one_line(exc)) from None
+
+    def _outside_transaction(self, statement: str) -> Any:
+        # Autocommit for this statement only: LISTEN takes effect at once, and the stamp read
+        # costs no BEGIN/COMMIT (the snapshot reads keep their transaction).
+        self.driver.autocommit = True
+        try:
+            return self.driver.execute(statement)
+        finally:
+            self.driver.autocommit = False
+
+    def wait(self, timeout: float) -> bool:
+        """True when a change was announced (also one that arrived during a read)."""
+        announced = False
+        for _ in self.driver.notifies(timeout=timeout, stop_after=1):
+            announced = True
+        return announced
+
+    def ping(self) -> None:
+        # A bare protocol Sync: the server answers without starting a transaction. It needs
+        # libpq 14's pipeline mode; with an older libpq an empty query (one transaction).
+        if not self.pipeline:
+            self._outside_transaction("")
+            return
+        with self.driver.pipeline() as pipeline:
+            pipeline.sync()
+
+    def stamp(self) -> int:
+        row = self._outside_transaction(
+            "SELECT version FROM registry_stamp WHERE id = 1"
+        ).fetchone()
+        return int(row[0] if row else 0)
+
+    def load(self) -> Snapshot:
+        return read_snapshot(self.connection)
+
+    def discard(self, busy: _Job | None) -> None:
+        """Drop the connection without waiting: `busy` (a job on it) may be stuck on a hung
+        socket. Shutting the socket down wakes that job; the connection is closed once the job
+        has let go of it (never under it: libpq is not thread-safe per connection)."""
+        with contextlib.suppress(Exception):
+            sock = socket.socket(fileno=os.dup(self.driver.pgconn.socket))
+            with sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        connection = self.connection
+
+        def close() -> None:
+            if busy is None or busy.done.wait(10):
+                with contextlib.suppress(Exception):
+                    connection.invalidate()
+
+        _Job(close, "registry-snapshot-close")
 
 
 def one_line(exc: BaseException) -> str:
@@ -199,21 +312,46 @@ class LogLimiter:
             return count
 
 
+class _DataVersion:
+    """SQLite: `PRAGMA data_version` on a connection kept open moves whenever another connection
+    (of any process) commits. Reading it touches no table and waits for no lock, so an idle
+    process's poll costs microseconds; the stamp is read only once it moved."""
+
+    def __init__(self, database: Database) -> None:
+        self.connection = database.engine.raw_connection()
+        self.seen: object = None
+
+    def moved(self) -> bool:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("PRAGMA data_version")
+            value = cursor.fetchone()
+        finally:
+            cursor.close()
+        moved, self.seen = value != self.seen, value
+        return moved
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.connection.close()
+
+
 class _Job:
     """Work on a daemon thread of its own, so a database that never answers cannot hold the
     thread that waits for it (or the process at exit)."""
 
-    __slots__ = ("done", "error", "started")
+    __slots__ = ("done", "error", "result", "started")
 
     def __init__(self, work: Callable[[], object], name: str) -> None:
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.result: object = None
         self.started = time.monotonic()
         threading.Thread(target=self._run, args=(work,), name=name, daemon=True).start()
 
     def _run(self, work: Callable[[], object]) -> None:
         try:
-            work()
+            self.result = work()
         except BaseException as exc:
             self.error = exc
         finally:
@@ -246,11 +384,17 @@ class SnapshotKeeper:
         self._dropped_reported = 0
         self._listeners: list[tuple[str, Callable[..., None]]] = []
         self.poll_interval = POLL_INTERVAL
+        self.backstop = PUSH_BACKSTOP
+        self.ping_interval = PING_INTERVAL
+        self.ping_limit = PING_LIMIT
         self.ttl = SNAPSHOT_TTL
         self.retry_min = OUTAGE_RETRY_MIN
         self.retry_max = OUTAGE_RETRY_MAX
         self.stall_limit = STALL_LIMIT
         self.flush_interval = FLUSH_INTERVAL
+        self._next_flush = 0.0
+        # True while changes arrive by LISTEN/NOTIFY (PostgreSQL), False while polled.
+        self.pushed = False
 
     # lifecycle ---------------------------------------------------------------------------
 
@@ -323,41 +467,152 @@ class SnapshotKeeper:
             except Exception as exc:
                 self._failed(exc)
 
-    def _check_in_time(self) -> None:
-        """`_check` on a thread of its own, waited for at most `stall_limit` seconds in all;
-        while it hangs, every call raises TimeoutError and no second check is started."""
-        job = self._check_job
-        if job is None:
-            job = self._check_job = _Job(self._check_and_recover, "registry-snapshot-check")
-        remaining = self.stall_limit - (time.monotonic() - job.started)
-        if not job.done.wait(max(remaining, 0.0)):
-            raise TimeoutError(f"no answer from the database for {self.stall_limit:g} s")
+    def _in_time(self, work: Callable[[], object], limit: float) -> object:
+        """`work` on a thread of its own, waited for at most `limit` seconds; while an earlier
+        one still hangs (up to `stall_limit` in all), no second one starts: TimeoutError."""
+        stale = self._check_job
+        if stale is not None:
+            remaining = self.stall_limit - (time.monotonic() - stale.started)
+            if not stale.done.wait(max(remaining, 0.0)):
+                raise TimeoutError(f"no answer from the database for {self.stall_limit:g} s")
+            self._check_job = None
+            if isinstance(stale.result, _Listener):
+                stale.result.discard(None)  # connected after its caller gave up waiting
+        job = self._check_job = _Job(work, "registry-snapshot-check")
+        if not job.done.wait(limit):
+            raise TimeoutError(f"no answer from the database for {limit:g} s")
         self._check_job = None
         if job.error is not None:
             raise job.error
+        return job.result
 
     def _run(self) -> None:
+        self._next_flush = time.monotonic() + self.flush_interval
+        if self.database is not None and self.database.dialect == "postgresql" and push_wanted():
+            self._listen()
+        self._poll()
+        self._detach()
+
+    def _running(self) -> bool:
+        # Another database: the process switched (set_database), a new keeper takes over.
+        return not self._stop.is_set() and _db._default is self.database
+
+    def _backoff(self, wait: float) -> float:
+        return self.retry_min if wait < self.retry_min else min(wait * 2, self.retry_max)
+
+    def _poll(self) -> None:
         wait = 0.0  # the first load starts at once
-        next_flush = time.monotonic() + self.flush_interval
-        while not self._stop.wait(wait):
-            if _db._default is not self.database:
-                break  # the process switched databases: a new keeper takes over
+        watch: _DataVersion | None = None
+        while not self._stop.wait(wait) and self._running():
+            if self.database is not None and self.database.dialect == "sqlite":
+                watch = watch or self._data_version()
+                if watch is not None and self._quiet(watch):
+                    wait = self.poll_interval
+                    self._housekeeping()
+                    continue
             try:
-                self._check_in_time()
+                self._in_time(self._check_and_recover, self.stall_limit)
             except Exception as exc:
                 self._failed(exc)
-                wait = self.retry_min if wait < self.retry_min else min(wait * 2, self.retry_max)
+                wait = self._backoff(wait)
             else:
                 wait = self.poll_interval
             self._first_load.set()
-            if time.monotonic() >= next_flush:
-                next_flush = time.monotonic() + self.flush_interval
-                self.report_unlogged()
-                if self._outage:
-                    self.recorder.drain()
-                elif self._flush_job is None or self._flush_job.done.is_set():
-                    self._flush_job = _Job(self.flush_quietly, "registry-usage-flush")
-        self._detach()
+            self._housekeeping()
+        if watch is not None:
+            watch.close()
+
+    def _data_version(self) -> _DataVersion | None:
+        assert self.database is not None
+        try:
+            return _DataVersion(self.database)
+        except Exception:
+            return None  # the full check reports what is wrong
+
+    def _quiet(self, watch: _DataVersion) -> bool:
+        """SQLite: nothing was committed anywhere since the last check, and no reload is due."""
+        current = self.snapshot
+        if self._outage or not current.from_database:
+            return False
+        if time.monotonic() - current.loaded_at >= self.ttl:
+            return False
+        try:
+            return not watch.moved()
+        except Exception:
+            return False
+
+    def _listen(self) -> None:
+        """Push: reload when notified. Returns when the keeper stops, or when LISTEN is refused
+        (then `_poll` takes over)."""
+        listener: _Listener | None = None
+        retry = 0.0
+        next_check = 0.0
+        while self._running():
+            try:
+                if listener is None:
+                    listener = cast(_Listener, self._in_time(self._open, self.stall_limit))
+                    self.pushed = True
+                    next_check = time.monotonic() + self.backstop
+                elif listener.wait(max(min(self.ping_interval, next_check - time.monotonic()), 0)):
+                    self._in_time(functools.partial(self._reload, listener), self.stall_limit)
+                elif time.monotonic() >= next_check:
+                    self._in_time(functools.partial(self._check_stamp, listener), self.stall_limit)
+                    next_check = time.monotonic() + self.backstop
+                else:
+                    self._in_time(listener.ping, self.ping_limit)
+                retry = 0.0
+            except ListenRefused as exc:
+                self.pushed = False
+                logger.warning(
+                    "model registry: the database refused LISTEN (%s); changes are polled every "
+                    "%g s instead",
+                    inert(str(exc)),
+                    self.poll_interval,
+                )
+                return
+            except Exception as exc:
+                self._failed(exc)
+                if listener is not None:
+                    listener.discard(self._check_job)
+                    listener = None
+                retry = self._backoff(retry)
+                self._stop.wait(retry)
+            self._first_load.set()
+            self._housekeeping()
+        if listener is not None:
+            listener.discard(self._check_job)
+
+    def _open(self) -> _Listener:
+        """LISTEN first, then load: a change committed in between is announced, not missed."""
+        assert self.database is not None
+        listener = _Listener(self.database)
+        try:
+            self._reload(listener)
+        except BaseException:
+            listener.discard(None)
+            raise
+        return listener
+
+    def _reload(self, listener: _Listener) -> None:
+        self._install(listener.load())
+        self._recovered()
+
+    def _check_stamp(self, listener: _Listener) -> None:
+        """The backstop: a notification lost (or a TTL passed) still leads to a reload."""
+        current = self.snapshot
+        if listener.stamp() != current.version or time.monotonic() - current.loaded_at >= self.ttl:
+            self._install(listener.load())
+        self._recovered()
+
+    def _housekeeping(self) -> None:
+        if time.monotonic() < self._next_flush:
+            return
+        self._next_flush = time.monotonic() + self.flush_interval
+        self.report_unlogged()
+        if self._outage:
+            self.recorder.drain()
+        elif self._flush_job is None or self._flush_job.done.is_set():
+            self._flush_job = _Job(self.flush_quietly, "registry-usage-flush")
 
     def _failed(self, exc: BaseException) -> None:
         if _db._default is not self.database:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -117,6 +117,8 @@ class TcpRelay:
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
+        # Applied to what the client sends (e.g. to play a proxy that refuses a statement).
+        self.from_client: Callable[[bytes], bytes] = lambda data: data
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
         self.port = probe.getsockname()[1]
@@ -178,6 +180,7 @@ class TcpRelay:
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
 
     def _pump(self, a: socket.socket, b: socket.socket) -> None:
+        """`a` is the client, `b` the server."""
         peers = {a: b, b: a}
         try:
             while self._running.is_set():
@@ -189,7 +192,7 @@ class TcpRelay:
                     data = sock.recv(65536)
                     if not data:
                         return
-                    peers[sock].sendall(data)
+                    peers[sock].sendall(self.from_client(data) if sock is a else data)
         except (OSError, ValueError):
             return
         finally:
