@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["discovery.py", "resolve.py", "freshness.py", "dashboard.py", "hostile.py", "install.py"]
+BENCHMARKS = [
+    "discovery.py",
+    "resolve.py",
+    "freshness.py",
+    "dashboard.py",
+    "hostile.py",
+    "install.py",
+]
 
 
 def main() -> int:
