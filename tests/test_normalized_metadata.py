@@ -13,6 +13,8 @@ from sqlalchemy import inspect
 from registry import migrate
 from registry.cli import main
 from registry.db import Database
+from registry.demo import StandInProviders, load_fixture
+from registry.discovery import discover_models
 from registry.errors import InvalidInputError
 from registry.store import edit_model, get_model_by_provider_id, upsert_discovered_models
 from registry.types import METADATA_FIELDS, DiscoveredModel
@@ -145,6 +147,25 @@ def test_hostile_listing_values_are_stored_as_null_never_failing_the_refresh(
     assert model.capabilities == ["vision"]
     assert model.replacement_model_id is None
     assert model.metadata_sources == {"capabilities": "listing"}
+
+
+def test_a_listing_with_nan_and_huge_numbers_refreshes_with_nulls(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = load_fixture("openrouter")
+    entry = body["data"][0]
+    entry["context_length"] = float("nan")  # JSON's NaN: Python's parser accepts it
+    entry["top_provider"] = {"context_length": 10**30, "max_completion_tokens": 10**30}
+    entry["pricing"] = {"prompt": "-5", "completion": "1e400"}
+    with StandInProviders({"openrouter": body}) as standins:
+        for name, value in standins.environment().items():
+            monkeypatch.setenv(name, value)
+        report = discover_models("text", ["openrouter"])
+    assert report.total_errors == 0, report.to_json()
+    model = get_model_by_provider_id("openrouter", entry["id"], "text")
+    assert model.context_window is None and model.max_output_tokens is None
+    assert model.input_price_per_mtok is None and model.output_price_per_mtok is None
+    assert model.capabilities == ["vision", "tools", "structured_output", "reasoning"]
 
 
 def test_models_list_json_carries_the_metadata_by_its_names(
