@@ -15,7 +15,7 @@ import pytest
 from registry.standin.server import StandInServer
 from registry.types import DiscoveredModel
 
-from .adapter_cases import ADAPTERS, AdapterCase
+from .adapter_cases import ADAPTERS, AdapterCase, recorded
 
 
 def _listed(adapter: AdapterCase, server: StandInServer, body: Any = None) -> dict[str, Any]:
@@ -113,3 +113,15 @@ def test_anthropic_listing_without_capabilities_leaves_them_unknown(
         entry["max_tokens"] = -1
     sonnet = _listed(adapter, server, body)["claude-sonnet-4-6"]
     assert sonnet.capabilities is None and sonnet.max_output_tokens is None
+
+
+@pytest.mark.parametrize("adapter", [ADAPTERS["anthropic"]])
+def test_anthropic_recorded_listing_capabilities_follow_each_supported_flag(
+    adapter: AdapterCase, server: StandInServer
+) -> None:
+    models = _listed(adapter, server, recorded("anthropic_models.json"))
+    assert models["claude-opus-4-6"].max_output_tokens == 128_000
+    assert models["claude-opus-4-6"].capabilities == ["vision", "structured_output", "reasoning"]
+    # `structured_outputs: {"supported": false}` in the recording
+    assert models["claude-opus-4-20250514"].capabilities == ["vision", "reasoning"]
+    assert models["claude-opus-4-20250514"].max_output_tokens == 32_000
