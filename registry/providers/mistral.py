@@ -106,7 +106,11 @@ def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
         retires_at=utc_datetime(entry.get("deprecation")),
         metadata=entry,
         capabilities=clean_capabilities(
-            [ours for flag, ours in _CAPABILITY_FLAGS.items() if entry["capabilities"].get(flag)]
+            [
+                ours
+                for flag, ours in _CAPABILITY_FLAGS.items()
+                if entry["capabilities"].get(flag) is True
+            ]
         ),
         replacement_model_id=text_or_none(entry.get("deprecation_replacement_model")),
     )

@@ -74,6 +74,7 @@ def test_mistral_capability_flags_deprecation_and_replacement(
     medium = body["data"][0]
     medium["deprecation"] = "2026-03-31T12:00:00Z"
     medium["deprecation_replacement_model"] = "mistral-medium-2604"
+    body["data"][1]["capabilities"]["vision"] = "no"  # only a real true counts
     models = _listed(adapter, server, body)
     listed = models[medium["id"]]
     assert listed.capabilities == ["vision", "tools"]
