@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -126,6 +127,16 @@ class AIModel(Base):
     # Admin edits win over every later discovery; these remember which fields were edited.
     display_name_edited: Mapped[bool] = mapped_column(Boolean, default=False)
     description_edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Normalized metadata (DESIGN.md); null when unknown. metadata_sources maps each field set
+    # to where it came from ("listing", "admin", "dataset NAME DATE"); "admin" also marks an
+    # admin edit that discovery keeps, like the *_edited flags above.
+    input_price_per_mtok: Mapped[float | None] = mapped_column(Float)
+    output_price_per_mtok: Mapped[float | None] = mapped_column(Float)
+    price_per_mchar: Mapped[float | None] = mapped_column(Float)
+    max_output_tokens: Mapped[int | None] = mapped_column(Integer)
+    capabilities: Mapped[list[str] | None] = mapped_column(JSONType)
+    replacement_model_id: Mapped[str | None] = mapped_column(String(255))
+    metadata_sources: Mapped[dict[str, str] | None] = mapped_column(JSONType)
 
 
 class AppSetting(Base):

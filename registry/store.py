@@ -11,9 +11,9 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
@@ -31,12 +31,21 @@ from registry.errors import (
 from registry.schema import AIModel, AppSetting, utcnow
 from registry.text import has_unsafe_characters, inert
 from registry.types import (
+    CAPABILITIES,
+    MAX_TOKEN_COUNT,
+    METADATA_FIELDS,
+    PRICE_FIELDS,
     PROVIDERS,
+    SOURCE_ADMIN,
+    SOURCE_LISTING,
     CatalogModel,
     Category,
     DiscoveredModel,
     ModelSource,
     ModelStatus,
+    clean_capabilities,
+    clean_price,
+    clean_token_count,
     display_id,
     parse_category,
     parse_provider,
@@ -81,6 +90,13 @@ def to_catalog_model(row: AIModel) -> CatalogModel:
         created_at=row.created_at,
         updated_at=row.updated_at,
         updated_by=row.updated_by,
+        input_price_per_mtok=row.input_price_per_mtok,
+        output_price_per_mtok=row.output_price_per_mtok,
+        price_per_mchar=row.price_per_mchar,
+        max_output_tokens=row.max_output_tokens,
+        capabilities=row.capabilities,
+        replacement_model_id=row.replacement_model_id,
+        metadata_sources=row.metadata_sources,
     )
 
 
@@ -440,6 +456,9 @@ class ModelEdit:
     display_name: str | None = None
     description: str | None = None
     admin_notes: str | None = None
+    # Normalized metadata (types.METADATA_FIELDS) -> new value; a None value clears it. Edited
+    # fields are marked "admin" in metadata_sources and discovery keeps them.
+    metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -490,7 +509,7 @@ def apply_model_edits(edits: Sequence[ModelEdit], *, actor: Actor = SYSTEM) -> E
             if not changes:
                 continue
             for column, new in changes.items():
-                if column in ("status", "display_name", "description", "admin_notes"):
+                if column in _AUDITED_COLUMNS:
                     audit.append(
                         model_audit_row(
                             actor,
@@ -510,6 +529,11 @@ def apply_model_edits(edits: Sequence[ModelEdit], *, actor: Actor = SYSTEM) -> E
             raise EditsRejectedError(report.errors)
         write_audit(session, audit)
     return report
+
+
+_AUDITED_COLUMNS = frozenset(("status", "display_name", "description", "admin_notes")).union(
+    METADATA_FIELDS
+)
 
 
 def _edit_changes(
@@ -535,7 +559,63 @@ def _edit_changes(
         notes = _clean_text(edit.admin_notes, "notes", MAX_TEXT_LENGTH)
         if notes != row.admin_notes:
             changes["admin_notes"] = notes
+    if edit.metadata:
+        sources = dict(row.metadata_sources or {})
+        for name, given in edit.metadata.items():
+            value = _admin_metadata_value(name, given)
+            if value != getattr(row, name) or sources.get(name) != SOURCE_ADMIN:
+                sources[name] = SOURCE_ADMIN
+                if value != getattr(row, name):
+                    changes[name] = value
+        if sources != (row.metadata_sources or {}):
+            changes["metadata_sources"] = sources
     return changes
+
+
+def _admin_metadata_value(name: str, value: Any) -> Any:
+    """An admin's value for a metadata field, checked as strictly as a provider's; None clears."""
+    if name not in METADATA_FIELDS:
+        raise InvalidInputError(
+            f"unknown metadata field {name!r}: expected one of {', '.join(METADATA_FIELDS)}"
+        )
+    if value is None or value == "":
+        return None
+    if name in PRICE_FIELDS:
+        price = clean_price(value)
+        if price is None:
+            raise InvalidInputError(f"{name} must be a number of USD from 0 to 10,000")
+        return price
+    if name == "max_output_tokens":
+        try:
+            number = int(value.strip()) if isinstance(value, str) else value
+        except ValueError:
+            number = None
+        count = clean_token_count(number) if isinstance(number, int) else None
+        if count is None:
+            raise InvalidInputError(f"{name} must be a whole number from 1 to {MAX_TOKEN_COUNT}")
+        return count
+    if name == "capabilities":
+        chosen = clean_capabilities(value)
+        if chosen is None or not all(v in CAPABILITIES for v in value):
+            raise InvalidInputError(f"capabilities must be a list of: {', '.join(CAPABILITIES)}")
+        return chosen
+    if name == "retires_at":
+        return _admin_date(value)
+    replacement = str(value).strip()
+    reason = unstorable_id_reason(replacement)
+    if reason:
+        raise InvalidInputError(f"cannot use {inert(replacement, 80)!r} as replacement: {reason}")
+    return replacement
+
+
+def _admin_date(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        moment = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInputError("retires_at must be an ISO 8601 date, e.g. 2026-12-31") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def edit_model(
@@ -544,9 +624,11 @@ def edit_model(
     display_name: str | None = None,
     description: str | None = None,
     admin_notes: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
     actor: Actor = SYSTEM,
 ) -> CatalogModel:
-    """Edit an entry's name, description or notes; discovery never overwrites these again."""
+    """Edit an entry's name, description, notes or normalized metadata; discovery never
+    overwrites these again."""
     apply_model_edits(
         [
             ModelEdit(
@@ -554,6 +636,7 @@ def edit_model(
                 display_name=display_name,
                 description=description,
                 admin_notes=admin_notes,
+                metadata=metadata,
             )
         ],
         actor=actor,
@@ -714,6 +797,33 @@ def _provider_text(text: str | None, limit: int) -> str | None:
     return inert(_storable_text(" ".join(text.split())), limit) or None
 
 
+def _listed_metadata(model: DiscoveredModel) -> dict[str, Any]:
+    """A listing's normalized metadata, re-checked here: callers other than the adapters build
+    DiscoveredModel too, and an absurd value must become null, never a failed refresh."""
+    replacement = model.replacement_model_id
+    if replacement is not None and (
+        not isinstance(replacement, str) or unstorable_id_reason(replacement)
+    ):
+        replacement = None
+    return {
+        "input_price_per_mtok": clean_price(model.input_price_per_mtok),
+        "output_price_per_mtok": clean_price(model.output_price_per_mtok),
+        "price_per_mchar": clean_price(model.price_per_mchar),
+        "max_output_tokens": clean_token_count(model.max_output_tokens),
+        "capabilities": clean_capabilities(model.capabilities),
+        "retires_at": model.retires_at,
+        "replacement_model_id": replacement.strip() if replacement else None,
+    }
+
+
+def _merged_metadata(listed: dict[str, Any], sources: dict[str, str] | None) -> dict[str, Any]:
+    """The listing's metadata for a known row, minus the fields an admin set (they stay)."""
+    kept = {name: src for name, src in (sources or {}).items() if src == SOURCE_ADMIN}
+    values = {name: v for name, v in listed.items() if name not in kept}
+    merged = kept | {name: SOURCE_LISTING for name, v in values.items() if v is not None}
+    return values | {"metadata_sources": merged or None}
+
+
 @dataclass(slots=True)
 class IngestResult:
     new: list[str] = field(default_factory=list)  # model ids inserted as pending
@@ -749,6 +859,7 @@ def ingest_discovered(
                 AIModel.deprecated_by_admin,
                 AIModel.display_name_edited,
                 AIModel.description_edited,
+                AIModel.metadata_sources,
             ).where(AIModel.provider == provider, AIModel.category == category.value)
         )
     }
@@ -759,18 +870,23 @@ def ingest_discovered(
         fresh = {
             "context_window": model.context_window,
             "supports_streaming": model.supports_streaming,
-            "retires_at": model.retires_at,
             "provider_metadata": _storable_json(model.metadata) or None,
             "last_seen_at": now,
             "source": ModelSource.API.value,
         }
         display_name = _provider_text(model.display_name, MAX_NAME_LENGTH) or model.model_id
         description = _provider_text(model.description, MAX_PROVIDER_DESCRIPTION_LENGTH)
+        listed = _listed_metadata(model)
         known = existing.get(model.model_id)
         if known is None:
             inserts.append(
                 fresh
+                | listed
                 | {
+                    "metadata_sources": {
+                        name: SOURCE_LISTING for name, v in listed.items() if v is not None
+                    }
+                    or None,
                     "id": uuid.uuid4(),
                     "provider": provider,
                     "category": category.value,
@@ -791,6 +907,7 @@ def ingest_discovered(
         # A listing without a context window (OpenAI's) must not erase the curated one.
         values = {k: v for k, v in fresh.items() if v is not None or k != "context_window"}
         values["id"] = known.id
+        values |= _merged_metadata(listed, known.metadata_sources)
         if not known.display_name_edited:
             values["display_name"] = display_name
         if not known.description_edited:

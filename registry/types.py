@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,6 +92,73 @@ def display_id(provider: str, model_id: str) -> str:
     return f"{provider}/{model_id}"
 
 
+# The one vocabulary of `capabilities` (README "Normalized metadata"); providers map their own
+# flags onto it and anything else is left out. Streaming has its own column.
+CAPABILITIES: tuple[str, ...] = ("vision", "audio_input", "tools", "structured_output", "reasoning")
+
+# The normalized metadata columns; `metadata_sources` says where each value came from.
+METADATA_FIELDS: tuple[str, ...] = (
+    "input_price_per_mtok",
+    "output_price_per_mtok",
+    "price_per_mchar",
+    "max_output_tokens",
+    "capabilities",
+    "retires_at",
+    "replacement_model_id",
+)
+PRICE_FIELDS: tuple[str, ...] = ("input_price_per_mtok", "output_price_per_mtok", "price_per_mchar")
+SOURCE_LISTING = "listing"
+SOURCE_ADMIN = "admin"
+
+# No real model costs more: a larger value is a unit mix-up or a hostile listing.
+MAX_PRICE_PER_MILLION = 10_000.0
+# The largest value an INTEGER column holds on PostgreSQL.
+MAX_TOKEN_COUNT = 2**31 - 1
+
+
+def clean_price(value: Any, scale: float = 1.0) -> float | None:
+    """A price as USD per million units (`value × scale`), or None when absent or absurd.
+
+    Accepts numbers and numeric strings (OpenRouter sends "0.00000075" per token); negative,
+    NaN, infinite, non-numeric and implausibly large (> $10,000) values are None.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float):
+        return None
+    try:
+        price = float(value) * scale
+    except OverflowError:
+        return None
+    if not math.isfinite(price) or price < 0 or price > MAX_PRICE_PER_MILLION:
+        return None
+    # Float noise of the per-token conversion (0.75000000001) is not a price anyone set.
+    return round(price, 6)
+
+
+def clean_token_count(value: Any) -> int | None:
+    """A token count, or None for absent, non-numeric, non-finite, zero, negative or huge."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_TOKEN_COUNT else None
+
+
+def clean_capabilities(values: Any) -> list[str] | None:
+    """Capabilities in the vocabulary's order; unknown names dropped; None when not a list."""
+    if not isinstance(values, list | tuple | set | frozenset):
+        return None
+    given = {v for v in values if isinstance(v, str)}
+    return [c for c in CAPABILITIES if c in given]
+
+
 @dataclass(frozen=True, slots=True)
 class DiscoveredModel:
     """One entry of a provider listing, normalised; `metadata` keeps the raw entry."""
@@ -102,6 +170,12 @@ class DiscoveredModel:
     supports_streaming: bool = True
     retires_at: datetime | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    input_price_per_mtok: float | None = None
+    output_price_per_mtok: float | None = None
+    price_per_mchar: float | None = None
+    max_output_tokens: int | None = None
+    capabilities: list[str] | None = None  # from CAPABILITIES; None when the listing is silent
+    replacement_model_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +205,13 @@ class CatalogModel:
     created_at: datetime
     updated_at: datetime
     updated_by: uuid.UUID | None
+    input_price_per_mtok: float | None = None
+    output_price_per_mtok: float | None = None
+    price_per_mchar: float | None = None
+    max_output_tokens: int | None = None
+    capabilities: list[str] | None = None
+    replacement_model_id: str | None = None
+    metadata_sources: dict[str, str] | None = None  # field -> "listing" | "admin" | "dataset …"
 
     @property
     def display_id(self) -> str:

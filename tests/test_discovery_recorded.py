@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
-from registry.db import Database
+from registry.db import Database, get_database
 from registry.demo import StandInProviders
 from registry.discovery import discover_models
+from registry.schema import AIModel
 from registry.store import ModelFilter, count_models, get_model_by_provider_id
 from registry.types import ModelStatus
 from tests.conftest import SHARED_FIXTURES
@@ -67,6 +69,42 @@ def test_recorded_text_listings_are_classified_and_ingested(
     assert count_models(ModelFilter(provider="openrouter", category="text")) >= 414
     gemini = get_model_by_provider_id("google", "gemini-2.5-flash", "text")
     assert gemini.context_window == 1_048_576 and gemini.status is ModelStatus.ENABLED
+    _assert_recorded_metadata()
+
+
+def _assert_recorded_metadata() -> None:
+    """The normalized metadata of a few real entries, as the recordings state it."""
+    gemini = get_model_by_provider_id("google", "gemini-2.5-flash", "text")
+    assert gemini.max_output_tokens == 65_536 and gemini.capabilities == ["reasoning"]
+    assert get_model_by_provider_id("google", "gemini-2.0-flash", "text").capabilities is None
+    gpt4o = get_model_by_provider_id("openrouter", "openai/gpt-4o", "text")
+    assert (gpt4o.input_price_per_mtok, gpt4o.output_price_per_mtok) == (2.5, 10.0)
+    assert gpt4o.max_output_tokens == 16_384
+    assert gpt4o.capabilities == ["vision", "tools", "structured_output"]
+    assert gpt4o.metadata_sources and gpt4o.metadata_sources["input_price_per_mtok"] == "listing"
+    flash = get_model_by_provider_id("openrouter", "google/gemini-2.5-flash", "text")
+    assert flash.capabilities == [
+        "vision",
+        "audio_input",
+        "tools",
+        "structured_output",
+        "reasoning",
+    ]
+    # The router's "-1" means "depends on the model it picks": no price, not a negative one.
+    router = get_model_by_provider_id("openrouter", "openrouter/auto", "text")
+    assert router.input_price_per_mtok is None and router.output_price_per_mtok is None
+    large = get_model_by_provider_id("mistral", "mistral-large-latest", "text")
+    assert large.capabilities == ["vision", "tools"] and large.replacement_model_id is None
+    # The May 2025 recording predates Anthropic's capabilities and max_tokens: unknown.
+    opus = get_model_by_provider_id("anthropic", "claude-opus-4-20250514", "text")
+    assert opus.capabilities is None and opus.max_output_tokens is None
+    with get_database().read() as session:
+        priced = session.scalar(
+            select(func.count()).where(
+                AIModel.provider == "openrouter", AIModel.input_price_per_mtok.is_not(None)
+            )
+        )
+    assert priced == 409  # all 414 but the five routers (auto, auto-beta, fusion, pareto-code …)
 
 
 def test_recorded_tts_listings_are_classified_and_ingested(

@@ -196,7 +196,7 @@ def edits_from_editor(
         if not 0 <= position < len(rows):
             continue
         row = rows[position]
-        values: dict[str, str] = {}
+        values: dict[str, Any] = {}
         if "status" in allowed and "status" in changes:
             status = _text(changes["status"]).lower()
             if status and status != row.status:

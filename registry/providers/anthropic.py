@@ -15,9 +15,11 @@ Anthropic lists no TTS models.
 
 Other fields: display_name is Anthropic's `display_name` (else derived from the id);
 context_window is `max_input_tokens` when given (older listings omit it); `retires_at` is
-the scheduled retirement date; streaming is supported by every Claude model. `metadata` is
-the entry as sent (capabilities, `max_tokens`, `created_at` …). Ids the listing repeats
-keep their first entry.
+the scheduled retirement date; max_output_tokens is `max_tokens`; capabilities come from
+`capabilities.image_input` → vision, `structured_outputs` → structured_output, `thinking` →
+reasoning (each `{"supported": true}`); Anthropic lists no prices. Streaming is supported by
+every Claude model. `metadata` is the entry as sent. Ids the listing repeats keep their first
+entry.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from registry.providers.common import (
     text_or_none,
     utc_datetime,
 )
-from registry.types import Category, DiscoveredModel
+from registry.types import Category, DiscoveredModel, clean_capabilities
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,13 @@ def _fetch_entries(
             page = page.get_next_page()
 
 
+_CAPABILITY_FLAGS = {
+    "image_input": "vision",
+    "structured_outputs": "structured_output",
+    "thinking": "reasoning",
+}
+
+
 def is_text_model(entry: dict[str, Any]) -> bool:
     return entry.get("type", "model") == "model" and entry.get("lifecycle") != "retired"
 
@@ -93,6 +102,22 @@ def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
         supports_streaming=True,
         retires_at=utc_datetime(entry.get("retires_at")),
         metadata=entry,
+        max_output_tokens=positive_int(entry.get("max_tokens")),
+        capabilities=_capabilities(entry.get("capabilities")),
+    )
+
+
+def _capabilities(flags: Any) -> list[str] | None:
+    """`capabilities.{image_input,structured_outputs,thinking}.supported` in our vocabulary;
+    None for listings (before 2026) that carry no capabilities object."""
+    if not isinstance(flags, dict):
+        return None
+    return clean_capabilities(
+        [
+            ours
+            for theirs, ours in _CAPABILITY_FLAGS.items()
+            if isinstance(flags.get(theirs), dict) and flags[theirs].get("supported") is True
+        ]
     )
 
 

@@ -55,7 +55,7 @@ from registry.providers.base import (
     unreachable_error,
 )
 from registry.text import inert
-from registry.types import Category, DiscoveredModel, parse_category
+from registry.types import Category, DiscoveredModel, clean_token_count, parse_category
 
 logger = logging.getLogger(__name__)
 
@@ -576,12 +576,8 @@ def utc_datetime(value: Any) -> datetime | None:
     return None
 
 
-def positive_int(value: Any) -> int | None:
-    """A token count from a listing, or None for absent, zero, negative or non-numeric values."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = int(value)
-    return number if number > 0 else None
+# A token count from a listing, or None (absent, zero, negative, NaN, beyond an INTEGER column).
+positive_int = clean_token_count
 
 
 def text_or_none(value: Any) -> str | None:

@@ -23,9 +23,11 @@ Classification
 
 Normalisation
 - Gemini: display name = `displayName`; description; context window = `inputTokenLimit`;
-  streaming = True (every `generateContent` model also streams). The listing gives no
-  retirement dates. metadata = the entry in its wire field names (as the SDK parsed it; the
-  SDK keeps every field the API documents) plus `"service": "gemini-api"`.
+  streaming = True (every `generateContent` model also streams); max_output_tokens =
+  `outputTokenLimit`; capabilities = `["reasoning"]` when `thinking` is true, `[]` when false,
+  None when absent (Gemini lists no prices). The listing gives no retirement dates.
+  metadata = the entry in its wire field names (as the SDK parsed it; the SDK keeps every
+  field the API documents) plus `"service": "gemini-api"`.
 - Cloud TTS: display name `"{voice} ({language}, {Gender})"` with the locale prefix removed
   from the voice, e.g. `Chirp3 HD Achernar (en-US, Female)`; streaming = True only for Chirp 3
   HD / Chirp HD voices (the ones Cloud TTS streams); metadata = the raw entry plus
@@ -259,7 +261,15 @@ def _gemini_model(entry: dict[str, Any]) -> DiscoveredModel:
         supports_streaming=True,
         retires_at=None,
         metadata=entry,
+        max_output_tokens=positive_int(entry.get("outputTokenLimit")),
+        capabilities=_capabilities(entry.get("thinking")),
     )
+
+
+def _capabilities(thinking: Any) -> list[str] | None:
+    if isinstance(thinking, bool):
+        return ["reasoning"] if thinking else []
+    return None
 
 
 def _fetch_cloud_tts_voices(api_key: str, timeout: float) -> list[DiscoveredModel]:

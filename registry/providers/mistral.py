@@ -20,8 +20,11 @@ the one kept).
 Other fields: display_name is derived from the id, with the canonical model `name` in
 parentheses when the id is an alias of it (`Mistral Medium Latest (mistral-medium-2508)`);
 description is Mistral's; context_window is `max_context_length`; `deprecation` becomes
-`retires_at`; streaming is supported by every chat model. `metadata` is the entry as sent
-(the raw JSON, not the SDK's re-serialisation, which would add defaults the API never sent).
+`retires_at` and `deprecation_replacement_model` `replacement_model_id`; capabilities from the
+flags `function_calling` → tools, `vision` → vision, `audio` → audio_input (Mistral lists no
+prices or output limit); streaming is supported by every chat model. `metadata` is the entry
+as sent (the raw JSON, not the SDK's re-serialisation, which would add defaults the API never
+sent).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from registry.providers.common import (
     text_or_none,
     utc_datetime,
 )
-from registry.types import Category, DiscoveredModel
+from registry.types import Category, DiscoveredModel, clean_capabilities
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,7 @@ _NOT_TEXT_CAPABILITIES = (
     "audio_transcription_realtime",
     "audio_speech",
 )
+_CAPABILITY_FLAGS = {"function_calling": "tools", "vision": "vision", "audio": "audio_input"}
 _NOT_TEXT_ID = re.compile(r"embed|moderation|ocr|transcri|(?:^|-)tts(?:-|$)")
 
 
@@ -101,6 +105,14 @@ def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
         supports_streaming=True,
         retires_at=utc_datetime(entry.get("deprecation")),
         metadata=entry,
+        capabilities=clean_capabilities(
+            [
+                ours
+                for flag, ours in _CAPABILITY_FLAGS.items()
+                if entry["capabilities"].get(flag) is True
+            ]
+        ),
+        replacement_model_id=text_or_none(entry.get("deprecation_replacement_model")),
     )
 
 

@@ -18,6 +18,11 @@ Normalisation
 - display name = `name`; description; context window = `context_length` (else
   `top_provider.context_length`); streaming = True; retires_at = `expiration_date`
   (a date, taken as midnight UTC); metadata = the raw entry. The first of a repeated id wins.
+- prices: `pricing.prompt` / `pricing.completion` are USD per token as strings, ×1e6 → USD per
+  1M tokens (the router's "-1", "unknown", is dropped); max_output_tokens =
+  `top_provider.max_completion_tokens`; capabilities: `supported_parameters` `tools` → tools,
+  `structured_outputs` → structured_output, `reasoning` → reasoning;
+  `architecture.input_modalities` `image` → vision, `audio` → audio_input.
 """
 
 from __future__ import annotations
@@ -42,7 +47,15 @@ from registry.providers.common import (
     text_or_none,
     utc_datetime,
 )
-from registry.types import Category, DiscoveredModel
+from registry.types import Category, DiscoveredModel, clean_capabilities, clean_price
+
+# supported_parameters / input_modalities → the registry's capability vocabulary
+_PARAMETER_CAPABILITIES = {
+    "tools": "tools",
+    "structured_outputs": "structured_output",
+    "reasoning": "reasoning",
+}
+_INPUT_CAPABILITIES = {"image": "vision", "audio": "audio_input"}
 
 logger = logging.getLogger(__name__)
 
@@ -148,9 +161,14 @@ def _model(entry: dict[str, Any]) -> DiscoveredModel | None:
     name = entry.get("name")
     description = entry.get("description")
     top_provider = entry.get("top_provider")
-    context = positive_int(entry.get("context_length"))
-    if context is None and isinstance(top_provider, dict):
-        context = positive_int(top_provider.get("context_length"))
+    if not isinstance(top_provider, dict):
+        top_provider = {}
+    context = positive_int(entry.get("context_length")) or positive_int(
+        top_provider.get("context_length")
+    )
+    pricing = entry.get("pricing")
+    if not isinstance(pricing, dict):
+        pricing = {}
     return DiscoveredModel(
         model_id=model_id,
         display_name=text_or_none(name) or readable_name(model_id),
@@ -159,4 +177,19 @@ def _model(entry: dict[str, Any]) -> DiscoveredModel | None:
         supports_streaming=True,
         retires_at=utc_datetime(entry.get("expiration_date")),
         metadata=entry,  # freshly decoded JSON, owned by this listing
+        input_price_per_mtok=clean_price(pricing.get("prompt"), 1e6),
+        output_price_per_mtok=clean_price(pricing.get("completion"), 1e6),
+        max_output_tokens=positive_int(top_provider.get("max_completion_tokens")),
+        capabilities=_capabilities(entry),
     )
+
+
+def _capabilities(entry: dict[str, Any]) -> list[str] | None:
+    parameters = entry.get("supported_parameters")
+    architecture = entry.get("architecture")
+    inputs = architecture.get("input_modalities") if isinstance(architecture, dict) else None
+    if not isinstance(parameters, list) and not isinstance(inputs, list):
+        return None
+    found = {_PARAMETER_CAPABILITIES.get(p) for p in parameters or [] if isinstance(p, str)}
+    found |= {_INPUT_CAPABILITIES.get(m) for m in inputs or [] if isinstance(m, str)}
+    return clean_capabilities(found)

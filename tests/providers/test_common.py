@@ -73,7 +73,19 @@ def test_repeated_ids_keep_the_first_entry() -> None:
     assert [(m.model_id, m.display_name) for m in first_wins(models)] == [("a", "A"), ("b", "B")]
 
 
-@pytest.mark.parametrize(("value", "expected"), [(8192, 8192), (0, None), (-1, None), ("8k", None)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (8192, 8192),
+        (0, None),
+        (-1, None),
+        ("8k", None),
+        (True, None),
+        (float("nan"), None),
+        (float("inf"), None),
+        (2**31, None),  # would overflow PostgreSQL's INTEGER and fail the whole refresh
+    ],
+)
 def test_token_counts_must_be_positive_numbers(value: object, expected: int | None) -> None:
     assert positive_int(value) == expected
 
