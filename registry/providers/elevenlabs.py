@@ -112,7 +112,7 @@ def _fetch_voices(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], i
                     page_size=PAGE_SIZE,
                     next_page_token=token,
                     # No SDK retries: a 429/500/timeout must surface at once.
-                    request_options={"max_retries": 0, "timeout_in_seconds": timeout},  # type: ignore[typeddict-item]
+                    request_options={"max_retries": 0, "timeout_in_seconds": timeout},
                 )
             except (ApiError, httpx.TransportError, ValueError, TypeError) as exc:
                 raise _translate(exc, api_key, timeout) from None
