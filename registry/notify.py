@@ -10,13 +10,14 @@ with the URL's credentials (userinfo, query values) masked.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
 import urllib.request
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from sqlalchemy import select
 
@@ -136,9 +137,16 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _post(url: str, body: bytes, timeout: float, outcome: list[str]) -> None:
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        # urllib cannot send userinfo itself: it becomes Basic auth, as curl sends it.
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        token = f"{unquote(user)}:{unquote(password)}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+        url = urlunsplit(parts._replace(netloc=hostport))
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     opener = urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(request, timeout=timeout) as response:
@@ -146,7 +154,9 @@ def _post(url: str, body: bytes, timeout: float, outcome: list[str]) -> None:
     except Exception as exc:
         # Exception texts may carry the URL; only the type and the HTTP status are kept.
         status = getattr(exc, "code", None)
-        outcome.append(f"failed ({type(exc).__name__}{f', HTTP {status}' if status else ''})")
+        reason = getattr(exc, "reason", None)
+        why = f"HTTP {status}" if status else type(reason or exc).__name__
+        outcome.append(f"failed ({why})")
 
 
 def send(url: str, payload: dict[str, Any]) -> bool:

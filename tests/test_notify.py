@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import logging
@@ -31,12 +32,14 @@ class Webhook:
 
     def __init__(self) -> None:
         self.posts: list[tuple[str, Any]] = []
+        self.authorization: list[str | None] = []
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 hook.posts.append((self.path, json.loads(body)))
+                hook.authorization.append(self.headers.get("Authorization"))
                 if self.path.startswith("/moved"):
                     self.send_response(307)
                     self.send_header("Location", "/elsewhere")
@@ -141,6 +144,13 @@ def test_redirects_are_not_followed(webhook: Webhook, caplog: pytest.LogCaptureF
     assert "HTTP 307" in caplog.text
 
 
+def test_credentials_in_the_url_are_sent_as_basic_auth(webhook: Webhook) -> None:
+    url = webhook.url.replace("http://", "http://hook%40user:p%3Ass@") + "/in?token=t"
+    assert notify.send(url, {"text": "x", "changes": []})
+    assert webhook.posts == [("/in?token=t", {"text": "x", "changes": []})]
+    assert webhook.authorization == ["Basic " + base64.b64encode(b"hook@user:p:ss").decode()]
+
+
 def _refused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -160,7 +170,10 @@ def test_a_dead_webhook_is_logged_masked_and_discovery_still_succeeds(
         report = discover_models("text", ["openai"])
     assert report.total_new > 0 and report.total_errors == 0
     assert time.monotonic() - started < 30  # refused at once; the listing dominates
-    assert "not delivered" in caplog.text and "127.0.0.1" in caplog.text
+    assert (
+        "not delivered: failed (ConnectionRefusedError)" in caplog.text
+        and "127.0.0.1" in caplog.text
+    )
     assert "s3cr3t" not in caplog.text and "alice" not in caplog.text
 
 
