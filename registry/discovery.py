@@ -7,12 +7,14 @@ For each (provider, category) asked for, in parallel:
    once (its pid is gone on this host) or after `STALE_AFTER` without a heartbeat;
 2. fetch the listing through the provider's adapter with the key read at call time;
 3. skip, with a warning naming them, entries whose id cannot be stored or shown safely;
-4. in one transaction: insert unseen models as `pending`, refresh metadata of known ones, bring
+4. plan (`plan_refresh`, a pure function of the listing and the catalog rows) and apply in one
+   transaction: insert unseen models as `pending`, refresh metadata of known ones, bring
    relisted deprecated models back to `pending`, deprecate models a complete listing no
    longer contains — unless a guard says the listing cannot be trusted — and write one audit
    entry summing up what changed;
 5. record the outcome in `discovery_state`.
-A provider that fails writes nothing to the catalog and never spoils the others.
+A provider that fails writes nothing to the catalog and never spoils the others. A dry run
+does step 2 and reports the plan of step 4: no claim, no write.
 
 A skipped entry still counts as listed: its id is not deprecated (an old catalog may hold it),
 and the listing stays complete, so one hostile entry cannot stop every deprecation.
