@@ -92,20 +92,30 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             return
         r = event.result
         state = "failed" if r.errors else ("skipped" if r.rate_limited else "ok")
+        held = f", held back {len(r.held_back)}" if r.held_back else ""
         print(
-            f"{r.provider:<11} {state:<7} {r.source.value:<7} listed {r.discovered:>5}, "
-            f"new {len(r.new)}, deprecated {len(r.deprecated)}",
+            f"{r.provider:<11} {state:<7} {r.source.value:<7} {r.category.value:<5} "
+            f"listed {r.discovered:>5}, new {len(r.new)}, returned {len(r.returned)}, "
+            f"refreshed {r.refreshed}, deprecated {len(r.deprecated)}{held}",
             file=sys.stderr,
         )
         for line in r.errors + r.warnings:
             print(f"{'':<11} {inert(line)}", file=sys.stderr)
 
     providers = [args.provider] if args.provider else None
-    report = discover_models(args.category, providers, force=args.force, on_progress=progress)
+    category = None if args.all else args.category
+    report = discover_models(
+        category, providers, force=args.force, dry_run=args.dry_run, on_progress=progress
+    )
     if args.json:
         _print_json(report.to_json())
     else:
-        print(f"{report.total_new} new model(s), {report.total_errors} error(s)")
+        total_deprecated = sum(len(r.deprecated) for r in report.results)
+        line = (
+            f"{report.total_new} new model(s), {total_deprecated} deprecated, "
+            f"{report.total_errors} error(s)"
+        )
+        print(f"dry run: nothing was written; would be {line}" if args.dry_run else line)
     # Exit 0 even when some providers failed: the report says which (DESIGN.md).
     return 0
 
@@ -236,9 +246,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     discover = commands.add_parser("discover", help="refresh the catalog from the providers")
-    discover.add_argument("--category", required=True, choices=_category_choices())
-    discover.add_argument("--provider")
+    which = discover.add_mutually_exclusive_group(required=True)
+    which.add_argument("--category", choices=_category_choices())
+    which.add_argument(
+        "--all", action="store_true", help="every category and provider (for cron, timers)"
+    )
+    discover.add_argument("--provider", help="only this provider (in every category it serves)")
     discover.add_argument("--force", action="store_true", help="ignore the 5-minute limit")
+    discover.add_argument(
+        "--dry-run", action="store_true", help="report what would change; write nothing"
+    )
     discover.add_argument("--json", action="store_true")
     discover.set_defaults(handler=_cmd_discover)
 

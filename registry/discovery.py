@@ -7,12 +7,14 @@ For each (provider, category) asked for, in parallel:
    once (its pid is gone on this host) or after `STALE_AFTER` without a heartbeat;
 2. fetch the listing through the provider's adapter with the key read at call time;
 3. skip, with a warning naming them, entries whose id cannot be stored or shown safely;
-4. in one transaction: insert unseen models as `pending`, refresh metadata of known ones, bring
+4. plan (`plan_refresh`, a pure function of the listing and the catalog rows) and apply in one
+   transaction: insert unseen models as `pending`, refresh metadata of known ones, bring
    relisted deprecated models back to `pending`, deprecate models a complete listing no
    longer contains — unless a guard says the listing cannot be trusted — and write one audit
    entry summing up what changed;
 5. record the outcome in `discovery_state`.
-A provider that fails writes nothing to the catalog and never spoils the others.
+A provider that fails writes nothing to the catalog and never spoils the others. A dry run
+does step 2 and reports the plan of step 4: no claim, no write.
 
 A skipped entry still counts as listed: its id is not deprecated (an old catalog may hold it),
 and the listing stays complete, so one hostile entry cannot stop every deprecation.
@@ -32,7 +34,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Protocol, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Table, and_, select, update
 
@@ -88,6 +90,8 @@ class ProviderResult:
     new: list[str] = field(default_factory=list)
     deprecated: list[str] = field(default_factory=list)
     returned: list[str] = field(default_factory=list)  # deprecated, listed again → pending
+    refreshed: int = 0  # known models listed again, their metadata refreshed
+    held_back: list[str] = field(default_factory=list)  # missing, kept by the deprecation guard
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rate_limited: bool = False  # skipped by our 5-minute limit, or the provider answered 429
@@ -109,6 +113,8 @@ class ProviderResult:
             "errors": list(self.errors),
             "rate_limited": self.rate_limited,
             "returned": list(self.returned),
+            "refreshed": self.refreshed,
+            "held_back": list(self.held_back),
             "warnings": list(self.warnings),
             "next_refresh_at": self.next_refresh_at.isoformat() if self.next_refresh_at else None,
             "seconds": round(self.seconds, 3),
@@ -118,6 +124,7 @@ class ProviderResult:
 @dataclass(slots=True)
 class DiscoveryReport:
     results: list[ProviderResult]
+    dry_run: bool = False  # computed from a real listing, nothing written
 
     @property
     def total_new(self) -> int:
@@ -128,11 +135,14 @@ class DiscoveryReport:
         return sum(len(r.errors) for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "results": [r.to_json() for r in self.results],
             "total_new": self.total_new,
             "total_errors": self.total_errors,
         }
+        if self.dry_run:
+            payload["dry_run"] = True
+        return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,35 +162,74 @@ ProgressCallback = Callable[[ProgressEvent], None]
 
 
 def discover_models(
-    category: Category | str,
+    category: Category | str | None,
     providers: Sequence[str] | None = None,
     *,
     force: bool = False,
+    dry_run: bool = False,
     actor: Actor = DISCOVERY,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     provider_deadline: float | None = None,
     max_deprecation_share: float = MAX_DEPRECATION_SHARE,
     on_progress: ProgressCallback | None = None,
 ) -> DiscoveryReport:
-    """Refresh the catalog of one category from its providers, in parallel.
+    """Refresh the catalog of one category (None: every category) from its providers.
 
+    The providers of a category run in parallel, categories one after the other. With
+    `category=None`, `providers` limits each category to those of them it lists.
     `timeout` bounds each HTTP request; the adapter holds one provider's whole listing (all
     pages) to `REGISTRY_DISCOVERY_TIMEOUT` and closes its connection past it.
     `provider_deadline` bounds how long this call waits for one provider's refresh (default:
-    that timeout plus `WRITE_GRACE_SECONDS`). Never raises for a provider's failure: the report
-    says what happened.
+    that timeout plus `WRITE_GRACE_SECONDS`). `dry_run` lists the providers and reports what
+    the refresh would change, writing nothing (no claim, no state, no audit). Never raises for
+    a provider's failure: the report says what happened. A real run that changed something or
+    failed is announced to `REGISTRY_NOTIFY_URL` (see registry.notify), once.
     """
-    cat = parse_category(category)
-    chosen = (
-        [parse_provider(p, cat) for p in dict.fromkeys(providers)]
-        if providers
-        else list(PROVIDERS[cat])
-    )
+    if category is None:
+        wanted = [parse_provider(p) for p in dict.fromkeys(providers or [])]
+        plan = [(c, [p for p in PROVIDERS[c] if not wanted or p in wanted]) for c in Category]
+    else:
+        cat = parse_category(category)
+        chosen = (
+            [parse_provider(p, cat) for p in dict.fromkeys(providers)]
+            if providers
+            else list(PROVIDERS[cat])
+        )
+        plan = [(cat, chosen)]
     deadline = (
         provider_deadline
         if provider_deadline is not None
         else discovery_timeout() + WRITE_GRACE_SECONDS
     )
+    settings = _RefreshSettings(force, dry_run, actor, timeout, max_deprecation_share)
+    results: list[ProviderResult] = []
+    for cat, chosen in plan:
+        if chosen:
+            results.extend(_discover_category(cat, chosen, settings, deadline, on_progress))
+    report = DiscoveryReport(results, dry_run=dry_run)
+    if not dry_run:
+        from registry.notify import notify_discovery
+
+        notify_discovery(report)
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class _RefreshSettings:
+    force: bool
+    dry_run: bool
+    actor: Actor
+    timeout: float
+    max_share: float
+
+
+def _discover_category(
+    cat: Category,
+    chosen: list[str],
+    settings: _RefreshSettings,
+    deadline: float,
+    on_progress: ProgressCallback | None,
+) -> list[ProviderResult]:
     database = get_database()
     results: dict[str, ProviderResult] = {}
     pool = ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="discover")
@@ -194,7 +243,7 @@ def discover_models(
         for provider in chosen:
             if on_progress:
                 on_progress(ProgressEvent(provider, cat, "started"))
-            job = _Refresh(database, provider, cat, force, actor, timeout, max_deprecation_share)
+            job = _Refresh(database, provider, cat, settings)
             futures[pool.submit(job.run)] = provider
         pending = set(futures)
         end = time.monotonic() + deadline
@@ -220,13 +269,14 @@ def discover_models(
             )
             # The late worker may still finish; its claim expires, and its write is refused
             # because the claim token no longer matches (see _Refresh._write).
-            _Refresh.abandon(database, provider, cat)
+            if not settings.dry_run:
+                _Refresh.abandon(database, provider, cat)
             results[provider] = result
             if on_progress:
                 on_progress(ProgressEvent(provider, cat, "finished", result))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    return DiscoveryReport([results[p] for p in chosen])
+    return [results[p] for p in chosen]
 
 
 def check_api_key(
@@ -482,18 +532,16 @@ class _Refresh:
         database: Database,
         provider: str,
         category: Category,
-        force: bool,
-        actor: Actor,
-        timeout: float,
-        max_deprecation_share: float,
+        settings: _RefreshSettings,
     ) -> None:
         self.database = database
         self.provider = provider
         self.category = category
-        self.force = force
-        self.actor = actor
-        self.timeout = timeout
-        self.max_share = max_deprecation_share
+        self.force = settings.force
+        self.dry_run = settings.dry_run
+        self.actor = settings.actor
+        self.timeout = settings.timeout
+        self.max_share = settings.max_share
         self.token: str | None = None  # our claim's, once taken
         self.heartbeat: _Heartbeat | None = None
 
@@ -520,10 +568,13 @@ class _Refresh:
         return result
 
     def _run(self, result: ProviderResult) -> None:
-        if not self._claim(result):
-            return
-        assert self.token is not None
-        self.heartbeat = _Heartbeat(self.database, self.provider, self.category, self.token)
+        # A dry run takes no claim: it writes nothing, so it neither waits for nor blocks a
+        # real refresh, and it ignores the 5-minute limit.
+        if not self.dry_run:
+            if not self._claim(result):
+                return
+            assert self.token is not None
+            self.heartbeat = _Heartbeat(self.database, self.provider, self.category, self.token)
         adapter = get_adapter(self.provider)
         credentials: Credentials | None = None
         listable = self.category in adapter.categories
@@ -641,7 +692,7 @@ class _Refresh:
         )
 
     def _record_failure(self, result: ProviderResult) -> None:
-        if result.rate_limited and not result.errors:
+        if self.dry_run or (result.rate_limited and not result.errors):
             return  # skipped by our own limit: the state already says when the last refresh was
         # Without a claim of ours (the claim itself failed) someone else's must stay untouched.
         release = _RELEASED if self.token is not None else {}
@@ -672,16 +723,16 @@ class _Refresh:
         result.source = ModelSource.CURATED
         result.warnings.append(CURATED_SOURCE_NOTE)
         now = utcnow()
-        with self.database.write() as session:
-            known = set(
-                session.scalars(
-                    select(AIModel.model_id).where(
-                        AIModel.provider == self.provider, AIModel.category == self.category.value
-                    )
-                )
-            )
+        session_scope = self.database.read() if self.dry_run else self.database.write()
+        with session_scope as session:
+            known = {row.model_id for row in self._catalog_rows(session)}
             # Curated entries new to this catalog still wait for an admin's approval.
             unseen = [m for m in models if m.model_id not in known]
+            result.discovered = len(models)
+            result.new = [m.model_id for m in unseen]
+            result.refreshed = len(models) - len(unseen)
+            if self.dry_run:
+                return
             for model in unseen:
                 session.add(
                     AIModel(
@@ -697,8 +748,6 @@ class _Refresh:
                         updated_at=now,
                     )
                 )
-            result.discovered = len(models)
-            result.new = [m.model_id for m in unseen]
             self._audit_refresh(session, result, now)
             self._record_success(session, result, now)
 
@@ -709,6 +758,11 @@ class _Refresh:
         result.warnings.extend(listing.warnings)
         result.warnings.extend(_skipped_warnings(self.provider, self.category, skipped))
         now = utcnow()
+        if self.dry_run:
+            with self.database.read() as session:
+                plan = self._plan(session, listing, models, skipped)
+                self._report_plan(session, plan, result)
+            return
         with self.database.write() as session:
             # Refuse to write when our claim was lost: a newer refresh may own this provider now.
             token = session.scalar(
@@ -724,15 +778,12 @@ class _Refresh:
                     self.provider,
                     "the refresh took too long and was abandoned; nothing was changed",
                 )
-            # "Known" means known before this listing: its own new entries must not dilute
-            # the share the guard measures.
-            known = self._known_api_models(session)
-            ingest = ingest_discovered(
-                session, self.provider, self.category, models, now, actor=self.actor
-            )
-            result.new, result.returned = ingest.new, ingest.returned
-            listed = {m.model_id for m in models} | {model_id for model_id, _ in skipped}
-            self._deprecate_missing(session, listing, listed, known, result, now)
+            # The plan reads the catalog before this listing is written: its own new entries
+            # must not dilute the share the guard measures.
+            plan = self._plan(session, listing, models, skipped)
+            ingest_discovered(session, self.provider, self.category, models, now, actor=self.actor)
+            self._deprecate(session, plan, now)
+            self._report_plan(session, plan, result)
             self._audit_refresh(session, result, now)
             self._record_success(session, result, now)
         logger.info(
@@ -744,59 +795,44 @@ class _Refresh:
             len(result.deprecated),
         )
 
-    def _known_api_models(self, session: Any) -> list[Any]:
-        """API-sourced models not yet deprecated: (id, model_id, status) rows."""
+    def _catalog_rows(self, session: Any) -> list[Any]:
+        """This pair's catalog rows, as `plan_refresh` reads them (plus the row id)."""
         return list(
             session.execute(
-                select(AIModel.id, AIModel.model_id, AIModel.status).where(
+                select(
+                    AIModel.id,
+                    AIModel.model_id,
+                    AIModel.status,
+                    AIModel.source,
+                    AIModel.deprecated_by_admin,
+                ).where(
                     AIModel.provider == self.provider,
                     AIModel.category == self.category.value,
-                    AIModel.source == ModelSource.API.value,
-                    AIModel.status.in_(
-                        [
-                            ModelStatus.PENDING.value,
-                            ModelStatus.ENABLED.value,
-                            ModelStatus.DISABLED.value,
-                        ]
-                    ),
                 )
             )
         )
 
-    def _deprecate_missing(
+    def _plan(
         self,
         session: Any,
         listing: ProviderListing,
-        listed: set[str],
-        known: list[Any],
-        result: ProviderResult,
-        now: datetime,
-    ) -> None:
-        """Deprecate known models missing from `listed` (ids listed, skipped ones included)."""
-        # Disabled models stay disabled (the admin's decision); only pending/enabled ones retire.
-        missing = [
-            c for c in known if c.model_id not in listed and c.status != ModelStatus.DISABLED.value
-        ]
-        if not missing:
-            return
-        why = None
-        if not listing.complete:
-            why = "the listing was incomplete"
-        elif not result.discovered:
-            why = "the provider listed no models"
-        elif len(missing) > self.max_share * len(known):
-            why = (
-                f"it would deprecate {len(missing)} of {len(known)} known models "
-                f"(more than {self.max_share:.0%})"
-            )
-        if why:
-            result.warnings.append(
-                f"deprecated nothing: {why}; {len(missing)} missing model(s) kept"
-            )
+        models: Sequence[DiscoveredModel],
+        skipped: list[tuple[str, str]],
+    ) -> RefreshPlan:
+        return plan_refresh(
+            self._catalog_rows(session),
+            [m.model_id for m in models],
+            [model_id for model_id, _ in skipped],
+            complete=listing.complete,
+            max_share=self.max_share,
+        )
+
+    def _deprecate(self, session: Any, plan: RefreshPlan, now: datetime) -> None:
+        if not plan.deprecate:
             return
         session.execute(
             update(AIModel)
-            .where(AIModel.id.in_([m.id for m in missing]))
+            .where(AIModel.id.in_([row.id for row in plan.deprecate]))
             .values(
                 status=ModelStatus.DEPRECATED.value,
                 deprecated_at=now,
@@ -813,16 +849,28 @@ class _Refresh:
                     "status_change",
                     provider=self.provider,
                     category=self.category.value,
-                    model_id=m.model_id,
+                    model_id=row.model_id,
                     field="status",
-                    old=m.status,
+                    old=row.status,
                     new=ModelStatus.DEPRECATED.value,
                     at=now,
                 )
-                for m in missing
+                for row in plan.deprecate
             ],
         )
-        result.deprecated = sorted(m.model_id for m in missing)
+
+    def _report_plan(self, session: Any, plan: RefreshPlan, result: ProviderResult) -> None:
+        """Say in `result` what the plan does (or, on a dry run, would do)."""
+        result.new, result.returned, result.refreshed = plan.new, plan.returned, plan.refreshed
+        result.deprecated = sorted(row.model_id for row in plan.deprecate)
+        result.held_back = sorted(row.model_id for row in plan.held_back)
+        if plan.held_back_because:
+            result.warnings.append(
+                f"deprecated nothing: {plan.held_back_because}; "
+                f"{len(plan.held_back)} missing model(s) kept"
+            )
+        if not result.deprecated:
+            return
         default = session.scalar(
             select(AppSetting.value).where(
                 AppSetting.key == default_setting_key(self.category, self.provider)
@@ -871,6 +919,89 @@ class _Refresh:
                 **_RELEASED,
             )
         )
+
+
+class CatalogRow(Protocol):
+    """What planning reads of a stored model."""
+
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def deprecated_by_admin(self) -> bool: ...
+
+
+_Row = TypeVar("_Row", bound=CatalogRow)
+_STILL_OFFERED = frozenset(
+    {ModelStatus.PENDING.value, ModelStatus.ENABLED.value, ModelStatus.DISABLED.value}
+)
+
+
+@dataclass(slots=True)
+class RefreshPlan(Generic[_Row]):
+    """What one listing does to one (provider, category)'s catalog."""
+
+    new: list[str]  # listed, not in the catalog: inserted as pending
+    returned: list[str]  # deprecated by discovery, listed again: back to pending
+    refreshed: int  # known models listed again: metadata refreshed
+    deprecate: list[_Row]  # no longer listed: deprecated
+    held_back: list[_Row]  # no longer listed, but the guard does not trust the listing
+    held_back_because: str | None = None
+
+
+def plan_refresh(
+    rows: Sequence[_Row],
+    listed: Sequence[str],
+    skipped: Sequence[str] = (),
+    *,
+    complete: bool = True,
+    max_share: float = MAX_DEPRECATION_SHARE,
+) -> RefreshPlan[_Row]:
+    """Decide what a listing changes, from the catalog rows before it. Pure: the real refresh
+    applies this plan and a dry run only reports it, so the two cannot disagree.
+
+    `listed` are the storable ids (unique), `skipped` the listed ids that cannot be stored;
+    a skipped id still counts as listed (never deprecated) and keeps the listing complete.
+    """
+    by_id = {row.model_id: row for row in rows}
+    new = [model_id for model_id in listed if model_id not in by_id]
+    returned = [
+        model_id
+        for model_id in listed
+        if (row := by_id.get(model_id)) is not None
+        and row.status == ModelStatus.DEPRECATED.value
+        and not row.deprecated_by_admin
+    ]
+    # "Known" for the guard: API-sourced models not yet deprecated.
+    known = [
+        row for row in rows if row.source == ModelSource.API.value and row.status in _STILL_OFFERED
+    ]
+    seen = set(listed) | set(skipped)
+    # Disabled models stay disabled (the admin's decision); only pending/enabled ones retire.
+    missing = [
+        row
+        for row in known
+        if row.model_id not in seen and row.status != ModelStatus.DISABLED.value
+    ]
+    plan: RefreshPlan[_Row] = RefreshPlan(new, returned, len(listed) - len(new), missing, [])
+    why = None
+    if not missing:
+        pass
+    elif not complete:
+        why = "the listing was incomplete"
+    elif not listed:
+        why = "the provider listed no models"
+    elif len(missing) > max_share * len(known):
+        why = (
+            f"it would deprecate {len(missing)} of {len(known)} known models "
+            f"(more than {max_share:.0%})"
+        )
+    if why:
+        plan.deprecate, plan.held_back, plan.held_back_because = [], missing, why
+    return plan
 
 
 def _unique(models: Sequence[DiscoveredModel]) -> list[DiscoveredModel]:
