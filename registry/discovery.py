@@ -818,7 +818,7 @@ class _Refresh:
         listing: ProviderListing,
         models: Sequence[DiscoveredModel],
         skipped: list[tuple[str, str]],
-    ) -> RefreshPlan:
+    ) -> RefreshPlan[Any]:
         return plan_refresh(
             self._catalog_rows(session),
             [m.model_id for m in models],
@@ -827,7 +827,7 @@ class _Refresh:
             max_share=self.max_share,
         )
 
-    def _deprecate(self, session: Any, plan: RefreshPlan, now: datetime) -> None:
+    def _deprecate(self, session: Any, plan: RefreshPlan[Any], now: datetime) -> None:
         if not plan.deprecate:
             return
         session.execute(
@@ -859,7 +859,7 @@ class _Refresh:
             ],
         )
 
-    def _report_plan(self, session: Any, plan: RefreshPlan, result: ProviderResult) -> None:
+    def _report_plan(self, session: Any, plan: RefreshPlan[Any], result: ProviderResult) -> None:
         """Say in `result` what the plan does (or, on a dry run, would do)."""
         result.new, result.returned, result.refreshed = plan.new, plan.returned, plan.refreshed
         result.deprecated = sorted(row.model_id for row in plan.deprecate)
