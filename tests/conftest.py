@@ -23,6 +23,7 @@ from registry.scratch import (
     drop_postgres_database,
     postgres_url,
 )
+from registry.snapshot import reset_snapshot
 
 # Fixtures shared by the dashboard test modules.
 pytest_plugins = ["tests.dashboard_support"]
@@ -95,3 +96,11 @@ def sqlite_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     set_database(db)
     yield db
     set_database(None)
+
+
+@pytest.fixture
+def fresh_snapshot() -> Iterator[None]:
+    """No snapshot carried over from another test (modules that resolve use it for every test)."""
+    reset_snapshot()
+    yield
+    reset_snapshot()

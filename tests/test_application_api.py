@@ -4,7 +4,6 @@ stored stories that name a provider the registry no longer supports."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,6 @@ from registry.resolution import (
     get_tts_config,
     get_tts_config_for_story,
     get_tts_model,
-    reset_snapshot,
     resolve,
 )
 from registry.settings import GlobalConfig, set_global_config
@@ -31,12 +29,8 @@ from registry.types import Category
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
-
-@pytest.fixture(autouse=True)
-def fresh_snapshot() -> Iterator[None]:
-    reset_snapshot()
-    yield
-    reset_snapshot()
+# Every test starts and ends without a snapshot left by another.
+pytestmark = pytest.mark.usefixtures("fresh_snapshot")
 
 
 def test_resolution_rule_is_exported_beside_the_reasons() -> None:

@@ -6,7 +6,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +33,6 @@ from registry.resolution import (
     get_tts_config_for_story,
     get_tts_model,
     preview_resolve,
-    reset_snapshot,
     resolve,
     snapshot_summary,
 )
@@ -54,12 +52,8 @@ OPENAI_DEFAULT = CURATED[(Category.TEXT, "openai")].default  # gpt-5.4-mini
 ANTHROPIC_DEFAULT = CURATED[(Category.TEXT, "anthropic")].default
 OPENAI_TTS_DEFAULT = CURATED[(Category.TTS, "openai")].default
 
-
-@pytest.fixture(autouse=True)
-def fresh_snapshot() -> Iterator[None]:
-    reset_snapshot()
-    yield
-    reset_snapshot()
+# Every test starts and ends without a snapshot left by another.
+pytestmark = pytest.mark.usefixtures("fresh_snapshot")
 
 
 def _set_status(provider: str, model_id: str, status: str, category: str = "text") -> None:

@@ -50,12 +50,8 @@ from tests.conftest import make_database
 OPENAI_DEFAULT = CURATED[(Category.TEXT, "openai")].default
 ROOT = Path(__file__).resolve().parents[1]
 
-
-@pytest.fixture(autouse=True)
-def fresh_snapshot() -> Iterator[None]:
-    reset_snapshot()
-    yield
-    reset_snapshot()
+# Every test starts and ends without a snapshot left by another.
+pytestmark = pytest.mark.usefixtures("fresh_snapshot")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ from registry import snapshot
 from registry.catalog import CURATED
 from registry.db import Database, set_database
 from registry.migrate import upgrade as migrate_database
-from registry.resolution import FallbackReason, reset_snapshot, resolve, snapshot_summary
+from registry.resolution import FallbackReason, resolve, snapshot_summary
 from registry.schema import AIModel
 from registry.store import get_model_by_provider_id, update_model_status
 from registry.types import Category
@@ -57,12 +57,8 @@ else:
     print("unchanged", flush=True)
 """
 
-
-@pytest.fixture(autouse=True)
-def fresh_snapshot() -> Iterator[None]:
-    reset_snapshot()
-    yield
-    reset_snapshot()
+# Every test starts and ends without a snapshot left by another.
+pytestmark = pytest.mark.usefixtures("fresh_snapshot")
 
 
 @pytest.fixture

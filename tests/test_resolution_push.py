@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,12 +52,8 @@ for line in sys.stdin:
         print("unchanged", flush=True)
 """
 
-
-@pytest.fixture(autouse=True)
-def fresh_snapshot() -> Iterator[None]:
-    reset_snapshot()
-    yield
-    reset_snapshot()
+# Every test starts and ends without a snapshot left by another.
+pytestmark = pytest.mark.usefixtures("fresh_snapshot")
 
 
 @pytest.fixture
