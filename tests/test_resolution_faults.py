@@ -352,6 +352,17 @@ def test_a_newline_in_a_requested_id_cannot_forge_a_log_line(
     assert "gpt-x\\x0aCRITICAL" in messages[0]
 
 
+def test_a_lone_surrogate_in_a_requested_id_is_logged_as_an_escape(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A UTF-8 log file or terminal cannot encode a lone surrogate: the handler would fail.
+    with caplog.at_level(logging.WARNING, logger="registry"):
+        resolve("text", "openai", "gpt-\ud800-broken")
+    (message,) = [r.getMessage() for r in caplog.records]
+    message.encode("utf-8")
+    assert "gpt-\\ud800-broken" in message
+
+
 def test_log_limiter_keeps_limiting_past_its_capacity(
     database: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
