@@ -471,7 +471,7 @@ class Undoable:
 
 
 def _undo_key(view: View) -> str:
-    return view.key("undo")
+    return view.key("undo-offer")
 
 
 def _offer_undo(view: View, section: ModelStatus, change: StatusChange, summary: str) -> None:
@@ -513,7 +513,7 @@ def _undo_bar(view: View, section: ModelStatus, actor: Actor) -> None:
     text.caption(escape_markdown(offer.summary))
     button.button(
         "Undo",
-        key=view.key("undo-button"),
+        key=view.key("undo"),
         on_click=_undo,
         args=(view, actor),
         help="Put every model of this action back in its previous status (and default).",
