@@ -77,7 +77,13 @@ def show_flashes() -> None:
             )
 
 
-TOAST_ICONS: Mapping[Kind, str] = {"success": "✅", "info": "ℹ️", "warning": "⚠️", "error": "❌"}
+# Material icons: they need no emoji font on the admin's machine.
+TOAST_ICONS: Mapping[Kind, str] = {
+    "success": ":material/check_circle:",
+    "info": ":material/info:",
+    "warning": ":material/warning:",
+    "error": ":material/error:",
+}
 
 
 def toast(kind: Kind, text: str) -> None:

@@ -159,9 +159,12 @@ def _controls(category: Category) -> View:
         return f"{option} ({pending[option]} pending)" if pending[option] else option
 
     left, middle, right = st.columns([2, 3, 1])
-    provider = left.selectbox(
-        "Provider", options, format_func=label, key=f"{category.value}-provider"
-    )
+    provider_key = f"{category.value}-provider"
+    if provider_key in st.session_state:
+        # Sent again each run: the browser otherwise keeps showing the label it last had for
+        # the chosen provider ("15 pending" after three were approved).
+        st.session_state[provider_key] = st.session_state[provider_key]
+    provider = left.selectbox("Provider", options, format_func=label, key=provider_key)
     search = middle.text_input(
         "Search by model id or name",
         key=f"{category.value}-search",
