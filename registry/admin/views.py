@@ -225,12 +225,6 @@ def selected_rows(
     return [row for row, ticked in zip(rows, chosen, strict=True) if ticked]
 
 
-def pending_edit_count(
-    rows: Sequence[RowSnapshot], state: Mapping[str, Any] | None, editable: Iterable[str]
-) -> int:
-    return len(edits_from_editor(rows, state, editable))
-
-
 @dataclass(frozen=True, slots=True)
 class FallbackInfo:
     """For a deprecated/disabled model: what resolution gives instead, and how often it did."""
