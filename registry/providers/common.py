@@ -96,7 +96,7 @@ class AdapterBase:
                 f"no API key is configured; add one on the API keys page or set {self.key_env}",
             )
         seconds = discovery_timeout()
-        listing = _guarded(
+        listing = guarded(
             lambda: self._list(parsed, credentials, min(timeout, seconds)),
             ListingGuard(self.provider, seconds),
             credentials.api_key,
@@ -120,7 +120,7 @@ class AdapterBase:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> AudioSample:
         self._check_trial(Category.TTS, credentials)
-        return _guarded(
+        return guarded(
             lambda: self._synthesize(model_id, metadata, credentials, text, timeout),
             ListingGuard(self.provider, timeout, max_bytes=MAX_SAMPLE_BYTES, what="the sample"),
             credentials.api_key,
@@ -136,7 +136,7 @@ class AdapterBase:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> str:
         self._check_trial(Category.TEXT, credentials)
-        return _guarded(
+        return guarded(
             lambda: self._complete(model_id, credentials, prompt, max_tokens, timeout),
             ListingGuard(self.provider, timeout, what="the answer"),
             credentials.api_key,
@@ -170,7 +170,7 @@ class AdapterBase:
 Result = TypeVar("Result")
 
 
-def _guarded(call: Callable[[], Result], guard: ListingGuard, secret: str) -> Result:
+def guarded(call: Callable[[], Result], guard: ListingGuard, secret: str = "") -> Result:
     """Run one provider call inside `guard`, the key hidden from logs; a limit hit wins."""
     # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
     with secrets_hidden_from_logs(secret), guard:

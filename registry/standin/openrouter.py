@@ -14,6 +14,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+from registry.standin.openai import install_chat
 from registry.standin.server import (
     StandInRequest,
     StandInResponse,
@@ -22,6 +23,7 @@ from registry.standin.server import (
 )
 
 MODELS_PATH = "/api/v1/models"
+CHAT_PATH = "/api/v1/chat/completions"
 
 
 def _cursor(offset: int) -> str:
@@ -39,6 +41,7 @@ def _offset(cursor: str) -> int | None:
 
 def install(server: StandInServer, body: Any, *, page_size: int | None = None) -> None:
     """Serve a recorded `{"data": [...], "links": {"next": null}, ...}` listing."""
+    install_chat(server, "OpenRouter", CHAT_PATH)
     if page_size is None:
         encoded = json.dumps(body).encode()  # recordings are ~1 MB: encode once
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry.standin.openai import install_chat
 from registry.standin.server import StandInRequest, StandInResponse, StandInServer, json_response
 
 MODELS_PATH = "/v1/models"
@@ -29,3 +30,4 @@ def install(server: StandInServer, body: Any, *, page_size: int | None = None) -
         return json_response(listing)
 
     server.route(MODELS_PATH, models)
+    install_chat(server, "xAI")
