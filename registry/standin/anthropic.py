@@ -6,7 +6,7 @@ after that id) and `before_id` (the page before it). `page_size`, when given, ca
 page below what the client asked for, so tests can prove an adapter follows every cursor.
 Requests with neither an `x-api-key` header nor a bearer key (the installed SDK sends its
 key as `Authorization: Bearer`) get Anthropic's 401 body; an unknown cursor or a bad limit
-gets its 400 body.
+gets its 400 body. `POST /v1/messages` answers a canned one-sentence message.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The real endpoint answers one JSON array with every voice of the region, so `page_size` is
 accepted for a uniform signature and ignored. Requests without `Ocp-Apim-Subscription-Key`
-get Azure's 401.
+get Azure's 401. `POST /cognitiveservices/v1` (synthesis from SSML) answers a short silent MP3.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Recordings are v1 bodies (`{"voices": [...]}`); the stand-in serves them the v2 
 `next_page_token`, `has_more` and `total_count`. `page_size` given to `install` caps every page
 further, to prove clients follow the tokens. Requests without `xi-api-key` get a 401.
 Only `/v2/voices` is registered: `/v1/voices` is also Cloud TTS's path, and the adapter never
-calls ElevenLabs' v1 listing.
+calls ElevenLabs' v1 listing. `POST /v1/text-to-speech/{voice_id}` answers a short silent
+MP3, and `GET /previews/…` serves the previews of the demo listing (without a key, as the real
+storage host does).
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ most 1000) and an opaque `pageToken` that the previous page returned as `nextPag
 tokens look like the real ones (base64 of a protobuf field holding the last model name of the
 page). Cloud TTS (`GET /v1/voices`) answers every voice in one body, as the real API does.
 Both answer 403 like Google when the `x-goog-api-key` header is missing.
+
+For trying a model: `POST /v1beta/models/{model}:generateContent` answers a canned sentence,
+or silent 24 kHz PCM when `responseModalities` asks for AUDIO (as Gemini TTS does); Cloud TTS
+`POST /v1/text:synthesize` answers a short silent MP3 as `audioContent`.
 """
 
 from __future__ import annotations

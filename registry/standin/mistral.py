@@ -1,7 +1,8 @@
 """Stand-in for Mistral's `GET /v1/models`.
 
 Not paginated (`page_size` is accepted and ignored): the body, duplicates included, is served
-as recorded. Requests without a bearer key get Mistral's 401 body.
+as recorded. Requests without a bearer key get Mistral's 401 body. `POST /v1/chat/completions`
+answers a canned one-sentence completion.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ The real endpoint is not paginated: one body carries every model, so `page_size`
 for a uniform installer signature and ignored. A recorded listing stored as the bare `data`
 array (as some captures are) is served inside the `{"object": "list", "data": …}` envelope
 the API always sends. Requests without a bearer key get OpenAI's 401 body.
+
+For trying a model: `POST /v1/chat/completions` answers a canned one-sentence completion that
+names the model asked for (`install_chat`, shared by the OpenAI-compatible stand-ins), and
+`POST /v1/audio/speech` a short silent MP3.
 """
 
 from __future__ import annotations

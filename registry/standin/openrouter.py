@@ -3,7 +3,8 @@
 The real API answers every model in one body with `links: {"next": null}`. With `page_size`
 the stand-in splits the body and points `links.next` at the following page (a relative URL
 with an opaque `cursor`, other query parameters kept), which is how the adapter is proven to
-follow `links.next` should OpenRouter start paginating.
+follow `links.next` should OpenRouter start paginating. `POST /api/v1/chat/completions`
+answers a canned one-sentence completion.
 """
 
 from __future__ import annotations

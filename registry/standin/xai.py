@@ -2,6 +2,7 @@
 
 Not paginated (`page_size` is accepted and ignored). A bare `data` array is served inside the
 `{"data": …, "object": "list"}` envelope; requests without a bearer key get a 401.
+`POST /v1/chat/completions` answers a canned one-sentence completion.
 """
 
 from __future__ import annotations
