@@ -249,9 +249,11 @@ def voice_sample(model: CatalogModel, *, timeout: float = DEFAULT_TIMEOUT_SECOND
         except RegistryError as exc:
             logger.warning("%s: preview not used, synthesising instead: %s", model.display_id, exc)
     if sample is None:
+        adapter, credentials = _ready(model)
         audio = _call(
-            model,
-            lambda adapter, credentials: adapter.synthesize(
+            credentials,
+            model.provider,
+            lambda: adapter.synthesize(
                 model.model_id,
                 model.provider_metadata or {},
                 credentials,
@@ -341,10 +343,12 @@ def test_text_model(model: CatalogModel, *, timeout: float = DEFAULT_TIMEOUT_SEC
     """Ask the model `TEST_PROMPT` with at most `TEST_MAX_TOKENS` tokens."""
     if model.category is not Category.TEXT:
         raise InvalidInputError(f"{model.display_id} is not a text model")
+    adapter, credentials = _ready(model)  # outside the timing: the first use imports the SDK
     started = time.perf_counter()
     answer = _call(
-        model,
-        lambda adapter, credentials: adapter.complete(
+        credentials,
+        model.provider,
+        lambda: adapter.complete(
             model.model_id,
             credentials,
             prompt=TEST_PROMPT,
@@ -359,8 +363,8 @@ def test_text_model(model: CatalogModel, *, timeout: float = DEFAULT_TIMEOUT_SEC
 test_text_model.__test__ = False  # type: ignore[attr-defined]  # not a pytest test either
 
 
-def _call(model: CatalogModel, call: Callable[[ProviderAdapter, Credentials], T]) -> T:
-    """`call(adapter, credentials)` for the model's provider; any failure a redacted error."""
+def _ready(model: CatalogModel) -> tuple[ProviderAdapter, Credentials]:
+    """The model's adapter (its SDK imported) and the provider's credentials."""
     from registry.keys import get_credentials
     from registry.providers import get_adapter
 
@@ -371,10 +375,15 @@ def _call(model: CatalogModel, call: Callable[[ProviderAdapter, Credentials], T]
             model.provider,
             f"no API key is configured; add one on the API keys page or set {adapter.key_env}",
         )
+    return adapter, credentials
+
+
+def _call(credentials: Credentials, provider: str, call: Callable[[], T]) -> T:
+    """`call()`, any failure a registry error with the key redacted."""
     try:
-        return call(adapter, credentials)
+        return call()
     except RegistryError:
         raise  # already worded for an admin, the key redacted
     except Exception as exc:  # an SDK surprise: keep its words, never the key
         detail = redact(f"{type(exc).__name__}: {exc}", credentials.api_key)
-        raise ProviderError(model.provider, inert(detail, 300)) from None
+        raise ProviderError(provider, inert(detail, 300)) from None
