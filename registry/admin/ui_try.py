@@ -1,8 +1,9 @@
 """Try before you approve: Listen to the selected voices, Test the selected text models.
 
 One call from each grid section (`try_selected`) draws the buttons under it, for the rows
-ticked in that grid. Results stay in the session (per section) until the next try, so a rerun
-from another widget does not make an admin listen or pay again. Provider calls go through
+ticked in that grid. Results stay in the session (per section) while the same rows are ticked,
+so a rerun from another widget does not make an admin listen or pay again, and results never
+show under a selection they were not made for. Provider calls go through
 `registry.trial` (bounded, cached per voice, keys redacted); every failure is shown as the
 registry words it.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -51,6 +53,18 @@ def try_selected(
         _test_panel(key, picked)
 
 
+def _ids(models: Sequence[CatalogModel]) -> tuple[str, ...]:
+    return tuple(str(m.id) for m in models)
+
+
+def _results(key: str, picked: Sequence[CatalogModel]) -> list[Any]:
+    """The stored results of `key`, if they were made for the rows ticked now."""
+    stored = st.session_state.get(key)
+    if not stored or stored[0] != _ids(picked):
+        return []
+    return list(stored[1])
+
+
 # --- voices ----------------------------------------------------------------------------------
 
 
@@ -61,7 +75,7 @@ def _listen(key: str, picked: Sequence[CatalogModel]) -> None:
             heard.append(Heard(model_label(model), voice_sample(model)))
         except RegistryError as exc:
             heard.append(Heard(model_label(model), None, str(exc)))
-    st.session_state[f"{key}-heard"] = heard
+    st.session_state[f"{key}-heard"] = (_ids(picked), heard)
 
 
 def _listen_panel(key: str, picked: Sequence[CatalogModel]) -> None:
@@ -75,7 +89,8 @@ def _listen_panel(key: str, picked: Sequence[CatalogModel]) -> None:
         help="Play a short sample of the selected voice(s): the provider's preview, or one "
         "sentence synthesised with the stored key.",
     )
-    for item in st.session_state.get(f"{key}-heard", []):
+    heard: list[Heard] = _results(f"{key}-heard", picked)
+    for item in heard:
         st.caption(escape_markdown(item.label))
         if item.sample is None:
             say("error", item.error or "No sample.")
@@ -94,7 +109,7 @@ def _test(key: str, picked: Sequence[CatalogModel]) -> None:
             results.append(Tested(model_label(model), result.answer, result.latency_ms))
         except RegistryError as exc:
             results.append(Tested(model_label(model), "", None, str(exc)))
-    st.session_state[f"{key}-tested"] = results
+    st.session_state[f"{key}-tested"] = (_ids(picked), results)
 
 
 def _test_panel(key: str, picked: Sequence[CatalogModel]) -> None:
@@ -120,7 +135,7 @@ def _test_panel(key: str, picked: Sequence[CatalogModel]) -> None:
             on_click=_test,
             args=(key, picked),
         )
-    results: list[Tested] = st.session_state.get(f"{key}-tested", [])
+    results: list[Tested] = _results(f"{key}-tested", picked)
     if len(results) == 1:
         only = results[0]
         if only.error:
