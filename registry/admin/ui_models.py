@@ -22,6 +22,7 @@ import streamlit as st
 
 from registry.admin.timefmt import now_utc
 from registry.admin.ui_common import attempt, current_actor, flash, say, show_flashes, toast
+from registry.admin.ui_try import try_selected
 from registry.admin.views import (
     SELECT_COLUMN,
     FallbackInfo,
@@ -417,6 +418,7 @@ def _section(
         _disabled_actions(view, grid, rows, actor, bool(edits))
     else:
         _deprecated_actions(view, grid, rows, models, actor, bool(edits))
+    try_selected(view.category, view.key(section.value, "try"), chosen, models)
 
 
 def _column_config(section: ModelStatus) -> dict[str, Any]:
