@@ -32,6 +32,7 @@ from registry.admin.views import (
     fallback_lines,
     is_rate_limited,
     label,
+    model_label,
     model_table,
     names,
     one_line,
@@ -800,18 +801,11 @@ def _default_warning(view: View, defaults: dict[tuple[str, str], str]) -> None:
         )
 
 
-def _choice_label(model: CatalogModel) -> str:
-    """ "Name — provider/model_id", plain text (selectbox options render no Markdown)."""
-    if model.display_name and model.display_name != model.model_id:
-        return label(f"{model.display_name} — {model.display_id}")
-    return label(model.display_id)
-
-
 def _enabled_choices(view: View, provider: str, leave_out: Sequence[str] = ()) -> dict[str, str]:
     """{model_id: label} of every enabled model of the provider (not one page of the grid)."""
     skip = set(leave_out)
     return {
-        m.model_id: _choice_label(m)
+        m.model_id: model_label(m)
         for m in get_enabled_models_for_provider(provider, view.category)
         if str(m.id) not in skip
     }
