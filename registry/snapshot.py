@@ -28,7 +28,9 @@ fresh:
 
 Lookups never do I/O except right after a local commit, and never raise on database faults.
 A configuration mistake (bad URL, unwritable data folder) is logged once at ERROR and the
-curated catalog serves. The keeper follows `registry.db.set_database()`: a lookup against
+curated catalog serves. Importing this module starts nothing: the at-fork and at-exit hooks
+(drop the keepers in a forked child; write the fallback counts at exit) are registered when the
+first keeper starts. The keeper follows `registry.db.set_database()`: a lookup against
 another `Database` object starts a new keeper, and the old one's thread stops.
 """
 
@@ -42,6 +44,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -395,6 +398,8 @@ class SnapshotKeeper:
         self._next_flush = 0.0
         # True while changes arrive by LISTEN/NOTIFY (PostgreSQL), False while polled.
         self.pushed = False
+        # Set by close() (also in a forked child): the owner starts a new keeper.
+        self.closed = False
 
     # lifecycle ---------------------------------------------------------------------------
 
@@ -402,14 +407,25 @@ class SnapshotKeeper:
         """Start keeping fresh; waits at most `FIRST_LOAD_WAIT` for the first load."""
         if self.database is None:
             return
+        _track(self)
         self._attach()
         self._thread = threading.Thread(target=self._run, name="registry-snapshot", daemon=True)
         self._thread.start()
         self._first_load.wait(FIRST_LOAD_WAIT)
 
     def close(self) -> None:
+        self.closed = True
         self._stop.set()
         self._detach()
+        _live.discard(self)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: the parent's thread did not survive the fork, and its pooled
+        connections belong to the parent; let the child open its own (SQLAlchemy's documented
+        fork recipe). The owner starts a new keeper on the next lookup."""
+        self.close()
+        if self.database is not None:
+            self.database.engine.dispose(close=False)
 
     @property
     def in_outage(self) -> bool:
@@ -784,25 +800,40 @@ def reset_snapshot() -> None:
         found.close()
 
 
+# Process hooks, registered when the first keeper starts (importing registers nothing): in a
+# forked child (gunicorn --preload) every keeper is dropped, and at exit the fallback counts of
+# every running keeper are written, bounded in time.
+_live: weakref.WeakSet[SnapshotKeeper] = weakref.WeakSet()
+_hooks_lock = threading.Lock()
+_hooks_registered = False
+
+
+def _track(found: SnapshotKeeper) -> None:
+    global _hooks_registered
+    with _hooks_lock:
+        _live.add(found)
+        if not _hooks_registered:
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            atexit.register(_flush_at_exit)
+            _hooks_registered = True
+
+
 def _after_fork_in_child() -> None:
-    global current, _lock
+    global current, _lock, _hooks_lock
     _lock = threading.Lock()
-    found, current = current, None
-    if found is not None:
-        # The parent's thread did not survive the fork, and its pooled connections belong to
-        # the parent: let the child open its own (SQLAlchemy's documented fork recipe).
-        found._stop.set()
-        found._detach()
-        if found.database is not None:
-            found.database.engine.dispose(close=False)
+    _hooks_lock = threading.Lock()  # a parent thread may have held them at the fork
+    current = None
+    for found in list(_live):
+        found._after_fork_in_child()
 
 
 def _flush_at_exit() -> None:
-    found = current
-    if found is not None and found.database is not None and not found.in_outage:
-        # Bounded: a database that stopped answering must not hold the process at exit.
-        _Job(found.flush_quietly, "registry-usage-flush").done.wait(STALL_LIMIT)
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-atexit.register(_flush_at_exit)
+    # Bounded: a database that stopped answering must not hold the process at exit.
+    jobs = [
+        _Job(found.flush_quietly, "registry-usage-flush")
+        for found in list(_live)
+        if found.database is not None and not found.in_outage
+    ]
+    deadline = time.monotonic() + STALL_LIMIT
+    for job in jobs:
+        job.done.wait(max(deadline - time.monotonic(), 0.0))
