@@ -9,10 +9,11 @@ with Registry(database_url="postgresql+psycopg://app@db-host/app") as models:
 
 A `Registry` owns its `Database` (opened on first use), the `SnapshotKeeper` that keeps the
 snapshot fresh (started on the first lookup, started again in a forked child), and through it
-the fallback counter and the log limit. Two registries on two databases work side by side in
-one process and share nothing. The module-level functions (`registry.get_ai_model`, …) are a
-façade over `default_registry()`, built from the environment on first use, as `httpx.get` is
-over an `httpx.Client`; `set_default_registry` swaps it (tests, tools).
+the fallback counter and the log limit; its API keys are the ones stored in its database. Two
+registries on two databases work side by side in one process and share nothing. The
+module-level functions (`registry.get_ai_model`, …) are a façade over `default_registry()`,
+built from the environment on first use, as `httpx.get` is over an `httpx.Client`;
+`set_default_registry` swaps it (tests, tools).
 
 Answers come from the snapshot (no I/O per call) and are memoised per snapshot. Fallbacks are
 counted (see `registry.usage`) and logged once per (requested model, reason) per 5 minutes.
@@ -31,6 +32,7 @@ from typing import Any
 from registry import config
 from registry.db import Database
 from registry.errors import DatabaseError, InvalidInputError, RegistryError
+from registry.providers.base import Credentials, ProviderAdapter
 from registry.rules import (
     Exhausted,
     ResolvedConfig,
@@ -315,6 +317,28 @@ class Registry:
         if answer.fallback:
             found.note(answer, answer.describe)
         return answer
+
+    # secrets and adapters ----------------------------------------------------------------
+
+    def get_api_key(self, provider: str) -> str | None:
+        """The provider's API key stored in this registry's database (decrypted with the
+        process's secret: `REGISTRY_SECRET_KEY`, else the data folder's file), else the
+        environment's; None when neither is configured."""
+        from registry import keys  # loaded on first use: resolution does not need it
+
+        return keys.get_api_key(provider, database=self.database)
+
+    def credentials(self, provider: str) -> Credentials | None:
+        """What the provider's adapter needs (key, Azure region), from this registry."""
+        from registry import keys
+
+        return keys.get_credentials(provider, database=self.database)
+
+    def adapter(self, provider: str) -> ProviderAdapter:
+        """The provider's adapter (needs the `discovery` extra; adapters hold no state)."""
+        from registry.providers import get_adapter
+
+        return get_adapter(provider)
 
     # fallback usage ------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from sqlalchemy import update
 
 from registry import Registry, RegistryError
 from registry.db import Database
+from registry.keys import set_api_key
 from registry.resolution import FallbackReason, resolve
 from registry.schema import AIModel
 from tests.conftest import make_database
@@ -214,3 +215,15 @@ def test_a_forked_worker_gets_fresh_snapshots_of_both_registries(
         assert (first.keeper(), second.keeper()) == parent_keepers
         _set_status(sqlite_database, "gpt-4o", "disabled")
         assert first.resolve("text", "openai", "gpt-4o").reason is FallbackReason.DISABLED
+
+
+def test_each_registry_reads_the_api_keys_stored_in_its_own_database(
+    sqlite_database: Database, other_database: Database
+) -> None:
+    set_api_key("openai", "sk-first-registry-0001")  # the default registry: the first database
+    with Registry(database=sqlite_database) as first, Registry(database=other_database) as second:
+        assert first.get_api_key("openai") == "sk-first-registry-0001"
+        assert second.get_api_key("openai") is None  # none stored there, none in the environment
+        credentials = first.credentials("openai")
+        assert credentials is not None and credentials.api_key == "sk-first-registry-0001"
+        assert second.credentials("openai") is None
