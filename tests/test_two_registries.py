@@ -76,6 +76,17 @@ def test_importing_registry_has_no_side_effects(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists()
 
 
+def test_building_a_registry_opens_nothing_until_it_is_used(tmp_path: Path) -> None:
+    path = tmp_path / "later" / "registry.db"
+    models = Registry(database_url=f"sqlite:///{path}")
+    assert not path.parent.exists()
+    assert "not opened yet" in repr(models)
+    models.close()  # closing one that was never used is fine too
+    with Registry(database_url=f"sqlite:///{path}") as used:
+        assert used.database.sqlite_path == path
+    assert path.exists()
+
+
 # --- two registries side by side ----------------------------------------------------------
 
 
