@@ -58,6 +58,14 @@ _REASONS = {
     "unsupported_provider": "provider not supported",
 }
 
+# What to do about a fallback that a successor cannot fix.
+_HINTS = {
+    "pending": "Approve it on the models page, or disable it.",
+    "not_configured": "Choose an enabled model on the Settings page.",
+    "provider_unavailable": "Enable a model of this provider and make it the default.",
+    "unsupported_provider": "Stored data names a provider the registry does not support.",
+}
+
 
 def row_key(category: Category | str, provider: str, model_id: str) -> str:
     """A widget key for one requested model (ids are untrusted text: hashed, not embedded)."""
@@ -137,10 +145,8 @@ def _fallback_row(item: FallbackItem, actor: Actor) -> None:
         cols[0].caption(escape_markdown(facts))
         if item.fixable:
             _successor_picker(cols[1], cols[2], item, key, actor)
-        elif usage.reason == "pending":
-            cols[1].caption("Approve it on the models page, or disable it.")
         else:
-            cols[1].caption("Fix the global config on the Settings page.")
+            cols[1].caption(_HINTS.get(usage.reason, "Nothing to name a successor for."))
         _show_done(key)
 
 
