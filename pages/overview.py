@@ -1,4 +1,4 @@
 from registry.admin.ui_app import page
-from registry.admin.ui_pages import overview_page
+from registry.admin.ui_overview import overview_page
 
 page(overview_page)

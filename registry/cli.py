@@ -28,6 +28,14 @@ from registry.catalog import default_setting_key
 from registry.db import get_database
 from registry.errors import DatabaseError, InvalidInputError, RegistryError
 from registry.keys import delete_api_key, list_key_status, set_api_key
+from registry.retirement import (
+    accept_successor,
+    days_until_retirement,
+    is_retiring_soon,
+    retirement_label,
+    suggestions_for,
+)
+from registry.schema import utcnow
 from registry.store import (
     ModelFilter,
     bulk_update_models,
@@ -134,8 +142,19 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
     def is_default(m: CatalogModel) -> bool:
         return defaults.get((m.category.value, m.provider)) == m.model_id
 
+    today = utcnow().date()
+    suggested = suggestions_for(models, today)
     if args.json:
-        _print_json([model_as_json(m, is_default(m)) for m in models])
+        _print_json(
+            [
+                model_as_json(m, is_default(m))
+                | {
+                    "retires_in_days": days_until_retirement(m, today),
+                    "suggested_successor": suggested[m.id],
+                }
+                for m in models
+            ]
+        )
         return 0
     for m in models:
         star = "*" if is_default(m) else " "
@@ -143,9 +162,25 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
         print(
             f"{star} {inert(display_id(m.provider, m.model_id)):<55} {m.category.value:<4} "
             f"{m.status.value:<10} {context:>10}  {inert(m.display_name)}"
+            f"{_retirement_note(m, today, suggested[m.id])}"
         )
     print(f"{len(models)} model(s); * marks a provider's default", file=sys.stderr)
     return 0
+
+
+def _retirement_note(model: CatalogModel, today: date, suggested: str | None) -> str:
+    """ "  [retires in 12 days; successor gpt-5 (accepted)]" for a model that needs one."""
+    parts = []
+    if is_retiring_soon(model, today):
+        parts.append(retirement_label(model, today) or "")
+    if model.successor_model_id:
+        parts.append(f"successor {inert(model.successor_model_id)}")
+    elif suggested:
+        parts.append(
+            f"suggested successor {inert(suggested)} "
+            f"(accept: models accept-successor {inert(model.display_id)})"
+        )
+    return f"  [{'; '.join(parts)}]" if parts else ""
 
 
 def _resolve_reference(reference: str, category: str | None) -> uuid.UUID:
@@ -174,6 +209,15 @@ def _cmd_models_set_successor(args: argparse.Namespace) -> int:
     named = inert(display_id(model.provider, model.model_id))
     successor = model.successor_model_id
     print(f"{named}: successor {inert(successor)}" if successor else f"{named}: successor cleared")
+    return 0
+
+
+def _cmd_models_accept_successor(args: argparse.Namespace) -> int:
+    model = accept_successor(_resolve_reference(args.model, args.category), actor=CLI)
+    print(
+        f"{inert(model.display_id)}: successor {inert(model.successor_model_id or '')} "
+        "(used once the model is deprecated or disabled)"
+    )
     return 0
 
 
@@ -284,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     successor.add_argument("successor", metavar="SUCCESSOR_MODEL_ID")
     successor.add_argument("--category", choices=_category_choices())
     successor.set_defaults(handler=_cmd_models_set_successor)
+
+    accept = model_commands.add_parser(
+        "accept-successor", help="make the suggested successor (see `models list`) the successor"
+    )
+    accept.add_argument("model", metavar="PROVIDER/MODEL")
+    accept.add_argument("--category", choices=_category_choices())
+    accept.set_defaults(handler=_cmd_models_accept_successor)
 
     default = commands.add_parser("set-default", help="choose a provider's default model")
     default.add_argument("--category", required=True, choices=_category_choices())

@@ -1,11 +1,11 @@
 """The discovery webhook: one POST to `REGISTRY_NOTIFY_URL` after a run worth telling about.
 
 A run is worth telling about when it found new or deprecated models, enabled models retiring
-within `RETIRING_WITHIN`, or a provider failed. The notification never fails discovery and
-never holds it up for more than `NOTIFY_TIMEOUT_SECONDS` in all: the POST runs on a daemon
-thread joined with that timeout (a listener that never answers is simply left behind), and
-each socket operation has the same timeout. Redirects are not followed. Failures are logged
-with the URL's credentials (userinfo, query values) masked.
+within 30 days (`registry.retirement`), or a provider failed. The notification never fails
+discovery and never holds it up for more than `NOTIFY_TIMEOUT_SECONDS` in all: the POST runs
+on a daemon thread joined with that timeout (a listener that never answers is simply left
+behind), and each socket operation has the same timeout. Redirects are not followed. Failures
+are logged with the URL's credentials (userinfo, query values) masked.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from registry.config import setting
 from registry.db import get_database
+from registry.retirement import retiring_before
 from registry.schema import AIModel, utcnow
 from registry.text import inert
 from registry.types import ModelStatus
@@ -35,7 +36,6 @@ logger = logging.getLogger(__name__)
 NOTIFY_URL_ENV = "REGISTRY_NOTIFY_URL"
 NOTIFY_TIMEOUT_SECONDS = 5.0
 MAX_CHANGES = 200
-RETIRING_WITHIN = timedelta(days=30)
 _DETAIL_LIMIT = 300
 
 
@@ -76,7 +76,7 @@ def _retiring(report: DiscoveryReport, now: datetime) -> list[tuple[str, str, st
             .where(
                 AIModel.status == ModelStatus.ENABLED.value,
                 AIModel.retires_at.is_not(None),
-                AIModel.retires_at <= now + RETIRING_WITHIN,
+                AIModel.retires_at < retiring_before(now.date()),
             )
             .order_by(AIModel.retires_at, AIModel.model_id)
         ).all()

@@ -3,11 +3,11 @@
 Rules (DESIGN.md), for one (category, provider, model):
 
 1. the model is `enabled` → itself;
-2. otherwise (not in the catalog, `pending`, `disabled`, `deprecated`): a deprecated model's
-   successor if an admin named one and it is enabled → the provider's default (app_settings) if
-   enabled → the provider's curated built-in default when the catalog holds it enabled or not
-   at all (never pending, disabled or deprecated) → (story configs only) the current global
-   config → `NoAvailableModelError`;
+2. otherwise (not in the catalog, `pending`, `disabled`, `deprecated`): a deprecated or disabled
+   model's successor if an admin named one and it is enabled → the provider's default
+   (app_settings) if enabled → the provider's curated built-in default when the catalog holds it
+   enabled or not at all (never pending, disabled or deprecated) → (story configs only) the
+   current global config → `NoAvailableModelError`;
 3. an explicit override (`model_override`, `config_override`) naming a `pending` or `disabled`
    model raises `ModelNotEnabledError`.
 
@@ -34,6 +34,9 @@ from registry.types import Category, ModelStatus, display_id, parse_provider
 _ENABLED = ModelStatus.ENABLED.value
 _DISABLED = ModelStatus.DISABLED.value
 _DEPRECATED = ModelStatus.DEPRECATED.value
+# Statuses whose admin-named successor resolution follows (an id the application asks for
+# that the catalog lacks gets a deprecated row to carry one: registry.retirement).
+_REPLACEABLE = (_DEPRECATED, _DISABLED)
 _MAX_SUCCESSOR_HOPS = 16
 _SHOWN_LIMIT = 200  # characters of a model id in messages and log lines
 
@@ -55,7 +58,7 @@ class ResolutionRule(StrEnum):
     """Which rule picked the answer."""
 
     REQUESTED = "requested"  # the model asked for (it is enabled)
-    SUCCESSOR = "successor"  # the successor an admin named for a deprecated model
+    SUCCESSOR = "successor"  # the successor an admin named for a deprecated/disabled model
     PROVIDER_DEFAULT = "provider_default"  # `ai|tts.{provider}.default_model`
     CURATED_DEFAULT = "curated_default"  # the provider's built-in default (registry.catalog)
     GLOBAL_CONFIG = "global_config"  # story configs only: the application's global config
@@ -176,19 +179,19 @@ def _state(status: str | None) -> str:
 
 
 def _successor(snap: Snapshot, cat: str, provider: str, model_id: str) -> str | None:
-    """Follow the successors of a deprecated model to the first enabled one."""
+    """Follow the successors of a deprecated or disabled model to the first enabled one."""
     seen = {model_id}
     current = model_id
     for _ in range(_MAX_SUCCESSOR_HOPS):
         entry = snap.models.get((cat, provider, current))
-        if entry is None or entry[0] != _DEPRECATED or not entry[1] or entry[1] in seen:
+        if entry is None or entry[0] not in _REPLACEABLE or not entry[1] or entry[1] in seen:
             return None
         current = entry[1]
         seen.add(current)
         status = snap.status(cat, provider, current)
         if status == _ENABLED:
             return current
-        if status != _DEPRECATED:
+        if status not in _REPLACEABLE:
             return None
     return None
 
@@ -237,7 +240,7 @@ def resolve_in(
             f"cannot be used as an override ({advice}; or pick an enabled model)"
         )
     tried = [f"{_shown(provider, model)} {_CAUSE[reason]}"]
-    if reason is FallbackReason.DEPRECATED:
+    if reason in (FallbackReason.DEPRECATED, FallbackReason.DISABLED):
         successor = _successor(snap, cat.value, provider, model)
         if successor is not None:
             return ResolvedModel(

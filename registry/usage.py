@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, select
@@ -250,3 +251,54 @@ def read_fallback_counts(
             )
             for row in session.scalars(query)
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackSummary:
+    """One requested model across days: what it got lately, why, and how often."""
+
+    category: Category
+    requested_provider: str
+    requested_model: str
+    reason: str  # of the latest answer
+    resolved_provider: str  # the latest answer
+    resolved_model: str
+    count_today: int  # the current UTC day
+    count_7d: int  # the last 7 UTC days, today included
+    last_at: datetime
+
+    @property
+    def requested_display(self) -> str:
+        return display_id(self.requested_provider, self.requested_model)
+
+    @property
+    def resolved_display(self) -> str:
+        return display_id(self.resolved_provider, self.resolved_model)
+
+
+def summarize_fallbacks(usages: Iterable[FallbackUsage], today: date) -> list[FallbackSummary]:
+    """Per requested (category, provider, model): counts for today and the 7 days ending
+    today, the latest answer and reason; most requests in 7 days first."""
+    first_day = today - timedelta(days=6)
+    groups: dict[tuple[Category, str, str], list[FallbackUsage]] = {}
+    for usage in usages:
+        if first_day <= usage.day <= today:
+            key = (usage.category, usage.requested_provider, usage.requested_model)
+            groups.setdefault(key, []).append(usage)
+    summaries = []
+    for (category, provider, model), rows in groups.items():
+        latest = max(rows, key=lambda u: u.last_at)
+        summaries.append(
+            FallbackSummary(
+                category=category,
+                requested_provider=provider,
+                requested_model=model,
+                reason=latest.reason,
+                resolved_provider=latest.resolved_provider,
+                resolved_model=latest.resolved_model,
+                count_today=sum(u.count for u in rows if u.day == today),
+                count_7d=sum(u.count for u in rows),
+                last_at=latest.last_at,
+            )
+        )
+    return sorted(summaries, key=lambda s: (-s.count_7d, -s.last_at.timestamp()))

@@ -42,7 +42,7 @@ def test_overview_has_a_card_per_provider_and_category(
     discover_models("text", ["openai", "anthropic"])
     at = open_app()
     assert_clean(at)
-    assert [h.value for h in at.header] == ["Text models", "TTS models (voices)"]
+    assert [h.value for h in at.header] == ["Fallbacks", "Text models", "TTS models (voices)"]
     text = everything(at)
     assert "**openai**" in text and "**elevenlabs**" in text
     assert "11 enabled (3 pending approval)" not in text  # new ones are pending, not enabled

@@ -1,12 +1,9 @@
-"""The dashboard's other pages: Overview, API keys, Settings, Activity."""
+"""The dashboard's other pages: API keys, Settings, Activity (the Overview: ui_overview)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
-from registry.admin.timefmt import now_utc
 from registry.admin.ui_common import (
     attempt,
     current_actor,
@@ -17,30 +14,19 @@ from registry.admin.ui_common import (
 )
 from registry.admin.ui_models import model_management
 from registry.admin.views import (
-    ProviderCard,
     activity_csv,
     activity_rows,
     escape_markdown,
     label,
     models_csv,
-    provider_cards,
-    status_chart_frame,
 )
 from registry.audit import Actor, list_audit_entries
-from registry.discovery import check_api_key, get_discovery_state
+from registry.discovery import check_api_key
 from registry.errors import RegistryError
 from registry.keys import delete_api_key, list_key_status, set_api_key
 from registry.settings import MAX_TOKENS_LIMIT, get_global_config, set_global_config
 from registry.store import ModelFilter, get_default_models, list_models
 from registry.types import ALL_PROVIDERS, PROVIDERS, Category, ModelStatus
-
-STATUS_COLORS = {
-    "pending": "#f0a202",
-    "enabled": "#2e9e5b",
-    "disabled": "#9aa0a6",
-    "deprecated": "#d1495b",
-}
-CATEGORY_TITLES = {Category.TEXT: "Text models", Category.TTS: "TTS models (voices)"}
 
 
 def text_models_page() -> None:
@@ -49,50 +35,6 @@ def text_models_page() -> None:
 
 def tts_models_page() -> None:
     model_management(Category.TTS)
-
-
-# --- overview ------------------------------------------------------------------------------
-
-
-def overview_page() -> None:
-    current_actor()
-    st.title("Overview")
-    now = now_utc()
-    for category in Category:
-        st.header(CATEGORY_TITLES[category])
-        cards = provider_cards(category, get_discovery_state(category), now)
-        for start in range(0, len(cards), 3):
-            for column, card in zip(st.columns(3), cards[start : start + 3], strict=False):
-                _card(column, card)
-        frame = status_chart_frame(category)
-        if int(frame.to_numpy().sum()):
-            st.caption("Models by status per provider (archived models not counted)")
-            st.bar_chart(
-                frame,
-                stack=True,
-                horizontal=True,
-                height=60 + 40 * len(frame),
-                x_label="models",
-                y_label="",
-                color=[STATUS_COLORS[c] for c in frame.columns],
-            )
-
-
-def _card(column: Any, card: ProviderCard) -> None:
-    with column.container(border=True, key=f"card-{card.category.value}-{card.provider}"):
-        st.markdown(f"**{card.provider}**")
-        st.write(card.headline)
-        default = card.default or "none chosen"
-        if card.default_note:
-            default += f" — {card.default_note}"
-        st.caption("Default: " + escape_markdown(default))
-        st.caption(escape_markdown(card.refreshed))
-        if card.source_note:
-            st.caption(escape_markdown(card.source_note))
-        icon = ":material/key:" if card.key_configured else ":material/key_off:"
-        st.caption(f"{icon} {escape_markdown(card.key_note)}")
-        for error in card.errors[:3]:
-            say("error", error)
 
 
 # --- API keys ------------------------------------------------------------------------------

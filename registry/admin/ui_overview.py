@@ -1,0 +1,293 @@
+"""The Overview page: fallbacks first, then models retiring soon, then the provider cards.
+
+Fallbacks: what the application asked for and what it got over the last 7 days (unknown ids
+included), most frequent first, each fixable in one action: the successor select defaults to
+the suggested one, so "Name successor" is the only click. Retiring soon: enabled models the
+provider retires within 30 days, each with its suggested successor and an "Accept" button.
+The confirmation of either action shows inside the row it fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import streamlit as st
+
+from registry.admin.timefmt import ago, now_utc
+from registry.admin.ui_common import Kind, current_actor, say
+from registry.admin.views import (
+    ProviderCard,
+    escape_markdown,
+    label,
+    provider_cards,
+    status_chart_frame,
+)
+from registry.audit import Actor
+from registry.discovery import get_discovery_state
+from registry.errors import RegistryError
+from registry.retirement import (
+    FALLBACK_DAYS,
+    FallbackItem,
+    RetiringModel,
+    accept_successor,
+    fallback_report,
+    name_successor,
+    retiring_models,
+)
+from registry.types import Category, display_id
+
+STATUS_COLORS = {
+    "pending": "#f0a202",
+    "enabled": "#2e9e5b",
+    "disabled": "#9aa0a6",
+    "deprecated": "#d1495b",
+}
+CATEGORY_TITLES = {Category.TEXT: "Text models", Category.TTS: "TTS models (voices)"}
+FALLBACKS_SHOWN = 20
+# {row key: (kind, text)}: the answer to an action, shown in the row it was taken in.
+DONE_KEY = "overview:done"
+
+_REASONS = {
+    "not_found": "not in the catalog",
+    "deprecated": "deprecated",
+    "disabled": "disabled",
+    "pending": "pending approval",
+    "not_configured": "global config not usable",
+    "provider_unavailable": "provider has no usable model",
+    "unsupported_provider": "provider not supported",
+}
+
+# What to do about a fallback that a successor cannot fix.
+_HINTS = {
+    "pending": "Approve it on the models page, or disable it.",
+    "not_configured": "Choose an enabled model on the Settings page.",
+    "provider_unavailable": "Enable a model of this provider and make it the default.",
+    "unsupported_provider": "Stored data names a provider the registry does not support.",
+}
+
+
+def row_key(category: Category | str, provider: str, model_id: str) -> str:
+    """A widget key for one requested model (ids are untrusted text: hashed, not embedded)."""
+    raw = "\x00".join((str(category), provider, model_id)).encode("utf-8", "replace")
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def overview_page() -> None:
+    actor = current_actor()
+    st.title("Overview")
+    _fallbacks_panel(actor)
+    _retiring_panel(actor)
+    now = now_utc()
+    for category in Category:
+        st.header(CATEGORY_TITLES[category])
+        cards = provider_cards(category, get_discovery_state(category), now)
+        for start in range(0, len(cards), 3):
+            for column, card in zip(st.columns(3), cards[start : start + 3], strict=False):
+                _card(column, card)
+        frame = status_chart_frame(category)
+        if int(frame.to_numpy().sum()):
+            st.caption("Models by status per provider (archived models not counted)")
+            st.bar_chart(
+                frame,
+                stack=True,
+                horizontal=True,
+                height=60 + 40 * len(frame),
+                x_label="models",
+                y_label="",
+                color=[STATUS_COLORS[c] for c in frame.columns],
+            )
+
+
+# --- fallbacks -----------------------------------------------------------------------------
+
+
+def _fallbacks_panel(actor: Actor) -> None:
+    st.header("Fallbacks")
+    try:
+        items, total = fallback_report(limit=FALLBACKS_SHOWN)
+    except RegistryError as exc:
+        say("warning", f"The fallback counts cannot be read right now: {exc}")
+        return
+    if not items:
+        st.caption(
+            f"No fallbacks in the last {FALLBACK_DAYS} days: the application got every model "
+            "it asked for."
+        )
+        return
+    st.caption(
+        f"What the application asked for and what it got instead, last {FALLBACK_DAYS} days "
+        "(UTC days), most requests first. Name a successor to send those requests to a model "
+        "you choose."
+    )
+    for item in items:
+        _fallback_row(item, actor)
+    if total > len(items):
+        st.caption(f"and {total - len(items)} less frequent one(s) not shown")
+
+
+def _fallback_row(item: FallbackItem, actor: Actor) -> None:
+    usage = item.summary
+    key = row_key(usage.category, usage.requested_provider, usage.requested_model)
+    requested = usage.requested_display if usage.requested_model else usage.requested_provider
+    with st.container(border=True, key=f"fallback-{key}"):
+        cols = st.columns([5, 4, 2], vertical_alignment="center")
+        used = escape_markdown(label(usage.resolved_display))
+        cols[0].markdown(f"**{escape_markdown(label(requested))}** → {used}")
+        reason = _REASONS.get(usage.reason, usage.reason)
+        seen = ago(usage.last_at, now_utc())
+        facts = (
+            f"{usage.category.value} · {reason} · {usage.count_today:,} today · "
+            f"{usage.count_7d:,} in {FALLBACK_DAYS} days · last seen {seen}"
+        )
+        if item.successor:
+            facts += f" · successor {display_id(usage.requested_provider, item.successor)}"
+        cols[0].caption(escape_markdown(facts))
+        if item.fixable:
+            _successor_picker(cols[1], cols[2], item, key, actor)
+        else:
+            cols[1].caption(_HINTS.get(usage.reason, "Nothing to name a successor for."))
+        _show_done(key)
+
+
+def _successor_picker(choose: Any, act: Any, item: FallbackItem, key: str, actor: Actor) -> None:
+    usage = item.summary
+    choices = list(item.choices)
+    preferred = item.successor if item.successor in choices else item.suggested
+    select_key = f"fallback-choice-{key}"
+    choose.selectbox(
+        f"Successor for {label(usage.requested_display)}",
+        choices,
+        index=choices.index(preferred) if preferred in choices else None,
+        key=select_key,
+        format_func=lambda m: label(display_id(usage.requested_provider, m)),
+        placeholder="Choose an enabled model",
+        label_visibility="collapsed",
+        disabled=not choices,
+    )
+    act.button(
+        "Name successor",
+        key=f"fallback-name-{key}",
+        type="primary",
+        on_click=_name_successor,
+        args=(item, key, select_key, actor),
+        disabled=not choices,
+        help="Requests for this id then get the chosen model (the catalog keeps the id, "
+        "deprecated, to carry its successor).",
+    )
+
+
+def _name_successor(item: FallbackItem, key: str, select_key: str, actor: Actor) -> None:
+    usage = item.summary
+    successor = st.session_state.get(select_key)
+    if not successor:
+        _done(key, "warning", "Choose the successor model first.")
+        return
+    try:
+        model = name_successor(
+            usage.category,
+            usage.requested_provider,
+            usage.requested_model,
+            str(successor),
+            actor=actor,
+        )
+    except RegistryError as exc:
+        _done(key, "error", f"Not saved: {exc}")
+        return
+    _done(
+        key,
+        "success",
+        f"Saved: requests for {model.display_id} now get "
+        f"{display_id(model.provider, str(successor))}.",
+    )
+
+
+# --- retiring soon -------------------------------------------------------------------------
+
+
+def _retiring_panel(actor: Actor) -> None:
+    try:
+        retiring = retiring_models()
+    except RegistryError as exc:
+        say("warning", f"The retirement dates cannot be read right now: {exc}")
+        return
+    if not retiring:
+        return
+    st.header("Retiring soon")
+    st.caption(
+        "Enabled models whose provider retires them within 30 days. Accept a successor now: "
+        "once the model is deprecated, requests for it get the successor."
+    )
+    for entry in retiring:
+        _retiring_row(entry, actor)
+
+
+def _retiring_row(entry: RetiringModel, actor: Actor) -> None:
+    model = entry.model
+    key = row_key(model.category, model.provider, model.model_id)
+    with st.container(border=True, key=f"retiring-{key}"):
+        cols = st.columns([5, 4, 2], vertical_alignment="center")
+        when = model.retires_at.date().isoformat() if model.retires_at else ""
+        cols[0].markdown(
+            f"**{escape_markdown(label(model.display_id))}** {escape_markdown(entry.label)}"
+        )
+        cols[0].caption(escape_markdown(f"{model.category.value} · retirement date {when}"))
+        suggested = entry.suggested_successor
+        accepted = model.successor_model_id
+        if accepted:
+            note = f"Successor: {display_id(model.provider, accepted)}"
+        elif suggested:
+            note = f"Suggested successor: {display_id(model.provider, suggested)}"
+        else:
+            note = "No suggestion: enable a newer model of this provider"
+        cols[1].markdown(escape_markdown(label(note)))
+        cols[2].button(
+            "Accept",
+            key=f"retiring-accept-{key}",
+            on_click=_accept,
+            args=(str(model.id), key, actor),
+            disabled=suggested is None or suggested == accepted,
+            help="Make the suggested successor this model's successor.",
+        )
+        _show_done(key)
+
+
+def _accept(model_id: str, key: str, actor: Actor) -> None:
+    try:
+        model = accept_successor(model_id, actor=actor)
+    except RegistryError as exc:
+        _done(key, "error", f"Not saved: {exc}")
+        return
+    successor = display_id(model.provider, model.successor_model_id or "")
+    _done(key, "success", f"Accepted: {successor} replaces {model.display_id} once it retires.")
+
+
+# --- shared bits -----------------------------------------------------------------------------
+
+
+def _done(key: str, kind: Kind, text: str) -> None:
+    st.session_state.setdefault(DONE_KEY, {})[key] = (kind, text)
+
+
+def _show_done(key: str) -> None:
+    found = st.session_state.get(DONE_KEY, {}).pop(key, None)
+    if found is not None:
+        kind, text = found
+        say(kind, text)
+
+
+def _card(column: Any, card: ProviderCard) -> None:
+    with column.container(border=True, key=f"card-{card.category.value}-{card.provider}"):
+        st.markdown(f"**{card.provider}**")
+        st.write(card.headline)
+        default = card.default or "none chosen"
+        if card.default_note:
+            default += f" — {card.default_note}"
+        st.caption("Default: " + escape_markdown(default))
+        st.caption(escape_markdown(card.refreshed))
+        if card.source_note:
+            st.caption(escape_markdown(card.source_note))
+        icon = ":material/key:" if card.key_configured else ":material/key_off:"
+        st.caption(f"{icon} {escape_markdown(card.key_note)}")
+        for error in card.errors[:3]:
+            say("error", error)
