@@ -21,7 +21,7 @@ from registry.schema import utcnow
 from registry.store import edit_model, get_model_by_provider_id, update_model_status
 from tests.dashboard_support import assert_clean, click, everything, messages, open_app
 
-pytestmark = pytest.mark.usefixtures("loopback", "fresh_snapshot")
+pytestmark = pytest.mark.usefixtures("loopback")
 
 
 def _ask(provider: str, model: str, times: int) -> None:

@@ -53,8 +53,6 @@ from registry.types import CatalogModel, Category, DiscoveredModel, ModelSource,
 from registry.usage import FallbackUsage, summarize_fallbacks
 from tests.conftest import SHARED_FIXTURES
 
-pytestmark = pytest.mark.usefixtures("fresh_snapshot")
-
 TODAY = date(2026, 12, 1)
 
 
