@@ -22,7 +22,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from registry.audit import list_audit_entries
 from registry.db import Database, set_database
 from registry.demo import load_fixture
-from registry.resolution import get_ai_config_for_story, reset_snapshot
+from registry.resolution import get_ai_config_for_story
 from registry.standin import openai as openai_standin
 from registry.standin.server import StandInServer
 from tests.dashboard_support import WAIT_MS, Ui, migrated_sqlite, streamlit_server
@@ -132,14 +132,12 @@ def test_refresh_approve_default_then_a_dropped_model_falls_back(
     ui.shot("03-deprecated-falls-back")
 
     # The application asking for the dropped model gets the default.
-    set_database(Database(dashboard.database_url))
-    reset_snapshot()
+    set_database(Database(dashboard.database_url))  # a fresh default Registry on it
     try:
         config = get_ai_config_for_story("openai", "o4-mini")
         noted = list_audit_entries(action="edit")
     finally:
         set_database(None)
-        reset_snapshot()
     assert (config.provider, config.model_id) == ("openai", "o3")
     assert [(e.model_id, e.new_value) for e in noted] == [
         ("gpt-4.1", "house model for long stories")

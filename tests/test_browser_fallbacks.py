@@ -23,7 +23,6 @@ from registry.resolution import (
     get_ai_config_for_story,
     resolve,
 )
-from registry.snapshot import reset_snapshot
 from registry.store import get_model_by_provider_id, update_model_status
 from tests.dashboard_support import WAIT_MS, Ui, migrated_sqlite, streamlit_server
 
@@ -47,12 +46,10 @@ class _On:
         self.database = Database(database_url)
 
     def __enter__(self) -> None:
-        set_database(self.database)
-        reset_snapshot()
+        set_database(self.database)  # a fresh default Registry: no snapshot carried over
 
     def __exit__(self, *_: object) -> None:
         set_database(None)
-        reset_snapshot()
         self.database.dispose()
 
 
