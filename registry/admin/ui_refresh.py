@@ -1,35 +1,53 @@
-"""The Refresh panel of the Text models and TTS models pages: refresh from the providers.
+"""The Refresh panel of the Text models and TTS models pages: refresh, or preview a refresh.
 
-`ui_models` draws this panel above the grids; after a refresh that changed the catalog the
-grids start from fresh rows (`ui_models.bump`).
+Refresh lists the providers and applies what they list, with live progress; then one summary
+says, per provider, ✓ done / ⚠ partial or held back by the guard / ✗ failed / ⏸ rate-limited
+(with the time left), and providers without an API key get one calm note with a link to the
+API keys page. Preview refresh lists the providers and shows what a refresh would add, bring
+back, deprecate or hold back — writing nothing — with an "Apply refresh" button after it.
+
+`ui_models` draws this panel above the grids; after a refresh the grids start from fresh rows
+(`ui_models.bump`). One refresh run is one `discover_models` call: one webhook notification.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from registry.admin.timefmt import now_utc
-from registry.admin.ui_common import say
-from registry.admin.views import (
-    escape_markdown,
+from registry.admin.outcomes import (
+    Kind,
+    Outcome,
+    RefreshSummary,
     is_rate_limited,
-    one_line,
+    preview_changed,
+    preview_groups,
     refresh_line,
     result_line,
     source_note,
     summarize_report,
 )
+from registry.admin.timefmt import now_utc
+from registry.admin.ui_app import PAGES_DIR
+from registry.admin.ui_common import say
+from registry.admin.views import escape_markdown, label, names, one_line
 from registry.audit import Actor
-from registry.discovery import ProgressEvent, discover_models, get_discovery_state
+from registry.discovery import (
+    DiscoveryReport,
+    DiscoveryStatus,
+    ProgressEvent,
+    discover_models,
+    get_discovery_state,
+)
 from registry.errors import RegistryError
+from registry.keys import list_key_status
 from registry.types import Category
 
 if TYPE_CHECKING:
     from registry.admin.ui_models import View
-
 
 # ui_models imports this module at its top: its names are imported at call time.
 
@@ -53,89 +71,149 @@ def _bump(category: Category) -> None:
     bump(category)
 
 
+def no_keys_notice(providers: Sequence[str]) -> None:
+    """One calm note for providers that have no API key, with a link to the API keys page."""
+    if not providers:
+        return
+    st.info(
+        escape_markdown(
+            f"No API key for {names(list(providers), 8)}: their models cannot be listed, so "
+            "the curated lists serve. Add a key on the API keys page to refresh them."
+        ),
+        icon=":material/key_off:",
+    )
+    st.page_link(PAGES_DIR / "api_keys.py", label="Open API keys", icon=":material/key:")
+
+
+def _states(view: View) -> list[DiscoveryStatus]:
+    return [
+        s
+        for s in get_discovery_state(view.category)
+        if view.provider is None or s.provider == view.provider
+    ]
+
+
 def refresh_panel(view: View, actor: Actor) -> None:
     category = view.category
     st.subheader("Refresh from the providers")
-    states = [
-        s
-        for s in get_discovery_state(category)
-        if view.provider is None or s.provider == view.provider
-    ]
+    states = _states(view)
+    providers = [s.provider for s in states]
     now = now_utc()
     limited = any(is_rate_limited(s, now) for s in states)
     scope = view.provider or f"all {_category_label(category)} providers"
-    buttons = st.columns([1, 1, 3])
+    buttons = st.columns([1, 1, 1, 2])
     refresh = buttons[0].button(
         "Refresh models",
         type="primary",
         key=view.key("refresh"),
-        help=f"List the models of {scope} from their APIs (at most once per 5 minutes).",
+        help=f"List the models of {scope} from their APIs and apply the changes "
+        "(at most once per 5 minutes).",
+    )
+    preview = buttons[1].button(
+        "Preview refresh",
+        key=view.key("preview-refresh"),
+        help=f"List the models of {scope} and show what a refresh would change; "
+        "nothing is written.",
     )
     force_key = view.key("force-refresh")
     force = (
-        buttons[1].button(
+        buttons[2].button(
             "Force refresh", key=force_key, help="Refresh now, even within the 5-minute interval."
         )
         if limited
         else False
     )
-    refreshed_now = bool(refresh or force)
-    if refreshed_now:
-        _run_refresh(view, [s.provider for s in states], force=force, actor=actor)
-        states = [
-            s
-            for s in get_discovery_state(category)
-            if view.provider is None or s.provider == view.provider
-        ]
-        now = now_utc()
-        if not limited and any(is_rate_limited(s, now) for s in states):
-            buttons[1].button(
-                "Force refresh",
-                key=force_key,
-                help="Refresh now, even within the 5-minute interval.",
-            )
-    with buttons[2]:
-        if view.provider is not None and states:
-            state = states[0]
-            st.write(escape_markdown(refresh_line(state, now)))
-            note = source_note(state)
-            if note:
-                st.caption(escape_markdown(note))
-            if state.errors and state.outcome != "ok":
-                for error in state.errors[:5]:
-                    st.caption(escape_markdown(one_line(error, 1000)))
-        else:
-            with st.expander("Last refresh of each provider"):
-                st.dataframe(
-                    [
-                        {
-                            "provider": s.provider,
-                            "last refresh": refresh_line(s, now),
-                            "source": s.source or "",
-                            "notes": one_line("; ".join(s.errors), 1000)
-                            if s.outcome != "ok"
-                            else "",
-                        }
-                        for s in states
-                    ],
-                    hide_index=True,
-                    width="stretch",
-                )
+    preview_key = view.key("refresh-preview")
+    if preview:
+        _run_preview(view, providers, actor)
+    elif refresh or force:
+        st.session_state.pop(preview_key, None)
+        _run_refresh(view, providers, force=force, actor=actor)
+    stored_preview = st.session_state.get(preview_key)
+    if stored_preview is not None and _show_preview(view, stored_preview):
+        st.session_state.pop(preview_key, None)
+        # Apply what was just previewed: an explicit request, so the 5-minute limit yields.
+        _run_refresh(view, providers, force=True, actor=actor)
+    states = _states(view)
+    now = now_utc()
+    if not limited and any(is_rate_limited(s, now) for s in states):
+        buttons[2].button(
+            "Force refresh", key=force_key, help="Refresh now, even within the 5-minute interval."
+        )
     # The last refresh's summary stays until the next change of the catalog.
     stored = st.session_state.get(view.key("refresh-summary"))
-    if stored is None or refreshed_now:  # (the progress box above already says it)
+    summary = None
+    if stored is not None and stored[1] == _data_generation(category):
+        summary = stored[0]
+    with buttons[3]:
+        _last_refresh(view, states, now, said=summary is not None)
+    if summary is not None:
+        show_summary(summary, key=view.key("summary"))
+
+
+def _last_refresh(
+    view: View, states: Sequence[DiscoveryStatus], now: datetime, *, said: bool
+) -> None:
+    """When each provider was refreshed; a provider's own problems unless a summary says them."""
+    if view.provider is not None and states:
+        state = states[0]
+        st.write(escape_markdown(refresh_line(state, now)))
+        note = source_note(state)
+        if note:
+            st.caption(escape_markdown(note))
+        if said or not _key_configured(state.provider):
+            return
+        problems = [e for e in state.errors if e != note][:5]
+        kind: Kind = "error" if state.outcome == "error" else "warning"
+        for problem in problems if state.outcome != "ok" else []:
+            say(kind, one_line(problem, 1000))
         return
-    summary, generation = stored
-    if generation == _data_generation(category):
-        say(summary.kind, summary.headline)
-        with st.expander("Refresh details", expanded=summary.kind != "success"):
-            for line in summary.lines:
-                st.text(line)
+    with st.expander("Last refresh of each provider"):
+        st.dataframe(
+            [
+                {
+                    "provider": s.provider,
+                    "last refresh": refresh_line(s, now),
+                    "source": s.source or "",
+                    "notes": one_line("; ".join(s.errors), 1000) if s.outcome != "ok" else "",
+                }
+                for s in states
+            ],
+            hide_index=True,
+            width="stretch",
+        )
 
 
-def _run_refresh(view: View, providers: Sequence[str], *, force: bool, actor: Actor) -> None:
-    label = "Force-refreshing" if force else "Refreshing"
-    with st.status(f"{label} {len(providers)} provider(s)…", expanded=True) as box:
+def _key_configured(provider: str) -> bool:
+    return any(k.provider == provider and k.configured for k in list_key_status())
+
+
+def show_summary(summary: RefreshSummary, *, key: str) -> None:
+    """The headline in its kind, then each provider that needs a look in its own kind."""
+    say(summary.kind, summary.headline)
+    with st.container(key=key):
+        for line in summary.lines:
+            if line.outcome is Outcome.NO_KEY:
+                continue  # said once, below
+            if line.outcome is Outcome.DONE:
+                st.markdown(escape_markdown(line.text))
+            else:
+                say(line.kind, line.text)
+        no_keys_notice(summary.missing_keys)
+
+
+def _run_discovery(
+    view: View,
+    providers: Sequence[str],
+    *,
+    title: str,
+    force: bool,
+    dry_run: bool,
+    actor: Actor,
+) -> DiscoveryReport | None:
+    """Run one discovery with a live line per provider; the progress box goes when it ends."""
+    holder = st.empty()
+    with holder.status(f"{title} {len(providers)} provider(s)…", expanded=True) as box:
         slots = {provider: box.empty() for provider in providers}
 
         def on_progress(event: ProgressEvent) -> None:
@@ -145,27 +223,83 @@ def _run_refresh(view: View, providers: Sequence[str], *, force: bool, actor: Ac
             if event.phase == "started" or event.result is None:
                 slot.text(f"… {event.provider}: asking the provider")
             else:
-                mark = "✓" if event.result.ok else "✗"
-                slot.text(f"{mark} {result_line(event.result)}")
+                slot.text(result_line(event.result))
 
         try:
             report = discover_models(
                 view.category,
                 list(providers),
                 force=force,
+                dry_run=dry_run,
                 # What a refresh changes is discovery's doing, started by this admin.
                 actor=Actor(f"discovery via {actor.label}", actor.user_id),
                 on_progress=on_progress,
             )
         except RegistryError as exc:
-            box.update(label="Refresh failed", state="error")
+            box.update(label="The refresh could not run", state="error")
             say("error", f"The refresh could not run: {exc}")
-            return
-        summary = summarize_report(report)
-        box.update(
-            label=escape_markdown(summary.headline),
-            state="error" if summary.kind == "error" else "complete",
-            expanded=summary.kind != "success",
-        )
+            return None
+    holder.empty()
+    return report
+
+
+def _run_refresh(view: View, providers: Sequence[str], *, force: bool, actor: Actor) -> None:
+    title = "Force-refreshing" if force else "Refreshing"
+    report = _run_discovery(view, providers, title=title, force=force, dry_run=False, actor=actor)
+    if report is None:
+        return
     _bump(view.category)
-    st.session_state[view.key("refresh-summary")] = (summary, _data_generation(view.category))
+    st.session_state[view.key("refresh-summary")] = (
+        summarize_report(report),
+        _data_generation(view.category),
+    )
+
+
+def _run_preview(view: View, providers: Sequence[str], actor: Actor) -> None:
+    report = _run_discovery(
+        view, providers, title="Previewing", force=False, dry_run=True, actor=actor
+    )
+    if report is not None:
+        st.session_state[view.key("refresh-preview")] = report
+
+
+def _show_preview(view: View, report: DiscoveryReport) -> bool:
+    """The preview, per provider; True when the admin asked to apply it."""
+    summary = summarize_report(report)
+    with st.container(border=True, key=view.key("preview")):
+        st.markdown("**Preview — nothing was written**")
+        say("info", summary.headline)
+        for result, line in zip(report.results, summary.lines, strict=True):
+            if line.outcome is Outcome.NO_KEY:
+                continue
+            if line.outcome in (Outcome.DONE, Outcome.PARTIAL):
+                st.markdown(f"**{escape_markdown(line.text)}**")
+            else:
+                say(line.kind, line.text)
+                continue
+            for group in preview_groups(result):
+                shown = ", ".join(label(m) for m in group.model_ids[:PREVIEW_LIMIT])
+                more = len(group.model_ids) - PREVIEW_LIMIT
+                text = f"{group.title} ({len(group.model_ids)}): {shown}"
+                if more > 0:
+                    text += f" and {more} more"
+                if group.kind == "warning":
+                    say("warning", text)
+                else:
+                    st.text(text)
+            st.caption(escape_markdown(preview_changed(result)))
+        no_keys_notice(summary.missing_keys)
+        cols = st.columns([1, 1, 3])
+        apply = cols[0].button(
+            "Apply refresh",
+            type="primary",
+            key=view.key("apply-refresh"),
+            help="Refresh now: the providers are listed again and what they list is applied.",
+        )
+        if cols[1].button("Discard preview", key=view.key("discard-preview")):
+            st.session_state.pop(view.key("refresh-preview"), None)
+            st.rerun()
+    return bool(apply)
+
+
+PREVIEW_LIMIT = 50
