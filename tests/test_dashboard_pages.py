@@ -137,6 +137,8 @@ def test_test_key_lists_models_once_and_changes_nothing(
     ]
     assert get_api_key("openai") is None
     assert len(openai_server.requests_to("/v1/models")) == 1
+    assert at.text_input(key="keys-new-key").value == "sk-typed-not-saved-5555"  # kept
+    at.text_input(key="keys-new-key").input("")
     at.button(key="FormSubmitter:key-form-Test this key").click().run()  # nothing typed
     assert messages(at, "warning") == ["Paste a key to test it, or use Test saved key below."]
     # The saved key (none yet): the button is disabled; store one and test it.

@@ -85,6 +85,13 @@ def no_keys_notice(providers: Sequence[str]) -> None:
     st.page_link(PAGES_DIR / "api_keys.py", label="Open API keys", icon=":material/key:")
 
 
+def fresh_install_notice() -> None:
+    """On a fresh install (no API key anywhere), one calm note instead of an error per card."""
+    statuses = list_key_status()
+    if not any(k.configured for k in statuses):
+        no_keys_notice([k.provider for k in statuses])
+
+
 def _states(view: View) -> list[DiscoveryStatus]:
     return [
         s
