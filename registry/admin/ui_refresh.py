@@ -130,17 +130,17 @@ def refresh_panel(view: View, actor: Actor) -> None:
         if limited
         else False
     )
-    preview_key = view.key("refresh-preview")
+    apply = bool(st.session_state.pop(_apply_key(view), False))
     if preview:
         _run_preview(view, providers, actor)
-    elif refresh or force:
-        st.session_state.pop(preview_key, None)
-        _run_refresh(view, providers, force=force, actor=actor)
-    stored_preview = st.session_state.get(preview_key)
-    if stored_preview is not None and _show_preview(view, stored_preview):
-        st.session_state.pop(preview_key, None)
-        # Apply what was just previewed: an explicit request, so the 5-minute limit yields.
-        _run_refresh(view, providers, force=True, actor=actor)
+    elif refresh or force or apply:
+        _drop_preview(view)
+        # Apply follows a preview the admin just read: an explicit request, so the 5-minute
+        # limit yields as it does for Force refresh.
+        _run_refresh(view, providers, force=bool(force or apply), actor=actor)
+    stored_preview = st.session_state.get(_preview_key(view))
+    if stored_preview is not None:
+        _show_preview(view, stored_preview)
     states = _states(view)
     now = now_utc()
     if not limited and any(is_rate_limited(s, now) for s in states):
@@ -267,11 +267,28 @@ def _run_preview(view: View, providers: Sequence[str], actor: Actor) -> None:
         view, providers, title="Previewing", force=False, dry_run=True, actor=actor
     )
     if report is not None:
-        st.session_state[view.key("refresh-preview")] = report
+        st.session_state[_preview_key(view)] = report
 
 
-def _show_preview(view: View, report: DiscoveryReport) -> bool:
-    """The preview, per provider; True when the admin asked to apply it."""
+def _preview_key(view: View) -> str:
+    return view.key("refresh-preview")
+
+
+def _apply_key(view: View) -> str:
+    return view.key("apply-requested")
+
+
+def _drop_preview(view: View) -> None:
+    st.session_state.pop(_preview_key(view), None)
+
+
+def _request_apply(view: View) -> None:
+    _drop_preview(view)
+    st.session_state[_apply_key(view)] = True
+
+
+def _show_preview(view: View, report: DiscoveryReport) -> None:
+    """The preview, per provider, then Apply refresh / Discard preview."""
     summary = summarize_report(report)
     with st.container(border=True, key=view.key("preview")):
         st.markdown("**Preview — nothing was written**")
@@ -297,16 +314,20 @@ def _show_preview(view: View, report: DiscoveryReport) -> bool:
             st.caption(escape_markdown(preview_changed(result)))
         no_keys_notice(summary.missing_keys)
         cols = st.columns([1, 1, 3])
-        apply = cols[0].button(
+        cols[0].button(
             "Apply refresh",
             type="primary",
             key=view.key("apply-refresh"),
+            on_click=_request_apply,
+            args=(view,),
             help="Refresh now: the providers are listed again and what they list is applied.",
         )
-        if cols[1].button("Discard preview", key=view.key("discard-preview")):
-            st.session_state.pop(view.key("refresh-preview"), None)
-            st.rerun()
-    return bool(apply)
+        cols[1].button(
+            "Discard preview",
+            key=view.key("discard-preview"),
+            on_click=_drop_preview,
+            args=(view,),
+        )
 
 
 PREVIEW_LIMIT = 50
