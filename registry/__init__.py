@@ -85,6 +85,8 @@ if TYPE_CHECKING:
     from registry.discovery import (
         DiscoveryReport,
         DiscoveryStatus,
+        KeyCheck,
+        KeyVerdict,
         ProviderResult,
         check_api_key,
         discover_models,
@@ -103,6 +105,8 @@ _LAZY = {
         [
             "DiscoveryReport",
             "DiscoveryStatus",
+            "KeyCheck",
+            "KeyVerdict",
             "ProviderResult",
             "check_api_key",
             "discover_models",
@@ -150,8 +154,10 @@ __all__ = [
     "FallbackUsage",
     "GlobalConfig",
     "InvalidInputError",
+    "KeyCheck",
     "KeyRejectedError",
     "KeyStatus",
+    "KeyVerdict",
     "LifecycleError",
     "MalformedResponseError",
     "MissingKeyError",
