@@ -33,7 +33,7 @@ from registry.admin.outcomes import (
 from registry.admin.timefmt import now_utc
 from registry.admin.ui_app import PAGES_DIR
 from registry.admin.ui_common import say
-from registry.admin.views import escape_markdown, label, names, one_line
+from registry.admin.views import escape_markdown, names, one_line
 from registry.audit import Actor
 from registry.discovery import (
     DiscoveryReport,
@@ -48,6 +48,9 @@ from registry.types import Category
 
 if TYPE_CHECKING:
     from registry.admin.ui_models import View
+
+# Model ids named per group of a preview; the rest are counted ("and 120 more").
+PREVIEW_LIMIT = 50
 
 # ui_models imports this module at its top: its names are imported at call time.
 
@@ -130,14 +133,17 @@ def refresh_panel(view: View, actor: Actor) -> None:
         if limited
         else False
     )
-    apply = bool(st.session_state.pop(_apply_key(view), False))
+    # The providers of the preview being applied (the selector may have changed since).
+    applied: list[str] | None = st.session_state.pop(_apply_key(view), None)
     if preview:
         _run_preview(view, providers, actor)
-    elif refresh or force or apply:
-        _drop_preview(view)
+    elif applied:
         # Apply follows a preview the admin just read: an explicit request, so the 5-minute
         # limit yields as it does for Force refresh.
-        _run_refresh(view, providers, force=bool(force or apply), actor=actor)
+        _run_refresh(view, applied, force=True, actor=actor)
+    elif refresh or force:
+        _drop_preview(view)
+        _run_refresh(view, providers, force=force, actor=actor)
     stored_preview = st.session_state.get(_preview_key(view))
     if stored_preview is not None:
         _show_preview(view, stored_preview)
@@ -282,9 +288,9 @@ def _drop_preview(view: View) -> None:
     st.session_state.pop(_preview_key(view), None)
 
 
-def _request_apply(view: View) -> None:
+def _request_apply(view: View, report: DiscoveryReport) -> None:
     _drop_preview(view)
-    st.session_state[_apply_key(view)] = True
+    st.session_state[_apply_key(view)] = [r.provider for r in report.results]
 
 
 def _show_preview(view: View, report: DiscoveryReport) -> None:
@@ -302,11 +308,8 @@ def _show_preview(view: View, report: DiscoveryReport) -> None:
                 say(line.kind, line.text)
                 continue
             for group in preview_groups(result):
-                shown = ", ".join(label(m) for m in group.model_ids[:PREVIEW_LIMIT])
-                more = len(group.model_ids) - PREVIEW_LIMIT
+                shown = names(group.model_ids, PREVIEW_LIMIT)
                 text = f"{group.title} ({len(group.model_ids)}): {shown}"
-                if more > 0:
-                    text += f" and {more} more"
                 if group.kind == "warning":
                     say("warning", text)
                 else:
@@ -319,7 +322,7 @@ def _show_preview(view: View, report: DiscoveryReport) -> None:
             type="primary",
             key=view.key("apply-refresh"),
             on_click=_request_apply,
-            args=(view,),
+            args=(view, report),
             help="Refresh now: the providers are listed again and what they list is applied.",
         )
         cols[1].button(
@@ -328,6 +331,3 @@ def _show_preview(view: View, report: DiscoveryReport) -> None:
             on_click=_drop_preview,
             args=(view,),
         )
-
-
-PREVIEW_LIMIT = 50
