@@ -237,3 +237,17 @@ def test_testing_a_typed_key_keeps_it_and_tells_a_network_failure_from_a_bad_key
     at.button(key="FormSubmitter:key-form-Save key").click().run()
     assert messages(at, "success") == ["Saved the openai key (…4242)."]
     assert at.text_input(key="keys-new-key").value == ""
+
+
+def test_apply_refreshes_the_previewed_providers_even_after_the_selector_changed(
+    database: Database, providers: StandInProviders
+) -> None:
+    at = open_app("text_models")
+    at.selectbox(key="text-provider").set_value("openai").run()
+    at = click(at, "text-preview-refresh")
+    at.selectbox(key="text-provider").set_value("all").run()
+    at = click(at, "text-apply-refresh")
+    assert_clean(at)
+    refreshed = [s.provider for s in get_discovery_state("text") if s.last_attempt_at]
+    assert refreshed == ["openai"]
+    assert len(providers.servers["anthropic"].requests_to("/v1/models")) == 0
