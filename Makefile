@@ -38,7 +38,7 @@ demo: install
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -4,6 +4,9 @@ The main application needs three names::
 
     from registry import get_ai_model, get_ai_config_for_story, get_tts_model
 
+They are a façade over `default_registry()`, a `Registry` built from the environment on first
+use; `Registry(database_url=...)` is the same API on a database of the caller's choosing.
+
 This module exports what the application and an admin tool need (the README's "The public
 names" lists them); submodules hold the details, and `registry.testing` builds a registry for
 the application's own tests. Importing the package has no side effects and loads neither
@@ -17,6 +20,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from registry.audit import Actor, AuditRecord, ensure_user, list_audit_entries
+from registry.client import Registry, default_registry, set_default_registry
 from registry.db import Database, get_database, set_database
 from registry.errors import (
     AmbiguousModelError,
@@ -173,6 +177,7 @@ __all__ = [
     "ProviderServerError",
     "ProviderStatus",
     "ProviderTimeoutError",
+    "Registry",
     "RegistryError",
     "ResolutionRule",
     "ResolvedConfig",
@@ -183,6 +188,7 @@ __all__ = [
     "bulk_update_models",
     "check_api_key",
     "count_models",
+    "default_registry",
     "delete_api_key",
     "discover_models",
     "display_id",
@@ -213,6 +219,7 @@ __all__ = [
     "set_api_key",
     "set_database",
     "set_default_model",
+    "set_default_registry",
     "set_global_config",
     "set_successor",
     "unarchive_model",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from registry.db import get_database
@@ -94,6 +95,57 @@ def model_audit_row(
     )
 
 
+def _counted(statuses: Sequence[str]) -> str:
+    """ "enabled", or "enabled (18), pending (2)" when the models were in several."""
+    counts = Counter(statuses)
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{status} ({n})" for status, n in sorted(counts.items()))
+
+
+def bulk_audit_rows(
+    actor: Actor,
+    models: Sequence[ModelRow],
+    old: Sequence[str],
+    new: str | Sequence[str],
+    at: datetime,
+    *,
+    undo: bool = False,
+) -> list[dict[str, object]]:
+    """The audit of one status change of many models: one entry listing them all.
+
+    One model: the usual entry about it. Several: `model_id` stays empty, `old_value` counts
+    the statuses they had, and `new_value` reads "disabled — 20 models: openai/a, openai/b, …"
+    with every model named (an undo says so and may restore several statuses).
+    """
+    if not models:
+        return []
+    targets = [new] * len(models) if isinstance(new, str) else list(new)
+    if len(models) == 1 and not undo:
+        return [model_audit_row(actor, "status_change", models[0], "status", old[0], new, at)]
+    groups: dict[str, list[str]] = {}
+    for model, target in zip(models, targets, strict=True):
+        groups.setdefault(target, []).append(f"{model.provider}/{model.model_id}")
+    listed = "; ".join(
+        f"{target} — {len(ids)} model{'s' if len(ids) != 1 else ''}: {', '.join(sorted(ids))}"
+        for target, ids in groups.items()
+    )
+    providers = {m.provider for m in models}
+    categories = {m.category for m in models}
+    return [
+        audit_row(
+            actor,
+            "status_change",
+            provider=next(iter(providers)) if len(providers) == 1 else None,
+            category=next(iter(categories)) if len(categories) == 1 else None,
+            field="status (undo)" if undo else "status",
+            old=_counted(old),
+            new=listed,
+            at=at,
+        )
+    ]
+
+
 # Model ids a refresh's audit entry names per kind of change; the rest are counted.
 REFRESH_AUDIT_IDS = 50
 
@@ -170,7 +222,10 @@ def list_audit_entries(
     action: str | None = None,
     limit: int = 1000,
 ) -> list[AuditRecord]:
-    """Newest first; `model` and `actor` match substrings, the others exactly."""
+    """Newest first; `model` and `actor` match substrings, the others exactly.
+
+    `model` also finds the entries that list many models (bulk changes, refreshes).
+    """
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(max(1, min(limit, 100_000)))
     if provider:
         query = query.where(AuditEntry.provider == provider)
@@ -181,7 +236,16 @@ def list_audit_entries(
     model = parse_search(model, "model text")
     actor = parse_search(actor, "actor text")
     if model:
-        query = query.where(AuditEntry.model_id.contains(model, autoescape=True))
+        # A bulk entry (no model_id) names its models in new_value.
+        query = query.where(
+            or_(
+                AuditEntry.model_id.contains(model, autoescape=True),
+                and_(
+                    AuditEntry.model_id.is_(None),
+                    AuditEntry.new_value.contains(model, autoescape=True),
+                ),
+            )
+        )
     if actor:
         query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
     with get_database().read() as session:

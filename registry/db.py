@@ -306,21 +306,19 @@ def _configure_postgresql(engine: Engine, busy_timeout: float) -> None:
             )
 
 
-_default: Database | None = None
-_default_lock = threading.Lock()
-
-
 def get_database() -> Database:
-    """The process-wide database, from REGISTRY_DATABASE_URL (embedded SQLite by default)."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = Database(config.database_url())
-        return _default
+    """The default registry's database (REGISTRY_DATABASE_URL; embedded SQLite by default):
+    the one the module-level data and admin functions work on."""
+    from registry.client import default_registry  # the client is built on this module
+
+    return default_registry().database
 
 
 def set_database(database: Database | None) -> None:
-    """Point the process at another database (tests, tools); None re-reads the configuration."""
-    global _default
-    with _default_lock:
-        _default = database
+    """Point the process at another database (tests, tools): a new default `Registry` on it,
+    the previous one closed; None re-reads the configuration on next use."""
+    from registry.client import Registry, set_default_registry
+
+    previous = set_default_registry(None if database is None else Registry(database=database))
+    if previous is not None:
+        previous.close()

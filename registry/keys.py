@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from registry import config
 from registry.audit import SYSTEM, Actor, audit_row, write_audit
-from registry.db import get_database
+from registry.db import Database, get_database
 from registry.errors import ConfigurationError, InvalidInputError, SecretKeyError
 from registry.providers.base import Credentials
 from registry.schema import AppSetting, ProviderKey, utcnow
@@ -64,8 +64,8 @@ def _fernet_for(secret: _Secret) -> Fernet:
         ) from None
 
 
-def _stored_key_providers() -> list[str]:
-    with get_database().read() as session:
+def _stored_key_providers(database: Database | None = None) -> list[str]:
+    with (database or get_database()).read() as session:
         return list(session.scalars(select(ProviderKey.provider).order_by(ProviderKey.provider)))
 
 
@@ -82,11 +82,11 @@ def _create_secret_file(path: Path) -> None:
         os.unlink(scratch)
 
 
-def _secret_from_file(path: Path) -> str:
+def _secret_from_file(path: Path, database: Database | None = None) -> str:
     """Read the generated key, creating it on first use, but never while stored keys need the
     old one: a new key would leave them undecryptable for good."""
     if not path.exists():
-        stored = _stored_key_providers()
+        stored = _stored_key_providers(database)
         if stored:
             raise SecretKeyError(
                 f"the secret key file {path} is missing, and the stored API keys of "
@@ -110,12 +110,12 @@ def _secret_from_file(path: Path) -> str:
         raise SecretKeyError(f"cannot read the secret key file {path}: {exc.strerror}") from None
 
 
-def _secret() -> _Secret:
+def _secret(database: Database | None = None) -> _Secret:
     from_env = config.setting(SECRET_ENV)
     if from_env:
         return _Secret(from_env.strip(), None)
     path = config.data_dir() / SECRET_FILE_NAME
-    return _Secret(_secret_from_file(path), path)
+    return _Secret(_secret_from_file(path, database), path)
 
 
 def _fernet() -> Fernet:
@@ -129,8 +129,8 @@ def _mismatch(secret: _Secret) -> str:
     )
 
 
-def _decrypt(provider: str, token: str) -> str:
-    secret = _secret()
+def _decrypt(provider: str, token: str, database: Database | None = None) -> str:
+    secret = _secret(database)
     try:
         return _fernet_for(secret).decrypt(token.encode()).decode()
     except InvalidToken:
@@ -204,32 +204,34 @@ def delete_api_key(provider: str, *, actor: Actor = SYSTEM) -> bool:
         return True
 
 
-def get_api_key(provider: str) -> str | None:
-    """The stored key, else the environment's; None when neither is configured."""
+def get_api_key(provider: str, *, database: Database | None = None) -> str | None:
+    """The stored key (in `database`, default: the default registry's), else the
+    environment's; None when neither is configured."""
     prov = parse_provider(provider)
-    with get_database().read() as session:
+    with (database or get_database()).read() as session:
         token = session.scalar(
             select(ProviderKey.encrypted_key).where(ProviderKey.provider == prov)
         )
     if token is None:
         return config.environment_api_key(prov)
-    return _decrypt(prov, token)
+    return _decrypt(prov, token, database)
 
 
-def azure_region() -> str | None:
-    with get_database().read() as session:
+def azure_region(*, database: Database | None = None) -> str | None:
+    with (database or get_database()).read() as session:
         stored = session.scalar(
             select(AppSetting.value).where(AppSetting.key == AZURE_REGION_SETTING)
         )
     return stored or config.setting(config.AZURE_REGION_ENV)
 
 
-def get_credentials(provider: str) -> Credentials | None:
+def get_credentials(provider: str, *, database: Database | None = None) -> Credentials | None:
     """What an adapter needs, read at call time; None when no key is configured."""
-    key = get_api_key(provider)
+    key = get_api_key(provider, database=database)
     if key is None:
         return None
-    return Credentials(api_key=key, region=azure_region() if provider == "azure" else None)
+    region = azure_region(database=database) if provider == "azure" else None
+    return Credentials(api_key=key, region=region)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Resolution: which (provider, model_id) the application really uses, and why. The hot path.
+"""The module-level resolution functions: a façade over the default `Registry`.
 
 ```python
 from registry import get_ai_model, get_ai_config_for_story, get_tts_model
@@ -7,50 +7,25 @@ cfg = get_ai_config_for_story(story.provider, story.model, story.temperature)
 if cfg.fallback: log.info("story %s: %s", story.id, cfg.reason)
 ```
 
-Rules (DESIGN.md), for one (category, provider, model):
-
-1. the model is `enabled` → itself;
-2. otherwise (not in the catalog, `pending`, `disabled`, `deprecated`): a deprecated model's
-   successor if an admin named one and it is enabled → the provider's default (app_settings) if
-   enabled → the provider's curated built-in default when the catalog holds it enabled or not
-   at all (never pending, disabled or deprecated) → (story configs only) the current global
-   config → `NoAvailableModelError`;
-3. an explicit override (`model_override`, `config_override`) naming a `pending` or `disabled`
-   model raises `ModelNotEnabledError`.
-
-Answers come from the in-process snapshot of `registry.snapshot` (no I/O per call) and are
-memoised per snapshot. Fallbacks are counted (see `registry.usage`) and logged once per
-(requested model, reason) per 5 minutes. Caller mistakes (unknown category or provider, a model
-id that is not a string) raise `InvalidInputError`; a story's provider is stored data, so one the
-registry does not support falls back to the global config (`unsupported_provider`) instead.
-Database faults never raise here.
+Each function here calls the method of the same name on `registry.default_registry()` (see
+`registry.client`): the process's registry, built from the environment on first use. The rules
+are in `registry.rules`, the dashboard's provider report in `registry.provider_status`; both
+sets of names are re-exported here, where the application and the dashboard have always
+imported them. Fallback log lines come from this module's logger, `registry.resolution`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from enum import StrEnum
+from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-
-from registry import db as _db
-from registry import snapshot as _snap
-from registry.catalog import DEFAULT_GLOBAL_SETTINGS, curated_default, default_setting_key
-from registry.db import get_database
-from registry.errors import (
-    DatabaseError,
-    InvalidInputError,
-    ModelNotEnabledError,
-    NoAvailableModelError,
-)
-from registry.schema import AIModel, AppSetting, DiscoveryState, FallbackCount
-from registry.settings import GlobalConfig, global_config_from, parse_temperature
-from registry.snapshot import Snapshot, SnapshotKeeper, reset_snapshot, snapshot_summary
-from registry.text import inert
-from registry.types import Category, ModelStatus, display_id, parse_category, parse_provider
+from registry.client import default_registry
+from registry.provider_status import ProviderStatus, get_provider_status
+from registry.rules import FallbackReason, ResolutionRule, ResolvedConfig, ResolvedModel
+from registry.settings import GlobalConfig
+from registry.snapshot import SnapshotSummary
+from registry.types import Category
 from registry.usage import FallbackUsage
 
 __all__ = [
@@ -76,424 +51,6 @@ __all__ = [
     "snapshot_summary",
 ]
 
-_ENABLED = ModelStatus.ENABLED.value
-_DISABLED = ModelStatus.DISABLED.value
-_DEPRECATED = ModelStatus.DEPRECATED.value
-_MAX_SUCCESSOR_HOPS = 16
-_SHOWN_LIMIT = 200  # characters of a model id in messages and log lines
-
-
-class FallbackReason(StrEnum):
-    """Why the requested model was not used. Stable strings: logs, JSON and the database."""
-
-    NOT_FOUND = "not_found"  # not in the catalog (for that provider and category)
-    PENDING = "pending"  # discovered, awaiting an admin's approval
-    DISABLED = "disabled"  # an admin said no
-    DEPRECATED = "deprecated"  # the provider dropped it, or an admin retired it
-    NOT_CONFIGURED = "not_configured"  # the global config names no valid provider or no model
-    PROVIDER_UNAVAILABLE = "provider_unavailable"  # no model named, the provider has none usable
-    # A stored story names a provider the registry does not support (for that category).
-    UNSUPPORTED_PROVIDER = "unsupported_provider"
-
-
-class ResolutionRule(StrEnum):
-    """Which rule picked the answer."""
-
-    REQUESTED = "requested"  # the model asked for (it is enabled)
-    SUCCESSOR = "successor"  # the successor an admin named for a deprecated model
-    PROVIDER_DEFAULT = "provider_default"  # `ai|tts.{provider}.default_model`
-    CURATED_DEFAULT = "curated_default"  # the provider's built-in default (registry.catalog)
-    GLOBAL_CONFIG = "global_config"  # story configs only: the application's global config
-
-
-_CAUSE = {
-    FallbackReason.NOT_FOUND: "is not in the catalog",
-    FallbackReason.PENDING: "is pending approval",
-    FallbackReason.DISABLED: "is disabled",
-    FallbackReason.DEPRECATED: "is deprecated",
-}
-_VIA = {
-    ResolutionRule.REQUESTED: "",
-    ResolutionRule.SUCCESSOR: "its successor",
-    ResolutionRule.PROVIDER_DEFAULT: "the provider default",
-    ResolutionRule.CURATED_DEFAULT: "the built-in default",
-    ResolutionRule.GLOBAL_CONFIG: "the global config",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedModel:
-    """The model to use, what was asked for, and why they differ (`fallback`, `reason`)."""
-
-    category: Category
-    provider: str
-    model_id: str
-    requested_provider: str | None
-    requested: str | None  # the model id asked for; None when none was named
-    fallback: bool  # True when the answer is not what was asked for
-    reason: FallbackReason | None  # None unless fallback
-    rule: ResolutionRule
-
-    @property
-    def display_id(self) -> str:
-        return display_id(self.provider, self.model_id)
-
-    @property
-    def requested_display(self) -> str | None:
-        if self.requested is None:
-            return self.requested_provider
-        return display_id(self.requested_provider or "?", self.requested)
-
-    def describe(self) -> str:
-        """One line for people (and logs): what was asked, what is used, and why. Ids are
-        made inert: the requested one comes from the application's data."""
-        target = _shown(self.provider, self.model_id)
-        via = _VIA[self.rule]
-        cat = self.category.value
-        if not self.fallback:
-            if self.rule is ResolutionRule.REQUESTED:
-                return f"{target} (enabled)"
-            return f"{target} ({via}: no {cat} model was named)"
-        requested = (
-            None if self.requested is None else _shown(self.requested_provider, self.requested)
-        )
-        if self.reason is FallbackReason.NOT_CONFIGURED:
-            named = requested or inert(self.requested_provider or "nothing", _SHOWN_LIMIT)
-            return (
-                f"the global {cat} config names {named}, which is not usable; using {via} {target}"
-            )
-        if self.reason is FallbackReason.UNSUPPORTED_PROVIDER:
-            named = requested or inert(self.requested_provider or "?", _SHOWN_LIMIT)
-            return f"{cat} model {named}: the provider is not supported; using {via} {target}"
-        if self.reason is FallbackReason.PROVIDER_UNAVAILABLE:
-            return f"{self.requested_provider} has no usable {cat} model; using {via} {target}"
-        cause = _CAUSE.get(self.reason, "is not usable") if self.reason else "is not usable"
-        return f"{cat} model {requested} {cause}; using {via} {target}"
-
-    def to_json(self) -> dict[str, object]:
-        """The CLI's shape: provider, model_id, requested, fallback, reason."""
-        return {
-            "provider": self.provider,
-            "model_id": self.model_id,
-            "requested": self.requested,
-            "fallback": self.fallback,
-            "reason": self.reason.value if self.reason is not None else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedConfig(ResolvedModel):
-    """A resolved model plus the generation parameters (global settings; text only)."""
-
-    temperature: float | None  # the story's when given and valid (0..2), else the global one
-    max_tokens: int | None  # from the global settings
-
-    def to_json(self) -> dict[str, object]:
-        """`ResolvedModel.to_json()` plus `temperature` and `max_tokens` when present (text)."""
-        answer = ResolvedModel.to_json(self)
-        if self.temperature is not None:
-            answer["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            answer["max_tokens"] = self.max_tokens
-        return answer
-
-
-# --- the rules, over one snapshot (pure; no I/O) ---------------------------------------------
-
-
-class _Exhausted(Exception):
-    """Internal: the provider's chain ran out; carries the first reason and what was tried."""
-
-    def __init__(self, reason: FallbackReason, tried: list[str]) -> None:
-        super().__init__("; ".join(tried))
-        self.reason = reason
-        self.tried = tried
-
-
-def _shown(provider: str | None, model: str) -> str:
-    """`provider/model` safe for a log line or a message: the application's requested ids and
-    the providers' ids are untrusted (a newline would forge a log line)."""
-    return inert(display_id(provider or "?", model), _SHOWN_LIMIT)
-
-
-def _state(status: str | None) -> str:
-    return "not in the catalog" if status is None else status
-
-
-def _successor(snap: Snapshot, cat: str, provider: str, model_id: str) -> str | None:
-    """Follow the successors of a deprecated model to the first enabled one."""
-    seen = {model_id}
-    current = model_id
-    for _ in range(_MAX_SUCCESSOR_HOPS):
-        entry = snap.models.get((cat, provider, current))
-        if entry is None or entry[0] != _DEPRECATED or not entry[1] or entry[1] in seen:
-            return None
-        current = entry[1]
-        seen.add(current)
-        status = snap.status(cat, provider, current)
-        if status == _ENABLED:
-            return current
-        if status != _DEPRECATED:
-            return None
-    return None
-
-
-def _provider_choice(
-    snap: Snapshot, cat: Category, provider: str, tried: list[str]
-) -> tuple[str, ResolutionRule] | None:
-    """The provider's default if enabled, else its curated default unless blocked."""
-    default = snap.settings.get(default_setting_key(cat, provider))
-    if default:
-        status = snap.status(cat.value, provider, default)
-        if status == _ENABLED:
-            return default, ResolutionRule.PROVIDER_DEFAULT
-        tried.append(f"the {provider} default {_shown(provider, default)} is {_state(status)}")
-    else:
-        tried.append(f"no {cat.value} default is set for {provider}")
-    curated = curated_default(cat, provider)
-    if curated is not None:
-        # Only when the catalog holds it enabled, or not at all (DESIGN.md rule 2).
-        status = snap.status(cat.value, provider, curated)
-        if status is None or status == _ENABLED:
-            return curated, ResolutionRule.CURATED_DEFAULT
-        tried.append(f"the built-in default {_shown(provider, curated)} is {status}")
-    return None
-
-
-def _resolve_in(
-    snap: Snapshot, cat: Category, provider: str, model: str | None, *, explicit: bool
-) -> ResolvedModel:
-    if model is None:
-        tried: list[str] = []
-        choice = _provider_choice(snap, cat, provider, tried)
-        if choice is None:
-            raise _Exhausted(FallbackReason.PROVIDER_UNAVAILABLE, tried)
-        return ResolvedModel(cat, provider, choice[0], provider, None, False, None, choice[1])
-    entry = snap.models.get((cat.value, provider, model))
-    if entry is not None and entry[0] == _ENABLED:
-        return ResolvedModel(
-            cat, provider, model, provider, model, False, None, ResolutionRule.REQUESTED
-        )
-    reason = FallbackReason(entry[0]) if entry is not None else FallbackReason.NOT_FOUND
-    if explicit and reason in (FallbackReason.PENDING, FallbackReason.DISABLED):
-        advice = "approve it first" if reason is FallbackReason.PENDING else "an admin disabled it"
-        raise ModelNotEnabledError(
-            f"{_shown(provider, model)} is {reason.value} in the {cat.value} catalog and "
-            f"cannot be used as an override ({advice}; or pick an enabled model)"
-        )
-    tried = [f"{_shown(provider, model)} {_CAUSE[reason]}"]
-    if reason is FallbackReason.DEPRECATED:
-        successor = _successor(snap, cat.value, provider, model)
-        if successor is not None:
-            return ResolvedModel(
-                cat, provider, successor, provider, model, True, reason, ResolutionRule.SUCCESSOR
-            )
-    choice = _provider_choice(snap, cat, provider, tried)
-    if choice is None:
-        raise _Exhausted(reason, tried)
-    return ResolvedModel(cat, provider, choice[0], provider, model, True, reason, choice[1])
-
-
-def _no_model(cat: Category, provider: str, exhausted: _Exhausted) -> NoAvailableModelError:
-    return NoAvailableModelError(
-        f"no usable {cat.value} model for {provider}: {'; '.join(exhausted.tried)}. Enable a "
-        f"{provider} model and make it the default (`python -m registry set-default`)"
-    )
-
-
-def _prefix(cat: Category) -> str:
-    return "ai" if cat is Category.TEXT else "tts"
-
-
-def _global_provider(snap: Snapshot, cat: Category) -> str | None:
-    raw = snap.settings.get(f"{_prefix(cat)}.provider")
-    try:
-        return parse_provider(raw, cat) if raw else None
-    except InvalidInputError:
-        return None
-
-
-def _global_in(snap: Snapshot, cat: Category) -> ResolvedModel:
-    """The application's global config, checked against the catalog."""
-    prefix = _prefix(cat)
-    raw_provider = snap.settings.get(f"{prefix}.provider")
-    raw_model = (snap.settings.get(f"{prefix}.model") or "").strip() or None
-    provider = _global_provider(snap, cat)
-    try:
-        if provider is None:
-            # Unreadable config (not a caller mistake): the built-in global default serves.
-            builtin = DEFAULT_GLOBAL_SETTINGS[f"{prefix}.provider"]
-            inner = _resolve_in(
-                snap, cat, builtin, DEFAULT_GLOBAL_SETTINGS[f"{prefix}.model"], explicit=False
-            )
-            rule = (
-                ResolutionRule.CURATED_DEFAULT
-                if inner.rule is ResolutionRule.REQUESTED
-                else inner.rule
-            )
-            return ResolvedModel(
-                cat,
-                inner.provider,
-                inner.model_id,
-                raw_provider,
-                raw_model,
-                True,
-                FallbackReason.NOT_CONFIGURED,
-                rule,
-            )
-        inner = _resolve_in(snap, cat, provider, raw_model, explicit=False)
-    except _Exhausted as exhausted:
-        raise NoAvailableModelError(
-            f"the global {cat.value} config is not usable: {'; '.join(exhausted.tried)}. Choose "
-            f"an enabled model on the settings page"
-        ) from None
-    if raw_model is None:
-        return ResolvedModel(
-            cat,
-            inner.provider,
-            inner.model_id,
-            provider,
-            None,
-            True,
-            FallbackReason.NOT_CONFIGURED,
-            inner.rule,
-        )
-    return inner
-
-
-def _clean_model(value: object, what: str = "model") -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInputError(f"{what} must be a model id string, got {type(value).__name__}")
-    return value.strip() or None
-
-
-def _override_request(
-    snap: Snapshot, cat: Category, model_override: object, config_override: object
-) -> tuple[str, str | None]:
-    """(provider, model) named by the overrides; the global provider fills a missing one."""
-    provider: str | None = None
-    model = _clean_model(model_override, "model_override")
-    if config_override is not None:
-        if isinstance(config_override, GlobalConfig):
-            if config_override.category is not cat:
-                raise InvalidInputError(
-                    f"config_override is a {config_override.category.value} config; "
-                    f"a {cat.value} one is needed"
-                )
-            raw_provider, raw_model = config_override.provider, config_override.model
-        elif isinstance(config_override, Mapping):
-            raw_provider, raw_model = config_override.get("provider"), config_override.get("model")
-        else:
-            raise InvalidInputError(
-                "config_override must be a GlobalConfig or a mapping with 'provider' and 'model'"
-            )
-        if raw_provider is not None:
-            provider = parse_provider(str(raw_provider), cat)
-        if model is None:
-            model = _clean_model(raw_model, "config_override model")
-    if provider is None:
-        provider = (
-            _global_provider(snap, cat) or DEFAULT_GLOBAL_SETTINGS[f"{_prefix(cat)}.provider"]
-        )
-    return provider, model
-
-
-def _global_parameters(snap: Snapshot) -> tuple[float, int]:
-    config = global_config_from(snap.settings, Category.TEXT)
-    temperature = config.temperature
-    if temperature is None:
-        temperature = float(DEFAULT_GLOBAL_SETTINGS["ai.temperature"])
-    max_tokens = config.max_tokens
-    if max_tokens is None:
-        max_tokens = int(DEFAULT_GLOBAL_SETTINGS["ai.max_tokens"])
-    return temperature, max_tokens
-
-
-def _config_from(model: ResolvedModel, snap: Snapshot, temperature: float | None) -> ResolvedConfig:
-    global_temperature, max_tokens = _global_parameters(snap)
-    text = model.category is Category.TEXT
-    return ResolvedConfig(
-        model.category,
-        model.provider,
-        model.model_id,
-        model.requested_provider,
-        model.requested,
-        model.fallback,
-        model.reason,
-        model.rule,
-        (temperature if temperature is not None else global_temperature) if text else None,
-        max_tokens if text else None,
-    )
-
-
-def _story_in(
-    snap: Snapshot, cat: Category, story_provider: object, story_model: object
-) -> ResolvedModel:
-    model = _clean_model(story_model, "story model")
-    if story_provider is None or (isinstance(story_provider, str) and not story_provider.strip()):
-        if model is not None:
-            raise InvalidInputError(
-                f"the story names model {model!r} without its provider; give both or neither"
-            )
-        return _global_in(snap, cat)
-    try:
-        provider = parse_provider(str(story_provider), cat)
-    except InvalidInputError:
-        # Stored data, not a caller's mistake: a story saved when the provider was still
-        # supported (or written by another tool) must still be generated.
-        return _story_fallback(
-            snap, cat, str(story_provider).strip(), model, FallbackReason.UNSUPPORTED_PROVIDER
-        )
-    try:
-        return _resolve_in(snap, cat, provider, model, explicit=False)
-    except _Exhausted as exhausted:
-        try:
-            return _story_fallback(snap, cat, provider, model, exhausted.reason)
-        except NoAvailableModelError as error:
-            raise NoAvailableModelError(
-                f"{_no_model(cat, provider, exhausted)}; and {error}"
-            ) from None
-
-
-def _story_fallback(
-    snap: Snapshot, cat: Category, provider: str, model: str | None, reason: FallbackReason
-) -> ResolvedModel:
-    """The global config, answering for a story whose own provider has nothing usable."""
-    fallback = _global_in(snap, cat)
-    return ResolvedModel(
-        cat,
-        fallback.provider,
-        fallback.model_id,
-        provider,
-        model,
-        True,
-        reason,
-        ResolutionRule.GLOBAL_CONFIG,
-    )
-
-
-# --- the public API (hot path) -------------------------------------------------------------
-
-
-def _keeper() -> SnapshotKeeper:
-    found = _snap.current
-    if found is None or found.dirty or found.database is not _db._default:
-        found = _snap.keeper()
-    return found
-
-
-def _compute_resolve(snap: Snapshot, category: Any, provider: Any, model: Any) -> ResolvedModel:
-    cat = parse_category(category)
-    prov = parse_provider(str(provider), cat)
-    try:
-        answer = _resolve_in(snap, cat, prov, _clean_model(model), explicit=False)
-    except _Exhausted as exhausted:
-        raise _no_model(cat, prov, exhausted) from None
-    snap.remember(snap.resolved, (category, provider, model), answer)
-    return answer
-
 
 def resolve(category: Category | str, provider: str, model: str | None) -> ResolvedModel:
     """Which (provider, model_id) to really use for `provider/model`, and why.
@@ -501,119 +58,22 @@ def resolve(category: Category | str, provider: str, model: str | None) -> Resol
     `model=None` asks for the provider's default. Raises `InvalidInputError` for an unknown
     category or provider, `NoAvailableModelError` when nothing of the provider is usable.
     """
-    found = _snap.current
-    if found is None or found.dirty or found.database is not _db._default:
-        found = _snap.keeper()
-    snap = found.snapshot
-    try:
-        answer: ResolvedModel = snap.resolved[(category, provider, model)]
-    except KeyError:
-        answer = _compute_resolve(snap, category, provider, model)
-    except TypeError:
-        raise InvalidInputError("category, provider and model must be strings") from None
-    if answer.fallback:
-        found.note(answer, answer.describe)
-    return answer
+    return default_registry().resolve(category, provider, model)
 
 
 def preview_resolve(category: Category | str, provider: str, model: str | None) -> ResolvedModel:
     """`resolve`'s answer without counting or logging it (CLI, dashboard "Falls back to")."""
-    return _preview_in(_keeper().snapshot, category, provider, model)
+    return default_registry().preview_resolve(category, provider, model)
 
 
 def preview_config(category: Category | str, provider: str, model: str | None) -> ResolvedConfig:
-    """`preview_resolve`'s answer with the global generation parameters (text only): what a
-    story naming `provider/model` would be generated with (CLI `resolve --json`)."""
-    snap = _keeper().snapshot
-    return _config_from(_preview_in(snap, category, provider, model), snap, None)
-
-
-def _preview_in(snap: Snapshot, category: Any, provider: Any, model: Any) -> ResolvedModel:
-    try:
-        answer: ResolvedModel = snap.resolved[(category, provider, model)]
-    except KeyError:
-        answer = _compute_resolve(snap, category, provider, model)
-    except TypeError:
-        raise InvalidInputError("category, provider and model must be strings") from None
-    return answer
-
-
-_GLOBAL_MODEL = object()
-_GLOBAL_CONFIG = object()
-_OVERRIDE = object()
-_STORY = object()
-
-
-def _configured_model(
-    cat: Category, model_override: object, config_override: object
-) -> ResolvedModel:
-    found = _keeper()
-    snap = found.snapshot
-    if model_override is None and config_override is None:
-        answer: ResolvedModel | None = snap.memo.get((_GLOBAL_MODEL, cat))
-        if answer is None:
-            answer = _global_in(snap, cat)
-            snap.remember(snap.memo, (_GLOBAL_MODEL, cat), answer)
-    else:
-        provider, model = _override_request(snap, cat, model_override, config_override)
-        key = (_OVERRIDE, cat, provider, model)
-        answer = snap.memo.get(key)
-        if answer is None:
-            try:
-                answer = _resolve_in(snap, cat, provider, model, explicit=model is not None)
-            except _Exhausted as exhausted:
-                raise _no_model(cat, provider, exhausted) from None
-            snap.remember(snap.memo, key, answer)
-    if answer.fallback:
-        found.note(answer, answer.describe)
-    return answer
-
-
-def _global_config(cat: Category) -> ResolvedConfig:
-    found = _keeper()
-    snap = found.snapshot
-    answer: ResolvedConfig | None = snap.memo.get((_GLOBAL_CONFIG, cat))
-    if answer is None:
-        answer = _config_from(_global_in(snap, cat), snap, None)
-        snap.remember(snap.memo, (_GLOBAL_CONFIG, cat), answer)
-    if answer.fallback:
-        found.note(answer, answer.describe)
-    return answer
-
-
-def _story_temperature(found: SnapshotKeeper, value: object) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_temperature(value)
-    except InvalidInputError as error:
-        found.note_once(("temperature", repr(value)), f"{error}; using the global temperature")
-        return None
-
-
-def _story_config(
-    cat: Category, story_provider: object, story_model: object, story_temperature: object
-) -> ResolvedConfig:
-    found = _keeper()
-    snap = found.snapshot
-    key: tuple[object, ...] | None = (_STORY, cat, story_provider, story_model, story_temperature)
-    try:
-        answer: ResolvedConfig | None = snap.memo.get(key)
-    except TypeError:  # an unhashable argument: compute (and report) without memoising
-        key, answer = None, None
-    if answer is None:
-        temperature = _story_temperature(found, story_temperature)
-        answer = _config_from(_story_in(snap, cat, story_provider, story_model), snap, temperature)
-        if key is not None:
-            snap.remember(snap.memo, key, answer)
-    if answer.fallback:
-        found.note(answer, answer.describe)
-    return answer
+    """`preview_resolve`'s answer with the global generation parameters (text only)."""
+    return default_registry().preview_config(category, provider, model)
 
 
 def get_ai_config() -> ResolvedConfig:
     """The global text config (provider, model, temperature, max tokens), checked."""
-    return _global_config(Category.TEXT)
+    return default_registry().get_ai_config()
 
 
 def get_ai_model(
@@ -626,7 +86,7 @@ def get_ai_model(
     `config_override` a `GlobalConfig` or a mapping with `provider` and `model`. An override
     naming a pending or disabled model raises `ModelNotEnabledError`.
     """
-    return _configured_model(Category.TEXT, model_override, config_override)
+    return default_registry().get_ai_model(model_override, config_override)
 
 
 def get_ai_config_for_story(
@@ -634,12 +94,14 @@ def get_ai_config_for_story(
 ) -> ResolvedConfig:
     """The text config for a story: its provider/model if usable, else the fallbacks down to
     the global config; its temperature when valid (0..2), else the global one."""
-    return _story_config(Category.TEXT, story_provider, story_model, story_temperature)
+    return default_registry().get_ai_config_for_story(
+        story_provider, story_model, story_temperature
+    )
 
 
 def get_tts_config() -> ResolvedConfig:
     """The global TTS config, checked (temperature and max_tokens are None)."""
-    return _global_config(Category.TTS)
+    return default_registry().get_tts_config()
 
 
 def get_tts_model(
@@ -647,27 +109,18 @@ def get_tts_model(
     config_override: GlobalConfig | Mapping[str, Any] | None = None,
 ) -> ResolvedModel:
     """The TTS model (voice) to use; mirrors `get_ai_model`."""
-    return _configured_model(Category.TTS, model_override, config_override)
+    return default_registry().get_tts_model(model_override, config_override)
 
 
 def get_tts_config_for_story(story_provider: str | None, story_model: str | None) -> ResolvedConfig:
     """The TTS config for a story; mirrors `get_ai_config_for_story` (no temperature)."""
-    return _story_config(Category.TTS, story_provider, story_model, None)
-
-
-# --- fallback usage ------------------------------------------------------------------------
+    return default_registry().get_tts_config_for_story(story_provider, story_model)
 
 
 def flush_fallback_counts() -> int:
     """Write this process's fallback counts now; returns rows written (the background thread
     does this every 10 s). Raises `DatabaseError` when the database refuses; counts are kept."""
-    found = _snap.current
-    if found is None:
-        return 0
-    try:
-        return found.flush()
-    except Exception as exc:
-        raise DatabaseError(f"fallback counts not saved: {_snap.one_line(exc)}") from None
+    return default_registry().flush_fallback_counts()
 
 
 def get_fallback_counts(
@@ -678,112 +131,14 @@ def get_fallback_counts(
 ) -> list[FallbackUsage]:
     """What the application asked for and got instead, per day since `since` (default: today,
     UTC), most frequent first. This process's unflushed counts are written first."""
-    found = _snap.current
-    if found is not None and found.database is get_database():
-        found.flush_quietly()
-    day = since or datetime.now(UTC).date()
-    query = (
-        select(FallbackCount)
-        .where(FallbackCount.day >= day)
-        .order_by(FallbackCount.day.desc(), FallbackCount.count.desc())
-    )
-    cat = parse_category(category) if category else None
-    if cat is not None:
-        query = query.where(FallbackCount.category == cat.value)
-    if provider:
-        query = query.where(FallbackCount.requested_provider == parse_provider(provider, cat))
-    with get_database().read() as session:
-        return [
-            FallbackUsage(
-                day=row.day,
-                category=Category(row.category),
-                requested_provider=row.requested_provider,
-                requested_model=row.requested_model,
-                reason=row.reason,
-                resolved_provider=row.resolved_provider,
-                resolved_model=row.resolved_model,
-                count=row.count,
-                last_at=row.last_at,
-            )
-            for row in session.scalars(query)
-        ]
+    return default_registry().get_fallback_counts(since, category=category, provider=provider)
 
 
-# --- provider status (dashboard cards; reads the database directly) ------------------------
+def snapshot_summary() -> SnapshotSummary:
+    """What the process answers from: the snapshot's version and age, or an outage."""
+    return default_registry().snapshot_summary()
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderStatus:
-    provider: str
-    category: Category
-    enabled_models: tuple[str, ...]  # model ids, sorted
-    pending_count: int
-    disabled_count: int
-    deprecated_count: int  # not archived
-    default_model: str | None  # the saved default (app_settings), whatever its status
-    effective_default: str | None  # what resolution falls back to now; None if nothing usable
-    # For every deprecated model (archived too): the display id it falls back to, or None.
-    deprecated_fallbacks: dict[str, str | None]
-    last_refresh: datetime | None  # last successful discovery
-    last_attempt: datetime | None
-    last_outcome: str | None
-    last_errors: tuple[str, ...]
-    key_configured: bool
-    key_source: str | None  # "stored", "environment" or None
-    key_masked: str | None
-
-
-def get_provider_status(provider: str, category: Category | str) -> ProviderStatus:
-    """What a provider card shows. Reads the database (raises `DatabaseError` if unreachable)."""
-    from registry.keys import list_key_status
-
-    cat = parse_category(category)
-    prov = parse_provider(provider, cat)
-    setting_key = default_setting_key(cat, prov)
-    with get_database().read() as session:
-        rows = list(
-            session.execute(
-                select(
-                    AIModel.model_id,
-                    AIModel.status,
-                    AIModel.successor_model_id,
-                    AIModel.archived_at,
-                ).where(AIModel.provider == prov, AIModel.category == cat.value)
-            )
-        )
-        default = session.scalar(select(AppSetting.value).where(AppSetting.key == setting_key))
-        state = session.get(DiscoveryState, (prov, cat.value))
-    view = Snapshot(
-        None,
-        {(cat.value, prov, m): (status, successor) for m, status, successor, _ in rows},
-        {setting_key: default} if default else {},
-    )
-    choice = _provider_choice(view, cat, prov, [])
-    fallbacks: dict[str, str | None] = {}
-    for model_id, status, _, _ in rows:
-        if status != _DEPRECATED:
-            continue
-        try:
-            fallbacks[model_id] = _resolve_in(view, cat, prov, model_id, explicit=False).display_id
-        except _Exhausted:
-            fallbacks[model_id] = None
-    live = [(m, s) for m, s, _, archived in rows if archived is None]
-    key = next(k for k in list_key_status() if k.provider == prov)
-    return ProviderStatus(
-        provider=prov,
-        category=cat,
-        enabled_models=tuple(sorted(m for m, s in live if s == _ENABLED)),
-        pending_count=sum(1 for _, s in live if s == ModelStatus.PENDING.value),
-        disabled_count=sum(1 for _, s in live if s == _DISABLED),
-        deprecated_count=sum(1 for _, s in live if s == _DEPRECATED),
-        default_model=default,
-        effective_default=choice[0] if choice else None,
-        deprecated_fallbacks=dict(sorted(fallbacks.items())),
-        last_refresh=state.last_success_at if state else None,
-        last_attempt=state.last_attempt_at if state else None,
-        last_outcome=state.outcome if state else None,
-        last_errors=tuple(state.errors or ()) if state else (),
-        key_configured=key.configured,
-        key_source=key.source,
-        key_masked=key.masked,
-    )
+def reset_snapshot() -> None:
+    """Forget the snapshot (tests, tools): the next lookup loads a fresh one."""
+    default_registry().reset_snapshot()

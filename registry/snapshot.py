@@ -28,8 +28,12 @@ fresh:
 
 Lookups never do I/O except right after a local commit, and never raise on database faults.
 A configuration mistake (bad URL, unwritable data folder) is logged once at ERROR and the
-curated catalog serves. The keeper follows `registry.db.set_database()`: a lookup against
-another `Database` object starts a new keeper, and the old one's thread stops.
+curated catalog serves (`unconfigured_keeper`).
+
+Each `registry.Registry` owns one keeper and starts it on its first lookup; closing the
+registry stops it. Importing this module starts nothing: the at-fork and at-exit hooks (drop
+every keeper in a forked child, whose owner then starts a new one; write the fallback counts
+at exit) are registered when the first keeper starts.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,9 +56,8 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, event, select
 
 from registry import config
-from registry import db as _db
 from registry.catalog import CURATED, DEFAULT_GLOBAL_SETTINGS, default_setting_key
-from registry.db import CHANGE_CHANNEL, STATEMENT_TIMEOUT_OPTION, Database, get_database
+from registry.db import CHANGE_CHANNEL, STATEMENT_TIMEOUT_OPTION, Database
 from registry.errors import RegistryError
 from registry.schema import AIModel, AppSetting, RegistryStamp
 from registry.text import inert
@@ -395,6 +399,8 @@ class SnapshotKeeper:
         self._next_flush = 0.0
         # True while changes arrive by LISTEN/NOTIFY (PostgreSQL), False while polled.
         self.pushed = False
+        # Set by close() (also in a forked child): the owner starts a new keeper.
+        self.closed = False
 
     # lifecycle ---------------------------------------------------------------------------
 
@@ -402,18 +408,47 @@ class SnapshotKeeper:
         """Start keeping fresh; waits at most `FIRST_LOAD_WAIT` for the first load."""
         if self.database is None:
             return
+        _track(self)
         self._attach()
         self._thread = threading.Thread(target=self._run, name="registry-snapshot", daemon=True)
         self._thread.start()
         self._first_load.wait(FIRST_LOAD_WAIT)
 
     def close(self) -> None:
+        self.closed = True
         self._stop.set()
         self._detach()
+        _live.discard(self)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: the parent's thread did not survive the fork, and its pooled
+        connections belong to the parent; let the child open its own (SQLAlchemy's documented
+        fork recipe). The owner starts a new keeper on the next lookup."""
+        self.close()
+        if self.database is not None:
+            self.database.engine.dispose(close=False)
 
     @property
     def in_outage(self) -> bool:
         return self._outage
+
+    def summary(self) -> SnapshotSummary:
+        snapshot = self.snapshot
+        return SnapshotSummary(
+            snapshot.version, snapshot.loaded_wall, len(snapshot.models), self._outage
+        )
+
+    def final_flush(self, timeout: float = STALL_LIMIT) -> None:
+        """Write the fallback counts (closing, exiting), waiting at most `timeout` seconds: a
+        database that stopped answering must not hold its caller."""
+        job = self._start_final_flush()
+        if job is not None:
+            job.done.wait(timeout)
+
+    def _start_final_flush(self) -> _Job | None:
+        if self.database is None or self._outage:
+            return None
+        return _Job(self.flush_quietly, "registry-usage-flush")
 
     def _attach(self) -> None:
         assert self.database is not None
@@ -494,8 +529,7 @@ class SnapshotKeeper:
         self._detach()
 
     def _running(self) -> bool:
-        # Another database: the process switched (set_database), a new keeper takes over.
-        return not self._stop.is_set() and _db._default is self.database
+        return not self._stop.is_set()
 
     def _backoff(self, wait: float) -> float:
         return self.retry_min if wait < self.retry_min else min(wait * 2, self.retry_max)
@@ -615,8 +649,8 @@ class SnapshotKeeper:
             self._flush_job = _Job(self.flush_quietly, "registry-usage-flush")
 
     def _failed(self, exc: BaseException) -> None:
-        if _db._default is not self.database:
-            return  # an abandoned keeper (the process switched databases): nothing to report
+        if self.closed:
+            return  # its owner let it go (closed, or switched databases): nothing to report
         with self._state_lock:
             if self._outage:
                 return
@@ -712,48 +746,16 @@ class SnapshotKeeper:
         return written
 
 
-current: SnapshotKeeper | None = None
-_lock = threading.Lock()
-
-
-def keeper() -> SnapshotKeeper:
-    """The keeper of the process's current database (started on first use)."""
-    global current
-    try:
-        database: Database | None = get_database()
-    except RegistryError as exc:
-        return _unconfigured(exc)
-    found = current
-    if found is None or found.database is not database:
-        with _lock:
-            found = current
-            if found is None or found.database is not database:
-                if found is not None:
-                    found.close()
-                found = SnapshotKeeper(database)
-                found.start()
-                current = found
-    if found.dirty:
-        found.refresh_local()
-    return found
-
-
-def _unconfigured(error: RegistryError) -> SnapshotKeeper:
+def unconfigured_keeper(error: RegistryError) -> SnapshotKeeper:
     """The keeper that serves the curated catalog when the configuration names no usable
     database: resolution must not crash the application over a setting (logged once)."""
-    global current
-    with _lock:
-        found = current
-        if found is None or found.database is not None:
-            if found is not None:
-                found.close()
-            found = current = SnapshotKeeper(None)
-            found._outage = True
-            logger.error(
-                "model registry: %s; resolution answers from the curated catalog until the "
-                "setting is fixed and the application restarted",
-                error,
-            )
+    found = SnapshotKeeper(None)
+    found._outage = True
+    logger.error(
+        "model registry: %s; resolution answers from the curated catalog until the setting is "
+        "fixed and the application restarted",
+        error,
+    )
     return found
 
 
@@ -767,42 +769,34 @@ class SnapshotSummary:
     outage: bool  # True while the database cannot be read
 
 
-def snapshot_summary() -> SnapshotSummary:
-    found = keeper()
-    snapshot = found.snapshot
-    return SnapshotSummary(
-        snapshot.version, snapshot.loaded_wall, len(snapshot.models), found.in_outage
-    )
+# Process hooks, registered when the first keeper starts (importing registers nothing): in a
+# forked child (gunicorn --preload) every keeper is dropped, and at exit the fallback counts of
+# every running keeper are written, bounded in time.
+_live: weakref.WeakSet[SnapshotKeeper] = weakref.WeakSet()
+_hooks_lock = threading.Lock()
+_hooks_registered = False
 
 
-def reset_snapshot() -> None:
-    """Forget the snapshot (tests, tools): the next lookup loads a fresh one."""
-    global current
-    with _lock:
-        found, current = current, None
-    if found is not None:
-        found.close()
+def _track(found: SnapshotKeeper) -> None:
+    global _hooks_registered
+    with _hooks_lock:
+        _live.add(found)
+        if not _hooks_registered:
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            atexit.register(_flush_at_exit)
+            _hooks_registered = True
 
 
 def _after_fork_in_child() -> None:
-    global current, _lock
-    _lock = threading.Lock()
-    found, current = current, None
-    if found is not None:
-        # The parent's thread did not survive the fork, and its pooled connections belong to
-        # the parent: let the child open its own (SQLAlchemy's documented fork recipe).
-        found._stop.set()
-        found._detach()
-        if found.database is not None:
-            found.database.engine.dispose(close=False)
+    global _hooks_lock
+    _hooks_lock = threading.Lock()  # a parent thread may have held it at the fork
+    for found in list(_live):
+        found._after_fork_in_child()
 
 
 def _flush_at_exit() -> None:
-    found = current
-    if found is not None and found.database is not None and not found.in_outage:
-        # Bounded: a database that stopped answering must not hold the process at exit.
-        _Job(found.flush_quietly, "registry-usage-flush").done.wait(STALL_LIMIT)
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-atexit.register(_flush_at_exit)
+    # Bounded: a database that stopped answering must not hold the process at exit.
+    jobs = [job for found in list(_live) if (job := found._start_final_flush()) is not None]
+    deadline = time.monotonic() + STALL_LIMIT
+    for job in jobs:
+        job.done.wait(max(deadline - time.monotonic(), 0.0))

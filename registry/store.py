@@ -19,7 +19,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from registry.audit import SYSTEM, Actor, audit_row, model_audit_row, write_audit
+from registry.audit import (
+    SYSTEM,
+    Actor,
+    audit_row,
+    bulk_audit_rows,
+    model_audit_row,
+    write_audit,
+)
 from registry.catalog import default_setting_key
 from registry.db import dialect_insert, get_database
 from registry.errors import (
@@ -27,6 +34,7 @@ from registry.errors import (
     InvalidInputError,
     LifecycleError,
     ModelNotFoundError,
+    RegistryError,
 )
 from registry.schema import AIModel, AppSetting, utcnow
 from registry.text import has_unsafe_characters, inert
@@ -313,13 +321,58 @@ def bulk_update_models(
     """Set the status of many models in one statement: all or nothing. Returns rows changed.
 
     One unknown id, or one model that the rules protect (the current default), and nothing
-    changes; the error says which.
+    changes; the error says which. The change is one audit entry listing its models.
+    """
+    return len(change_model_statuses(model_uuids, status, actor=actor, notes=notes).changed)
+
+
+@dataclass(frozen=True, slots=True)
+class PriorStatus:
+    """One model's status columns before a bulk change: what an undo puts back."""
+
+    id: uuid.UUID
+    display_id: str
+    status: str
+    enabled_at: datetime | None
+    deprecated_at: datetime | None
+    deprecated_by_admin: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """What one bulk status change did, enough to undo it in one action."""
+
+    target: ModelStatus
+    changed: tuple[PriorStatus, ...]
+    # (category, provider, default before, default after) when the change moved a default.
+    moved_default: tuple[str, str, str | None, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UndoReport:
+    restored: tuple[str, ...]  # provider/model_id
+    skipped: dict[str, str]  # provider/model_id → why it was left as it is now
+    default_restored: str | None = None  # provider/model_id back as the default
+
+
+def change_model_statuses(
+    model_uuids: Iterable[uuid.UUID | str],
+    status: ModelStatus | str,
+    *,
+    actor: Actor = SYSTEM,
+    notes: str | None = None,
+    new_default: str | None = None,
+) -> StatusChange:
+    """`bulk_update_models` that returns what it changed (for an undo).
+
+    `new_default` (a model id of the one provider/category of the selection) first becomes the
+    default, in the same transaction: so the current default can be part of the selection.
     """
     target = parse_status(status)
     keys = list(dict.fromkeys(_parse_uuid(u) for u in model_uuids))
     clean_notes = _clean_text(notes, "notes", MAX_TEXT_LENGTH)
     if not keys:
-        return 0
+        return StatusChange(target, ())
     now = utcnow()
     with get_database().write() as session:
         # Locks in id order so concurrent bulk updates cannot deadlock each other.
@@ -334,6 +387,7 @@ def bulk_update_models(
             raise ModelNotFoundError(
                 f"{len(missing)} of {len(keys)} models not found ({shown}); nothing was changed"
             )
+        moved = _move_default(session, rows, new_default, actor, now) if new_default else None
         defaults = _defaults(session)
         problems = []
         for row in rows:
@@ -344,8 +398,17 @@ def bulk_update_models(
         if problems:
             raise LifecycleError("; ".join(problems) + "; nothing was changed")
         changing = [row for row in rows if row.status != target.value]
-        if not changing and clean_notes is None:
-            return 0
+        prior = tuple(
+            PriorStatus(
+                row.id,
+                display_id(row.provider, row.model_id),
+                row.status,
+                row.enabled_at,
+                row.deprecated_at,
+                bool(row.deprecated_by_admin),
+            )
+            for row in changing
+        )
         stamp: dict[str, Any] = {"updated_at": now, "updated_by": actor.user_id}
         note_values: dict[str, Any] = (
             {"admin_notes": clean_notes} if clean_notes is not None else {}
@@ -370,17 +433,120 @@ def bulk_update_models(
                 .values(**stamp, **note_values)
                 .execution_options(synchronize_session=False)
             )
-        audit = [
-            model_audit_row(actor, "status_change", row, "status", row.status, target.value, now)
-            for row in changing
-        ]
+        audit = bulk_audit_rows(
+            actor, changing, [row.status for row in changing], target.value, now
+        )
         audit += [
             model_audit_row(actor, "edit", row, "admin_notes", row.admin_notes, clean_notes, now)
             for row in rows
             if note_values and row.admin_notes != clean_notes
         ]
         write_audit(session, audit)
-        return len(changing)
+        return StatusChange(target, prior, moved)
+
+
+def _move_default(
+    session: Session, rows: Sequence[AIModel], model_id: str, actor: Actor, now: datetime
+) -> tuple[str, str, str | None, str]:
+    groups = {(row.category, row.provider) for row in rows}
+    if len(groups) != 1:
+        raise InvalidInputError(
+            "a new default needs a selection of one provider and category; nothing was changed"
+        )
+    ((category, provider),) = groups
+    old = _set_default(session, Category(category), provider, model_id, actor, now)
+    return (category, provider, old, model_id)
+
+
+def undo_status_change(change: StatusChange, *, actor: Actor = SYSTEM) -> UndoReport:
+    """Put back each model's previous status (and the default the change moved), in one go.
+
+    A model changed again since (its status is no longer the change's target) is left as it
+    is now, and so is one the rules protect (it became the default); the report names them.
+    The undo is one audit entry listing its models.
+    """
+    by_id = {prior.id: prior for prior in change.changed}
+    if not by_id and change.moved_default is None:
+        return UndoReport((), {})
+    now = utcnow()
+    with get_database().write() as session:
+        rows = list(
+            session.scalars(
+                select(AIModel)
+                .where(AIModel.id.in_(list(by_id)))
+                .order_by(AIModel.id)
+                .with_for_update()
+            )
+        )
+        defaults = _defaults(session)
+        if change.moved_default is not None:
+            category, provider, _before, after = change.moved_default
+            if defaults.get((category, provider)) == after:
+                # The old default is about to be enabled again: the guard must not hold it.
+                defaults.pop((category, provider))
+        skipped: dict[str, str] = {}
+        restoring: list[AIModel] = []
+        for row in rows:
+            prior = by_id[row.id]
+            if row.status != change.target.value:
+                skipped[prior.display_id] = f"changed since (now {row.status})"
+                continue
+            try:
+                _check_status_change(row, ModelStatus(prior.status), defaults)
+            except LifecycleError as exc:
+                skipped[prior.display_id] = str(exc)
+                continue
+            restoring.append(row)
+        for prior_id in set(by_id) - {row.id for row in rows}:
+            skipped[by_id[prior_id].display_id] = "no longer in the catalog"
+        for row in restoring:
+            prior = by_id[row.id]
+            session.execute(
+                update(AIModel)
+                .where(AIModel.id == row.id)
+                .values(
+                    status=prior.status,
+                    enabled_at=prior.enabled_at,
+                    deprecated_at=prior.deprecated_at,
+                    deprecated_by_admin=prior.deprecated_by_admin,
+                    updated_at=now,
+                    updated_by=actor.user_id,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        restored_default = _restore_default(session, change, actor, now)
+        write_audit(
+            session,
+            bulk_audit_rows(
+                actor,
+                restoring,
+                [row.status for row in restoring],
+                [by_id[row.id].status for row in restoring],
+                now,
+                undo=True,
+            ),
+        )
+        return UndoReport(
+            tuple(display_id(row.provider, row.model_id) for row in restoring),
+            skipped,
+            restored_default,
+        )
+
+
+def _restore_default(
+    session: Session, change: StatusChange, actor: Actor, now: datetime
+) -> str | None:
+    """The default a change moved, back, if nobody chose another since and it is enabled."""
+    if change.moved_default is None:
+        return None
+    category, provider, before, after = change.moved_default
+    if before is None or _defaults(session).get((category, provider)) != after:
+        return None
+    try:
+        _set_default(session, Category(category), provider, before, actor, now)
+    except RegistryError:
+        return None
+    return display_id(provider, before)
 
 
 def upsert_setting(session: Session, key: str, value: str, actor: Actor, now: datetime) -> None:
@@ -403,45 +569,55 @@ def set_default_model(
     cat = parse_category(category)
     prov = parse_provider(provider, cat)
     model_id = model_id.strip()
-    now = utcnow()
     with get_database().write() as session:
-        row = session.scalars(
-            select(AIModel)
-            .where(
-                AIModel.provider == prov,
-                AIModel.category == cat.value,
-                AIModel.model_id == model_id,
-            )
-            .with_for_update()
-        ).first()
-        if row is None:
-            raise ModelNotFoundError(f"no {cat.value} model {display_id(prov, model_id)}")
-        if row.status != ModelStatus.ENABLED.value:
-            raise LifecycleError(
-                f"{display_id(prov, model_id)} is {row.status}; only an enabled model can be "
-                "the default (approve it first)"
-            )
-        key = default_setting_key(cat, prov)
-        old = session.scalar(select(AppSetting.value).where(AppSetting.key == key))
-        if old != model_id:
-            upsert_setting(session, key, model_id, actor, now)
-            write_audit(
-                session,
-                [
-                    audit_row(
-                        actor,
-                        "default_change",
-                        provider=prov,
-                        category=cat.value,
-                        model_id=model_id,
-                        field=key,
-                        old=old,
-                        new=model_id,
-                        at=now,
-                    )
-                ],
-            )
+        _set_default(session, cat, prov, model_id, actor, utcnow())
+        row = _find_by_provider_id(session, prov, model_id, cat)
         return to_catalog_model(row)
+
+
+def _set_default(
+    session: Session, cat: Category, prov: str, model_id: str, actor: Actor, now: datetime
+) -> str | None:
+    """Make `model_id` the default inside `session`; returns the default before."""
+    row = session.scalars(
+        select(AIModel)
+        .where(
+            AIModel.provider == prov,
+            AIModel.category == cat.value,
+            AIModel.model_id == model_id,
+        )
+        .with_for_update()
+        # Fresh values: a bulk update earlier in this transaction bypassed the loaded rows.
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise ModelNotFoundError(f"no {cat.value} model {display_id(prov, model_id)}")
+    if row.status != ModelStatus.ENABLED.value:
+        raise LifecycleError(
+            f"{display_id(prov, model_id)} is {row.status}; only an enabled model can be "
+            "the default (approve it first)"
+        )
+    key = default_setting_key(cat, prov)
+    old = session.scalar(select(AppSetting.value).where(AppSetting.key == key))
+    if old != model_id:
+        upsert_setting(session, key, model_id, actor, now)
+        write_audit(
+            session,
+            [
+                audit_row(
+                    actor,
+                    "default_change",
+                    provider=prov,
+                    category=cat.value,
+                    model_id=model_id,
+                    field=key,
+                    old=old,
+                    new=model_id,
+                    at=now,
+                )
+            ],
+        )
+    return old
 
 
 # --- admin edits ---------------------------------------------------------------------------

@@ -13,12 +13,14 @@ def test_a_retired_model_falls_back() -> None:
         assert get_ai_config_for_story("openai", "gpt-4o").model_id == "o3"
 ```
 
-Inside the block the registry holds exactly the listed models and settings, in a fresh migrated
-SQLite file of its own (copied from a template migrated once per process: no PostgreSQL, no
-network, no Streamlit, nothing written where the application runs). It is the process's
-database for the duration, so every module-level function (`get_ai_model`, `set_default_model`,
-…) answers from it; afterwards the previous database and snapshot are back as they were, even
-when the block raised. One block at a time per process: the default database is process-wide.
+Inside the block a real `Registry` holds exactly the listed models and settings, in a fresh
+migrated SQLite file of its own (copied from a template migrated once per process: no
+PostgreSQL, no network, no Streamlit, nothing written where the application runs). It is the
+default registry for the duration, so every module-level function (`get_ai_model`,
+`set_default_model`, …) answers from it, and the block's value carries it (`.registry`) for code
+that takes a `Registry`. Afterwards it is closed and the previous default registry is back,
+untouched (its freshness thread ran on), even when the block raised. One block at a time per
+process: the default registry is process-wide.
 """
 
 from __future__ import annotations
@@ -34,17 +36,16 @@ from pathlib import Path
 
 from sqlalchemy import delete
 
-from registry import db as _db
 from registry import migrate
-from registry import snapshot as _snap
 from registry.catalog import default_setting_key
-from registry.db import Database, set_database
+from registry.client import Registry, set_default_registry
+from registry.db import Database
 from registry.errors import InvalidInputError
 from registry.schema import AIModel, AppSetting, AuditEntry, utcnow
 from registry.settings import parse_temperature
 from registry.types import ModelStatus, display_id, parse_category, parse_provider
 
-__all__ = ["FakeRegistry", "ModelRow", "fake_registry"]
+__all__ = ["FakeRegistry", "ModelRow", "as_default", "fake_registry"]
 
 # (category, provider, model_id, status) or, for a deprecated model, (…, status, successor_id)
 ModelRow = tuple[str, str, str, str] | tuple[str, str, str, str, str | None]
@@ -52,8 +53,9 @@ ModelRow = tuple[str, str, str, str] | tuple[str, str, str, str, str | None]
 
 @dataclass(frozen=True, slots=True)
 class FakeRegistry:
-    """What a `fake_registry` block gets: its database (for direct checks, if a test needs)."""
+    """What a `fake_registry` block gets: the registry, and its database (for direct checks)."""
 
+    registry: Registry
     database: Database
 
 
@@ -86,8 +88,8 @@ def fake_registry(
         with database.write() as session:
             session.add_all(rows)
             session.add_all(AppSetting(key=key, value=value) for key, value in settings.items())
-        with _installed(database):
-            yield FakeRegistry(database)
+        with Registry(database=database) as registry, as_default(registry):
+            yield FakeRegistry(registry, database)
     finally:
         if database is not None:
             database.dispose()
@@ -95,24 +97,16 @@ def fake_registry(
 
 
 @contextmanager
-def _installed(database: Database) -> Iterator[None]:
-    """`database` as the process default, with a snapshot of its own; both restored after.
-
-    The previous keeper is set aside, not closed, so the application's own registry (and its
-    background freshness thread) carries on afterwards exactly as before.
-    """
-    previous_database = _db._default
-    with _snap._lock:
-        previous_keeper, _snap.current = _snap.current, None
-    set_database(database)
+def as_default(registry: Registry) -> Iterator[Registry]:
+    """`registry` as the default registry for the block; the previous one back afterwards. A
+    default installed in its place during the block (`set_database`) is closed then."""
+    previous = set_default_registry(registry)
     try:
-        yield
+        yield registry
     finally:
-        with _snap._lock:
-            ours, _snap.current = _snap.current, previous_keeper
-        set_database(previous_database)
-        if ours is not None and ours is not previous_keeper:
-            ours.close()
+        left = set_default_registry(previous)
+        if left is not None and left is not registry:
+            left.close()
 
 
 def _model_row(entry: Sequence[str | None]) -> AIModel:

@@ -12,8 +12,11 @@ import re
 
 # C0 and C1 controls (tab and newline included: everything shown is one line), DEL, the bidi
 # embeddings, overrides, isolates and marks, zero-width characters, line/paragraph separators
-# and the byte-order mark.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# and the byte-order mark; and lone surrogates, which no UTF-8 log file, terminal or page can
+# encode (an application may pass any string as a model id).
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ud800-\udfff\ufeff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:

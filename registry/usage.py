@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 
 from registry.db import Database, dialect_insert
 from registry.errors import DatabaseUnavailableError
 from registry.schema import FallbackCount
 from registry.text import inert
-from registry.types import Category, display_id
+from registry.types import Category, display_id, parse_category, parse_provider
 
 # Execution option that marks the flush transaction: snapshot keepers ignore its commit.
 NOT_A_CATALOG_CHANGE = "registry_not_a_catalog_change"
@@ -214,3 +214,39 @@ def _upsert(database: Database, rows: list[dict[str, Any]]) -> None:
                 },
             )
         )
+
+
+def read_fallback_counts(
+    database: Database,
+    since: date | None = None,
+    *,
+    category: Category | str | None = None,
+    provider: str | None = None,
+) -> list[FallbackUsage]:
+    """The rows of `fallback_counts` from `since` (default: today, UTC), most frequent first."""
+    day = since or datetime.now(UTC).date()
+    query = (
+        select(FallbackCount)
+        .where(FallbackCount.day >= day)
+        .order_by(FallbackCount.day.desc(), FallbackCount.count.desc())
+    )
+    cat = parse_category(category) if category else None
+    if cat is not None:
+        query = query.where(FallbackCount.category == cat.value)
+    if provider:
+        query = query.where(FallbackCount.requested_provider == parse_provider(provider, cat))
+    with database.read() as session:
+        return [
+            FallbackUsage(
+                day=row.day,
+                category=Category(row.category),
+                requested_provider=row.requested_provider,
+                requested_model=row.requested_model,
+                reason=row.reason,
+                resolved_provider=row.resolved_provider,
+                resolved_model=row.resolved_model,
+                count=row.count,
+                last_at=row.last_at,
+            )
+            for row in session.scalars(query)
+        ]

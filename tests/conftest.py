@@ -2,6 +2,9 @@
 
 Each test gets its own database: a copy of a migrated SQLite file, or a PostgreSQL database
 cloned from a migrated template (CREATE DATABASE … TEMPLATE), so tests never see each other.
+Each test also gets its own default `Registry` (as Flask tests get their own app): one on the
+test's database with the `database` fixtures, else one built from the test's hermetic
+environment; it is closed when the test ends, so no snapshot or thread outlives its test.
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ from pathlib import Path
 import pytest
 
 from registry import migrate
+from registry.client import Registry
 from registry.config import PROVIDER_KEY_ENV
-from registry.db import Database, set_database
+from registry.db import Database
 from registry.scratch import (
     BACKENDS,
     create_postgres_database,
     drop_postgres_database,
     postgres_url,
 )
-from registry.snapshot import reset_snapshot
+from registry.testing import as_default
 
 # Fixtures shared by the dashboard test modules.
 pytest_plugins = ["tests.dashboard_support"]
@@ -61,6 +65,14 @@ def hermetic_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.setenv("REGISTRY_DATA_DIR", str(tmp_path / "data"))
 
 
+@pytest.fixture(autouse=True)
+def registry_instance(hermetic_environment: None) -> Iterator[Registry]:
+    """This test's default registry, from its hermetic environment (the `database` fixtures
+    put one on their database in its place). Whatever default the test leaves is closed."""
+    with Registry.from_environment() as registry, as_default(registry):
+        yield registry
+
+
 def make_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Database:
     """A fresh migrated database of the backend, dropped when the test ends."""
     if backend == "sqlite":
@@ -82,25 +94,15 @@ def make_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) 
 
 @pytest.fixture(params=list(BACKENDS))
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """The process-wide database for this test, on each backend in turn."""
+    """This test's database, on each backend in turn, with the default registry on it."""
     db = make_database(request.param, tmp_path, request)
-    set_database(db)
-    yield db
-    set_database(None)
+    with Registry(database=db) as registry, as_default(registry):
+        yield db
 
 
 @pytest.fixture
 def sqlite_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """For tests about behaviour that does not depend on the backend (pages, CLI output)."""
     db = make_database("sqlite", tmp_path, request)
-    set_database(db)
-    yield db
-    set_database(None)
-
-
-@pytest.fixture
-def fresh_snapshot() -> Iterator[None]:
-    """No snapshot carried over from another test (modules that resolve use it for every test)."""
-    reset_snapshot()
-    yield
-    reset_snapshot()
+    with Registry(database=db) as registry, as_default(registry):
+        yield db

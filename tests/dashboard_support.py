@@ -63,6 +63,11 @@ def messages(at: AppTest, kind: str) -> list[str]:
     return [t for t in texts if not t.startswith("No login is configured")]
 
 
+def toasts(at: AppTest) -> list[str]:
+    """The texts of this run's toasts (action feedback), unescaped."""
+    return [plain(str(t.value)) for t in at.toast]
+
+
 def everything(at: AppTest) -> str:
     """All visible text of the run, unescaped, one element per line (for `in` checks)."""
     parts: list[str] = []

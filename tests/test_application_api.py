@@ -29,9 +29,6 @@ from registry.types import Category
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
-# Every test starts and ends without a snapshot left by another.
-pytestmark = pytest.mark.usefixtures("fresh_snapshot")
-
 
 def test_resolution_rule_is_exported_beside_the_reasons() -> None:
     from registry import ResolutionRule as exported

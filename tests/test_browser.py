@@ -22,8 +22,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from registry.audit import list_audit_entries
 from registry.db import Database, set_database
 from registry.demo import load_fixture
-from registry.resolution import get_ai_config_for_story
-from registry.snapshot import reset_snapshot
+from registry.resolution import get_ai_config_for_story, reset_snapshot
 from registry.standin import openai as openai_standin
 from registry.standin.server import StandInServer
 from tests.dashboard_support import WAIT_MS, Ui, migrated_sqlite, streamlit_server

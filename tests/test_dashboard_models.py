@@ -38,6 +38,7 @@ from tests.dashboard_support import (
     messages,
     open_app,
     select_models,
+    toasts,
 )
 
 pytestmark = pytest.mark.usefixtures("loopback")
@@ -117,10 +118,11 @@ def test_provider_text_stays_plain(database: Database) -> None:
     assert grid_frame(at, "text", "pending").iloc[0]["display_name"] == hostile
     at = select_models(at, "text", "pending", ["xai/grok-x"])
     at = click(at, "text-approve")
-    raw = [str(s.value) for s in at.success]
+    raw = [str(t.value) for t in at.toast]
     assert raw == ["Approved 1 model\\(s\\)\\: xai\\/grok\\-x"]  # every mark escaped
     picker = next(r for r in at.selectbox if r.label.startswith("Default"))
-    assert "xai/grok-x" in picker.options  # plain text: a selectbox renders no Markdown
+    # Plain text, not escaped: a selectbox renders no Markdown.
+    assert f"{hostile} — xai/grok-x" in picker.options
 
 
 def test_search_filters_every_section(database: Database) -> None:
@@ -241,12 +243,12 @@ def test_approve_and_reject_selected(database: Database) -> None:
     at = select_models(at, "text", "pending", ["mistral/m-a", "mistral/m-c"])
     assert "Rows 1–3 of 3 · 2 selected" in everything(at)
     at = click(at, "text-approve")
-    assert messages(at, "success") == ["Approved 2 model(s): mistral/m-a, mistral/m-c"]
+    assert toasts(at) == ["Approved 2 model(s): mistral/m-a, mistral/m-c"]
     assert enabled("mistral") == before + 2
     assert headings(at)[1] == "Pending approval (1)"
     at = select_models(at, "text", "pending", ["mistral/m-b"])
     at = click(at, "text-reject")
-    assert messages(at, "success") == ["Rejected 1 model(s): mistral/m-b"]
+    assert toasts(at) == ["Rejected 1 model(s): mistral/m-b"]
     assert status_of("mistral", "m-b") is ModelStatus.DISABLED
     assert headings(at)[3] == "Disabled (1)"
     # The acting admin is recorded.
@@ -258,15 +260,13 @@ def test_select_all_on_the_page_and_nothing_selected(database: Database) -> None
     seed_pending("xai", ["x-1", "x-2"])
     at = text_page("xai")
     at = click(at, "text-approve")
-    assert messages(at, "warning") == [
-        "Select at least one model to approve (tick Select in the table)."
-    ]
+    assert toasts(at) == ["Select at least one model to approve (tick Select in the table)."]
     at.checkbox(key=f"{grid_key(at, 'text', 'pending')}-all").check().run()
     assert "Rows 1–2 of 2 · 2 selected" in everything(at)
     # Unticking one row in the grid overrides "select all" for that row.
     at = edit_grid(at, "text", "pending", {1: {"select": False}})
     at = click(at, "text-approve")
-    assert messages(at, "success") == ["Approved 1 model(s): xai/x-1"]
+    assert toasts(at) == ["Approved 1 model(s): xai/x-1"]
     assert status_of("xai", "x-2") is ModelStatus.PENDING
 
 
@@ -275,7 +275,7 @@ def test_approve_all_covers_every_page(database: Database) -> None:
     seed_pending("mistral", ["not-this-provider"])
     at = text_page("openrouter")
     at = click(at, "text-approve-all")
-    assert messages(at, "success") == ["Approved all 70 pending model(s)"]
+    assert toasts(at) == ["Approved all 70 pending model(s)"]
     assert headings(at)[1] == "Pending approval (0)"
     assert status_of("mistral", "not-this-provider") is ModelStatus.PENDING
 
@@ -302,7 +302,7 @@ def test_grid_edits_are_saved_together(database: Database) -> None:
     )
     assert "2 unsaved change(s)" in everything(at)
     at = click(at, "text-enabled-save")
-    assert messages(at, "success") == ["Saved changes to 2 model(s)."]
+    assert toasts(at) == ["Saved changes to 2 model(s)."]
     opus_model = get_model_by_provider_id("anthropic", "claude-opus-4-6", "text")
     assert (opus_model.display_name, opus_model.admin_notes) == (
         "Opus (house name)",
@@ -345,7 +345,7 @@ def test_a_bad_row_rejects_the_whole_grid_edit_with_a_report(database: Database)
     # The edits stay in the grid to be fixed; Discard drops them.
     assert "3 unsaved change(s)" in everything(at)
     at = click(at, "text-enabled-discard")
-    assert messages(at, "info") == ["Changes discarded."]
+    assert toasts(at) == ["Changes discarded."]
     assert "unsaved" not in everything(at)
 
 
@@ -355,9 +355,7 @@ def test_the_default_picker_sets_the_default(database: Database) -> None:
     assert picker.value == "gemini-2.5-flash"
     picker.set_value("gemini-2.5-pro").run()
     assert_clean(at)
-    assert messages(at, "success") == [
-        "google/gemini-2.5-pro is now the default text model of google."
-    ]
+    assert toasts(at) == ["google/gemini-2.5-pro is now the default text model of google."]
     assert get_default_model_for_provider("google", "text") == "gemini-2.5-pro"
     grid = grid_frame(at, "text", "enabled")
     assert list(grid.loc[grid["default"], "model"]) == ["google/gemini-2.5-pro"]
@@ -369,19 +367,20 @@ def test_disabling_the_default_asks_for_a_new_default_first(database: Database) 
         at, "text", "enabled", ["mistral/mistral-medium-latest", "mistral/codestral-latest"]
     )
     at = click(at, "text-disable")
-    assert messages(at, "warning") == [
+    assert messages(at, "warning")[1] == (
         "mistral/mistral-medium-latest is the default text model of mistral. Choose a new "
         "default first; then the selection is disabled."
-    ]
+    )
     # Confirming without a choice changes nothing.
     at = click(at, "text-disable-confirm")
-    assert messages(at, "warning")[0] == "Choose the new default first."
+    assert toasts(at) == ["Choose the new default first."]
     assert status_of("mistral", "mistral-medium-latest") is ModelStatus.ENABLED
     choice = next(s for s in at.selectbox if s.label == "New default")
-    assert "codestral-latest" not in choice.options  # being disabled itself
+    # Every other enabled mistral model, by name and id; not the ones being disabled.
+    assert not [o for o in choice.options if o.endswith("mistral/codestral-latest")]
     choice.set_value("mistral-large-latest").run()
     at = click(at, "text-disable-confirm")
-    assert messages(at, "success") == [
+    assert toasts(at) == [
         "mistral/mistral-large-latest is the new default; disabled 2 model(s) including "
         "mistral/mistral-medium-latest."
     ]
@@ -394,7 +393,8 @@ def test_disable_and_cancel(database: Database) -> None:
     at = text_page("xai")
     at = select_models(at, "text", "enabled", ["xai/grok-3"])
     at = click(at, "text-disable")
-    assert messages(at, "success") == ["Disabled 1 model(s): xai/grok-3"]
+    at = click(at, "text-disable-confirm")
+    assert toasts(at) == ["Disabled 1 model(s): xai/grok-3"]
     at = select_models(at, "text", "enabled", ["xai/grok-4-1-fast-non-reasoning"])
     at = click(at, "text-disable")
     at = click(at, "text-disable-cancel")
@@ -412,7 +412,7 @@ def test_disabled_models_can_be_enabled_again(database: Database) -> None:
     assert grid_frame(at, "text", "disabled").iloc[0]["falls_back_to"] == "openai/gpt-5.4-mini"
     at = select_models(at, "text", "disabled", ["openai/gpt-4o"])
     at = click(at, "text-enable-disabled")
-    assert messages(at, "success") == ["Enabled 1 model(s): openai/gpt-4o"]
+    assert toasts(at) == ["Enabled 1 model(s): openai/gpt-4o"]
     assert status_of("openai", "gpt-4o") is ModelStatus.ENABLED
 
 
@@ -425,20 +425,20 @@ def test_deprecated_models_fall_back_get_a_successor_and_archive(database: Datab
     next(s for s in at.selectbox if s.label == "Deprecated model").set_value(str(gpt4o.id)).run()
     next(s for s in at.selectbox if s.label == "Replaced by").set_value("gpt-4.1").run()
     at = click(at, "text-successor-set")
-    assert messages(at, "success") == ["openai/gpt-4.1 now replaces openai/gpt-4o."]
+    assert toasts(at) == ["openai/gpt-4.1 now replaces openai/gpt-4o."]
     assert "Falls back to: openai/gpt-4.1 — openai/gpt-4o" in everything(at)
     assert grid_frame(at, "text", "deprecated").iloc[0]["successor"] == "openai/gpt-4.1"
     # Archive: hidden from the list, back with the toggle, then unarchived.
     at = select_models(at, "text", "deprecated", ["openai/gpt-4o"])
     at = click(at, "text-archive")
-    assert messages(at, "success") == ["Archived 1 model(s): openai/gpt-4o"]
+    assert toasts(at) == ["Archived 1 model(s): openai/gpt-4o"]
     assert headings(at)[-1] == "Deprecated (0)"
     at.toggle(key="text-show-archived").set_value(True).run()
     assert headings(at)[-1] == "Deprecated (1)"
     assert bool(grid_frame(at, "text", "deprecated").iloc[0]["archived"])
     at = select_models(at, "text", "deprecated", ["openai/gpt-4o"])
     at = click(at, "text-unarchive")
-    assert messages(at, "success") == ["Unarchived 1 model(s): openai/gpt-4o"]
+    assert toasts(at) == ["Unarchived 1 model(s): openai/gpt-4o"]
     assert get_model_by_provider_id("openai", "gpt-4o", "text").archived_at is None
 
 
@@ -448,7 +448,7 @@ def test_only_deprecated_models_can_be_archived_and_reenabled(database: Database
     at = text_page("openai")
     at = select_models(at, "text", "deprecated", ["openai/gpt-4o"])
     at = click(at, "text-enable-deprecated")
-    assert messages(at, "success") == ["Enabled 1 model(s): openai/gpt-4o"]
+    assert toasts(at) == ["Enabled 1 model(s): openai/gpt-4o"]
     assert status_of("openai", "gpt-4o") is ModelStatus.ENABLED
 
 
@@ -480,7 +480,7 @@ def test_tts_page_is_the_same_component_for_voices(database: Database) -> None:
     at.selectbox(key="tts-provider").set_value("elevenlabs").run()
     at = select_models(at, "tts", "pending", ["elevenlabs/voice-0"])
     at = click(at, "tts-approve")
-    assert messages(at, "success") == ["Approved 1 model(s): elevenlabs/voice-0"]
+    assert toasts(at) == ["Approved 1 model(s): elevenlabs/voice-0"]
     picker = next(r for r in at.selectbox if r.label == "Default tts model of elevenlabs")
     picker.set_value("voice-0").run()
     assert get_default_model_for_provider("elevenlabs", Category.TTS) == "voice-0"
@@ -497,16 +497,16 @@ def test_notes_of_disabled_and_deprecated_models_and_clearing_a_successor(
     at = text_page("openai")
     at = edit_grid(at, "text", "disabled", {0: {"admin_notes": "too slow for us"}})
     at = click(at, "text-disabled-save")
-    assert messages(at, "success") == ["Saved changes to 1 model(s)."]
+    assert toasts(at) == ["Saved changes to 1 model(s)."]
     at = edit_grid(at, "text", "deprecated", {0: {"admin_notes": "replaced in May"}})
     at = click(at, "text-deprecated-save")
-    assert messages(at, "success") == ["Saved changes to 1 model(s)."]
+    assert toasts(at) == ["Saved changes to 1 model(s)."]
     assert get_model_by_provider_id("openai", "gpt-4.1", "text").admin_notes == "too slow for us"
     assert get_model_by_provider_id("openai", "gpt-4o", "text").admin_notes == "replaced in May"
     assert "Falls back to: openai/gpt-5 — openai/gpt-4o" in everything(at)
     next(s for s in at.selectbox if s.label == "Deprecated model").set_value(str(gpt4o.id)).run()
     at = click(at, "text-successor-clear")
-    assert messages(at, "success") == ["Cleared the successor of openai/gpt-4o."]
+    assert toasts(at) == ["Cleared the successor of openai/gpt-4o."]
     assert "Falls back to: openai/gpt-5.4-mini — openai/gpt-4o" in everything(at)
 
 
@@ -529,4 +529,4 @@ def test_choosing_a_default_keeps_unsaved_grid_edits(database: Database) -> None
     assert "1 unsaved change(s)" in everything(at)
     assert get_default_model_for_provider("google", "text") == "gemini-2.5-pro"
     at = click(at, "text-enabled-save")
-    assert messages(at, "success")[-1] == "Saved changes to 1 model(s)."
+    assert toasts(at)[-1] == "Saved changes to 1 model(s)."

@@ -35,6 +35,7 @@ from tests.dashboard_support import (
     open_app,
     select_models,
     served_on,
+    toasts,
 )
 
 PASSWORD = "correct horse battery staple"
@@ -73,9 +74,9 @@ def test_bidi_overrides_and_controls_from_a_provider_reach_the_page_escaped(
         assert row["description"] == "line one\\u2067two\\x07"
         at = select_models(at, "text", "pending", ["xai/gpt-4o\\u202eini-m"])
         at = click(at, "text-approve")
-        assert messages(at, "success") == ["Approved 1 model(s): xai/gpt-4o\\u202eini-m"]
+        assert toasts(at) == ["Approved 1 model(s): xai/gpt-4o\\u202eini-m"]
         picker = at.selectbox(key=next(k for k in _keys(at) if k.startswith("text-default-xai")))
-        assert "xai/gpt-4o\\u202eini-m" in picker.options
+        assert "Name\\x1b[2J\\u200bhidden — xai/gpt-4o\\u202eini-m" in picker.options
         shown = everything(at) + "".join(str(o) for o in picker.options)
         assert "\u202e" not in shown and "\x1b" not in shown
 
@@ -94,8 +95,8 @@ def test_a_long_id_is_cut_in_pickers_and_labels_are_plain(
         assert_clean(at)
         picker = at.selectbox(key=next(k for k in _keys(at) if k.startswith("text-default-xai")))
         assert max(len(o) for o in picker.options) <= 120
-        assert "xai/grok-*x*" in picker.options  # plain text: a selectbox renders no Markdown
-        (success,) = messages(at, "success")
+        assert "Plain — xai/grok-*x*" in picker.options  # plain: a selectbox renders no Markdown
+        (success,) = toasts(at)
         assert len(success) < 400
 
 
@@ -125,7 +126,7 @@ def is_signed_in(at: AppTest) -> bool:
 def password_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REGISTRY_ADMIN_PASSWORD", PASSWORD)
     monkeypatch.setenv("REGISTRY_LOGIN_MAX_FAILURES", "3")
-    monkeypatch.setenv("REGISTRY_LOGIN_LOCKOUT_SECONDS", "2")
+    monkeypatch.setenv("REGISTRY_LOGIN_LOCKOUT_SECONDS", "6")
 
 
 @pytest.mark.usefixtures("password_mode")
@@ -155,7 +156,7 @@ def test_guesses_from_many_sessions_share_one_lockout_that_expires(
         assert sum("locked" in w for w in warnings) >= 1
         assert not any("guess" in w or PASSWORD in w for w in warnings)
         # Once the guessing stops, the lockout runs out and the right password works.
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while not is_signed_in(fresh) and time.monotonic() < deadline:
             time.sleep(0.25)
             sign_in(fresh, PASSWORD)

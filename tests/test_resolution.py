@@ -52,9 +52,6 @@ OPENAI_DEFAULT = CURATED[(Category.TEXT, "openai")].default  # gpt-5.4-mini
 ANTHROPIC_DEFAULT = CURATED[(Category.TEXT, "anthropic")].default
 OPENAI_TTS_DEFAULT = CURATED[(Category.TTS, "openai")].default
 
-# Every test starts and ends without a snapshot left by another.
-pytestmark = pytest.mark.usefixtures("fresh_snapshot")
-
 
 def _set_status(provider: str, model_id: str, status: str, category: str = "text") -> None:
     update_model_status(get_model_by_provider_id(provider, model_id, category).id, status)

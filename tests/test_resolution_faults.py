@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from registry import snapshot
 from registry.catalog import CURATED
 from registry.cli import main as cli_main
+from registry.client import default_registry
 from registry.db import Database, get_database, set_database
 from registry.errors import ConfigurationError, DatabaseBusyError, NoAvailableModelError
 from registry.keys import set_api_key
@@ -49,9 +50,6 @@ from tests.conftest import make_database
 
 OPENAI_DEFAULT = CURATED[(Category.TEXT, "openai")].default
 ROOT = Path(__file__).resolve().parents[1]
-
-# Every test starts and ends without a snapshot left by another.
-pytestmark = pytest.mark.usefixtures("fresh_snapshot")
 
 
 @pytest.fixture
@@ -352,6 +350,17 @@ def test_a_newline_in_a_requested_id_cannot_forge_a_log_line(
     assert "gpt-x\\x0aCRITICAL" in messages[0]
 
 
+def test_a_lone_surrogate_in_a_requested_id_is_logged_as_an_escape(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A UTF-8 log file or terminal cannot encode a lone surrogate: the handler would fail.
+    with caplog.at_level(logging.WARNING, logger="registry"):
+        resolve("text", "openai", "gpt-\ud800-broken")
+    (message,) = [r.getMessage() for r in caplog.records]
+    message.encode("utf-8")
+    assert "gpt-\\ud800-broken" in message
+
+
 def test_log_limiter_keeps_limiting_past_its_capacity(
     database: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -360,7 +369,7 @@ def test_log_limiter_keeps_limiting_past_its_capacity(
         for _ in range(2):
             for n in range(2_000):
                 resolve("text", "openai", f"unknown-{n}")
-        snapshot.keeper().report_unlogged()
+        default_registry().keeper().report_unlogged()
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 501, lines[-3:]
     assert lines[-1] == (
@@ -376,7 +385,7 @@ def test_a_failing_flush_is_warned_once_per_interval(
     with sqlite_database.transaction() as connection:
         connection.exec_driver_sql("DROP TABLE fallback_counts")
     with caplog.at_level(logging.DEBUG, logger="registry"):
-        keeper = snapshot.keeper()
+        keeper = default_registry().keeper()
         keeper.flush_quietly()
         keeper.flush_quietly()
     warned = [r for r in caplog.records if r.levelno >= logging.WARNING and "counts" in r.msg]

@@ -57,9 +57,6 @@ else:
     print("unchanged", flush=True)
 """
 
-# Every test starts and ends without a snapshot left by another.
-pytestmark = pytest.mark.usefixtures("fresh_snapshot")
-
 
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import event, update
 from sqlalchemy.engine import make_url
 
 from registry import snapshot
+from registry.client import default_registry
 from registry.db import Database, set_database
 from registry.resolution import reset_snapshot, resolve
 from registry.schema import AIModel
@@ -51,9 +52,6 @@ for line in sys.stdin:
     else:
         print("unchanged", flush=True)
 """
-
-# Every test starts and ends without a snapshot left by another.
-pytestmark = pytest.mark.usefixtures("fresh_snapshot")
 
 
 @pytest.fixture
@@ -164,7 +162,7 @@ def test_a_change_without_a_notification_is_found_by_the_backstop_read(
     set_database(postgres)
     try:
         assert resolve("text", "openai", "gpt-4o").fallback is False
-        assert _wait_for(lambda: snapshot.keeper().pushed)
+        assert _wait_for(lambda: default_registry().keeper().pushed)
         # A hand-made fix in SQL: the stamp moves, but nobody sends NOTIFY.
         with postgres.engine.begin() as connection:
             connection.exec_driver_sql(
@@ -189,7 +187,7 @@ def test_a_background_reload_leaves_lookups_without_io(
     try:
         reset_snapshot()
         assert resolve("text", "openai", "gpt-4o").fallback is False
-        keeper = snapshot.current
+        keeper = default_registry().keeper()
         assert keeper is not None
         loaded = keeper.snapshot.version
         assert loaded is not None
@@ -231,7 +229,7 @@ def test_with_push_notifications_off_changes_are_polled_within_a_second(
     try:
         set_database(postgres)
         assert resolve("text", "openai", "gpt-4o").fallback is False
-        assert snapshot.keeper().pushed is False
+        assert default_registry().keeper().pushed is False
         for status in ("disabled", "enabled", "disabled"):
             assert _seconds_until_seen(other_process, status) < 1.0
     finally:
@@ -250,7 +248,7 @@ def test_a_server_that_refuses_listen_is_polled_instead(
     )
     assert resolve("text", "openai", "gpt-4o").fallback is False
     assert _wait_for(lambda: "refused LISTEN" in caplog.text)
-    assert snapshot.keeper().pushed is False
+    assert default_registry().keeper().pushed is False
     for status in ("disabled", "enabled"):
         assert _seconds_until_seen(direct, status) < 1.0
     assert "cannot read the catalog" not in caplog.text  # not an outage
@@ -264,7 +262,7 @@ def test_a_forked_worker_listens_on_its_own_connection_and_the_parent_keeps_its_
     set_database(postgres)
     try:
         assert resolve("text", "openai", "gpt-4o").fallback is False
-        assert _wait_for(lambda: snapshot.keeper().pushed)
+        assert _wait_for(lambda: default_registry().keeper().pushed)
         assert postgres_activity(name)[1] == 1
         report_r, report_w = os.pipe()
         go_r, go_w = os.pipe()

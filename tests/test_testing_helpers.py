@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,22 +19,13 @@ from registry import (
     get_tts_model,
     resolve,
 )
-from registry import db as registry_db
-from registry import snapshot as registry_snapshot
+from registry.client import default_registry, set_default_registry
 from registry.db import Database, get_database
 from registry.errors import InvalidInputError, ModelNotEnabledError
-from registry.resolution import reset_snapshot
 from registry.store import list_models
 from registry.testing import ModelRow, fake_registry
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-@pytest.fixture(autouse=True)
-def fresh_snapshot() -> Iterator[None]:
-    reset_snapshot()
-    yield
-    reset_snapshot()
 
 
 # --- the README's example, verbatim (test_the_readme_shows_this_example keeps them equal) ---
@@ -107,8 +97,8 @@ def test_a_successor_can_be_named_for_a_deprecated_model() -> None:
 
 def test_the_previous_database_and_snapshot_are_restored(sqlite_database: Database) -> None:
     before = get_ai_model()
-    keeper = registry_snapshot.current
-    assert keeper is not None
+    application = default_registry()
+    keeper = application.keeper()
     with fake_registry(
         models=[("text", "google", "gemini-x", "enabled")],
         global_text=("google", "gemini-x"),
@@ -116,16 +106,16 @@ def test_the_previous_database_and_snapshot_are_restored(sqlite_database: Databa
         assert get_database() is fake.database is not sqlite_database
         assert get_ai_model().display_id == "google/gemini-x"
     assert get_database() is sqlite_database
-    assert registry_snapshot.current is keeper
+    assert default_registry() is application
+    assert application.keeper() is keeper  # never stopped: its thread ran on meanwhile
     assert get_ai_model() == before
 
 
-def test_a_process_without_a_database_is_left_without_one() -> None:
-    registry_db.set_database(None)
-    with fake_registry(models=[("text", "openai", "gpt-4o", "enabled")]):
-        pass
-    assert registry_db._default is None
-    assert registry_snapshot.current is None
+def test_a_process_without_a_registry_is_left_without_one() -> None:
+    application = set_default_registry(None)
+    with fake_registry(models=[("text", "openai", "gpt-4o", "enabled")]) as fake:
+        assert default_registry() is fake.registry
+    assert set_default_registry(application) is None
 
 
 def test_an_exception_in_the_test_still_restores_everything(sqlite_database: Database) -> None:

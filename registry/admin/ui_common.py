@@ -77,15 +77,44 @@ def show_flashes() -> None:
             )
 
 
-def attempt(action: Callable[[], str | None], *, failure: str = "") -> bool:
-    """Run a registry call; flash its success text, or the registry's explanation of why not."""
+# Material icons: they need no emoji font on the admin's machine.
+TOAST_ICONS: Mapping[Kind, str] = {
+    "success": ":material/check_circle:",
+    "info": ":material/info:",
+    "warning": ":material/warning:",
+    "error": ":material/error:",
+}
+
+
+def toast(kind: Kind, text: str) -> None:
+    """Feedback beside the action: a toast shows wherever the admin has scrolled to.
+
+    Errors stay until closed; the rest fade. Works inside widget callbacks.
+    """
+    st.toast(
+        escape_markdown(text),
+        icon=TOAST_ICONS[kind],
+        duration="infinite" if kind == "error" else "long",
+    )
+
+
+def attempt(
+    action: Callable[[], str | None],
+    *,
+    failure: str = "",
+    feedback: Callable[[Kind, str], None] = flash,
+) -> bool:
+    """Run a registry call; report its success text, or the registry's explanation of why not.
+
+    `feedback` is `flash` (a message at the top after the rerun) or `toast`.
+    """
     try:
         message = action()
     except RegistryError as exc:
-        flash("error", f"{failure}{exc}" if failure else str(exc))
+        feedback("error", f"{failure}{exc}" if failure else str(exc))
         return False
     if message:
-        flash("success", message)
+        feedback("success", message)
     return True
 
 

@@ -21,15 +21,18 @@ from typing import Any
 import streamlit as st
 
 from registry.admin.timefmt import now_utc
-from registry.admin.ui_common import attempt, current_actor, flash, say, show_flashes
+from registry.admin.ui_common import attempt, current_actor, flash, say, show_flashes, toast
 from registry.admin.ui_refresh import refresh_panel
+from registry.admin.ui_try import try_selected
 from registry.admin.views import (
+    SELECT_COLUMN,
     FallbackInfo,
     RowSnapshot,
     edits_from_editor,
     escape_markdown,
     fallback_lines,
     label,
+    model_label,
     model_table,
     names,
     selected_rows,
@@ -40,19 +43,23 @@ from registry.errors import NoAvailableModelError, RegistryError
 from registry.resolution import get_fallback_counts, preview_resolve
 from registry.store import (
     EditsRejectedError,
+    ModelEdit,
     ModelFilter,
+    StatusChange,
     apply_model_edits,
     archive_model,
-    bulk_update_models,
+    change_model_statuses,
     count_by_status,
     count_models,
     get_default_models,
+    get_enabled_models_for_provider,
     get_model_by_provider_id,
     list_model_ids,
     list_models,
     set_default_model,
     set_successor,
     unarchive_model,
+    undo_status_change,
 )
 from registry.types import PROVIDERS, CatalogModel, Category, ModelStatus
 
@@ -66,6 +73,7 @@ PAST = {
     "reject": "Rejected",
     "enable": "Enabled",
     "disable": "Disabled",
+    "deprecate": "Deprecated",
     "archive": "Archived",
     "unarchive": "Unarchived",
 }
@@ -126,7 +134,11 @@ def _gen_key(category: Category) -> str:
 
 
 def bump(category: Category) -> None:
-    """Every grid of the category starts again from fresh rows (call after each write)."""
+    """Every grid of the category starts again from fresh rows (call after each write).
+
+    Unsaved cell edits are kept first (see the drafts below): new grid keys lose none.
+    """
+    _keep_all_edits(category)
     key = _gen_key(category)
     st.session_state[key] = int(st.session_state.get(key, 0)) + 1
 
@@ -143,9 +155,12 @@ def _controls(category: Category) -> View:
         return f"{option} ({pending[option]} pending)" if pending[option] else option
 
     left, middle, right = st.columns([2, 3, 1])
-    provider = left.selectbox(
-        "Provider", options, format_func=label, key=f"{category.value}-provider"
-    )
+    provider_key = f"{category.value}-provider"
+    if provider_key in st.session_state:
+        # Sent again each run: the browser otherwise keeps showing the label it last had for
+        # the chosen provider ("15 pending" after three were approved).
+        st.session_state[provider_key] = st.session_state[provider_key]
+    provider = left.selectbox("Provider", options, format_func=label, key=provider_key)
     search = middle.text_input(
         "Search by model id or name",
         key=f"{category.value}-search",
@@ -194,6 +209,7 @@ def model_management(category: Category) -> None:
     view = replace(view, data_gen=int(st.session_state.get(_gen_key(category), 0)))
     show_flashes()
     defaults = get_default_models()
+    banner = st.container()
     for section in (
         ModelStatus.PENDING,
         ModelStatus.ENABLED,
@@ -202,6 +218,7 @@ def model_management(category: Category) -> None:
     ):
         with st.container(key=view.key("section", section.value)):
             _section(view, section, defaults, actor)
+    unsaved_banner(view, banner, actor)  # filled last: the grids above found the edits
 
 
 # --- sections ------------------------------------------------------------------------------
@@ -216,6 +233,7 @@ def _section(
     filters = view.filter(section)
     total = count_models(filters)
     st.subheader(f"{SECTION_TITLES[section]} ({total})")
+    _undo_bar(view, section, actor)
     if section is ModelStatus.DEPRECATED:
         st.toggle("Show archived", key=f"{view.category.value}-show-archived")
     if section is ModelStatus.ENABLED and view.provider is not None:
@@ -242,6 +260,7 @@ def _section(
     frame = model_table(
         models, section, defaults=defaults, select_all=select_all, fallbacks=fallbacks
     )
+    frame = _with_drafts(view, section, frame, rows)
     editable = EDITABLE[section]
     st.data_editor(
         frame,
@@ -254,7 +273,7 @@ def _section(
     )
     state = st.session_state.get(grid)
     chosen = selected_rows(rows, state, select_all=select_all)
-    edits = edits_from_editor(rows, state, editable)
+    edits = _remember_edits(view, section, grid, rows)
     first, last = (page - 1) * view.page_size + 1, (page - 1) * view.page_size + len(rows)
     note = f"Rows {first}–{last} of {total} · {len(chosen)} selected"
     if edits:
@@ -270,6 +289,7 @@ def _section(
         _disabled_actions(view, grid, rows, actor, bool(edits))
     else:
         _deprecated_actions(view, grid, rows, models, actor, bool(edits))
+    try_selected(view.category, view.key(section.value, "try"), chosen, models)
 
 
 def _column_config(section: ModelStatus) -> dict[str, Any]:
@@ -310,10 +330,194 @@ def _selection(grid: str, rows: Sequence[RowSnapshot]) -> list[RowSnapshot]:
 
 
 def _nothing_selected(verb: str) -> None:
-    flash("warning", f"Select at least one model to {verb} (tick Select in the table).")
+    toast("warning", f"Select at least one model to {verb} (tick Select in the table).")
+
+
+# --- undo ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Undoable:
+    """The last bulk status change of a page, offered for undo where it was made."""
+
+    section: ModelStatus
+    change: StatusChange
+    summary: str
+    data_gen: int  # any later write makes the offer stale
+
+
+def _undo_key(view: View) -> str:
+    return view.key("undo-offer")
+
+
+def _offer_undo(view: View, section: ModelStatus, change: StatusChange, summary: str) -> None:
+    """Call after `bump`: the section shows "summary · Undo" until the next write."""
+    if not change.changed:
+        return
+    st.session_state[_undo_key(view)] = Undoable(
+        section, change, summary, int(st.session_state.get(_gen_key(view.category), 0))
+    )
+
+
+def _undo(view: View, actor: Actor) -> None:
+    offer: Undoable | None = st.session_state.pop(_undo_key(view), None)
+    if offer is None:
+        return
+    try:
+        report = undo_status_change(offer.change, actor=actor)
+    except RegistryError as exc:
+        toast("error", f"Could not undo: {exc}")
+        return
+    bump(view.category)
+    text = f"Undone: {len(report.restored)} model(s) back as they were"
+    if report.default_restored:
+        text += f"; {report.default_restored} is the default again"
+    toast("success", text + ".")
+    if report.skipped:
+        toast(
+            "warning",
+            f"Left as they are now: {names([f'{k} ({v})' for k, v in report.skipped.items()])}",
+        )
+
+
+def _undo_bar(view: View, section: ModelStatus, actor: Actor) -> None:
+    """Beside the section's buttons: what the last bulk action did, with one Undo."""
+    offer: Undoable | None = st.session_state.get(_undo_key(view))
+    if offer is None or offer.section is not section or offer.data_gen != view.data_gen:
+        return
+    text, button = st.columns([5, 1], vertical_alignment="center")
+    text.caption(escape_markdown(offer.summary))
+    button.button(
+        "Undo",
+        key=view.key("undo"),
+        on_click=_undo,
+        args=(view, actor),
+        help="Put every model of this action back in its previous status (and default).",
+    )
+
+
+# --- unsaved grid edits --------------------------------------------------------------------
+
+# Edits typed into a grid live here, by model, until saved or discarded: they survive every
+# rerun, other actions (which redraw the grids with new keys), paging, searching and leaving
+# the page (widget state goes when its widget is not drawn; these keys stay).
+Drafts = dict[str, tuple[RowSnapshot, dict[str, Any]]]  # model uuid → (row as drawn, values)
+
+
+def _drafts(category: Category, section: ModelStatus) -> Drafts:
+    every: dict[str, Drafts] = st.session_state.setdefault(f"{category.value}-drafts", {})
+    return every.setdefault(section.value, {})
+
+
+def _grids(category: Category) -> dict[str, tuple[str, Sequence[RowSnapshot]]]:
+    """Each section's grid key and rows as last drawn: where edits not yet kept may be."""
+    grids: dict[str, tuple[str, Sequence[RowSnapshot]]] = st.session_state.setdefault(
+        f"{category.value}-drawn-grids", {}
+    )
+    return grids
+
+
+def _draft_edits(drafts: Drafts, section: ModelStatus) -> list[ModelEdit]:
+    """The real changes the drafts ask for (a value typed back to what it was is none)."""
+    snapshots = [row for row, _values in drafts.values()]
+    state = {"edited_rows": {i: values for i, (_row, values) in enumerate(drafts.values())}}
+    return edits_from_editor(snapshots, state, EDITABLE[section])
+
+
+def _keep_edits(category: Category, section: ModelStatus) -> list[ModelEdit]:
+    """Copy the section grid's cell edits into the drafts; returns all its unsaved edits."""
+    drafts = _drafts(category, section)
+    grid, rows = _grids(category).get(section.value, ("", ()))
+    state = st.session_state.get(grid) if grid else None
+    fields = [f for f in EDITABLE[section] if f != SELECT_COLUMN]
+    for position, changes in ((state or {}).get("edited_rows") or {}).items():
+        try:
+            row = rows[int(position)]
+        except (IndexError, TypeError, ValueError):
+            continue
+        typed = {f: v for f, v in (changes or {}).items() if f in fields}
+        if typed:
+            drafts.setdefault(row.id, (row, {}))[1].update(typed)
+    for model_id in list(drafts):
+        if not _draft_edits({model_id: drafts[model_id]}, section):
+            del drafts[model_id]
+    return _draft_edits(drafts, section)
+
+
+def _keep_all_edits(category: Category) -> int:
+    return sum(len(_keep_edits(category, section)) for section in EDITABLE)
+
+
+def _with_drafts(view: View, section: ModelStatus, frame: Any, rows: Sequence[RowSnapshot]) -> Any:
+    """The grid's rows with this section's unsaved edits typed in again."""
+    drafts = _drafts(view.category, section)
+    if not drafts or frame.empty:
+        return frame
+    frame = frame.copy()
+    for position, row in enumerate(rows):
+        for column, value in drafts.get(row.id, (row, {}))[1].items():
+            if column in frame.columns:
+                frame.loc[frame.index[position], column] = value
+    return frame
+
+
+def _remember_edits(
+    view: View, section: ModelStatus, grid: str, rows: Sequence[RowSnapshot]
+) -> list[ModelEdit]:
+    """After drawing a grid: keep its edits; returns every unsaved edit of the section."""
+    _grids(view.category)[section.value] = (grid, tuple(rows))
+    return _keep_edits(view.category, section)
+
+
+def unsaved_banner(view: View, place: Any, actor: Actor) -> None:
+    """At the top of the page: "N unsaved changes — Save / Discard" while any grid has edits."""
+    count = sum(len(_draft_edits(_drafts(view.category, s), s)) for s in EDITABLE)
+    if not count:
+        return
+    with place:
+        text, save, discard = st.columns([4, 1, 1], vertical_alignment="center")
+        say(
+            "warning",
+            f"{count} unsaved change(s) in the grids below — save or discard them. They are "
+            "kept meanwhile, also when you leave this page.",
+            text,
+        )
+        save.button(
+            "Save all",
+            type="primary",
+            key=view.key("unsaved-save"),
+            on_click=_save_edits,
+            args=(view, "", (), None, actor),
+        )
+        discard.button(
+            "Discard all", key=view.key("unsaved-discard"), on_click=_discard, args=(view,)
+        )
 
 
 # --- pending -------------------------------------------------------------------------------
+
+
+def _change_status(
+    view: View,
+    section: ModelStatus,
+    ids: Sequence[str],
+    target: ModelStatus,
+    summary: str,
+    actor: Actor,
+    *,
+    new_default: str | None = None,
+) -> bool:
+    """One bulk status change: toast, fresh grids, and the offer to undo it."""
+    try:
+        change = change_model_statuses(ids, target, actor=actor, new_default=new_default)
+    except RegistryError as exc:
+        toast("error", f"Nothing was changed: {exc}")
+        return False
+    bump(view.category)
+    text = summary.format(n=len(change.changed))
+    _offer_undo(view, section, change, text)
+    toast("success", text)
+    return True
 
 
 def _set_status(
@@ -328,23 +532,21 @@ def _set_status(
     if not chosen:
         _nothing_selected(verb)
         return
-
-    def act() -> str:
-        changed = bulk_update_models([r.id for r in chosen], target, actor=actor)
-        return f"{PAST[verb]} {changed} model(s): {names([r.display_id for r in chosen])}"
-
-    if attempt(act, failure=f"Could not {verb} the selection: "):
-        bump(view.category)
+    section = ModelStatus(chosen[0].status)
+    _change_status(
+        view,
+        section,
+        [r.id for r in chosen],
+        target,
+        f"{PAST[verb]} {{n}} model(s): {names([r.display_id for r in chosen])}",
+        actor,
+    )
 
 
 def _approve_all(view: View, actor: Actor) -> None:
-    def act() -> str:
-        ids = list_model_ids(view.filter(ModelStatus.PENDING))
-        changed = bulk_update_models(ids, ModelStatus.ENABLED, actor=actor)
-        return f"Approved all {changed} pending model(s)"
-
-    if attempt(act, failure="Could not approve all: "):
-        bump(view.category)
+    ids = [str(i) for i in list_model_ids(view.filter(ModelStatus.PENDING))]
+    summary = "Approved all {n} pending model(s)"
+    _change_status(view, ModelStatus.PENDING, ids, ModelStatus.ENABLED, summary, actor)
 
 
 def _pending_actions(
@@ -368,9 +570,11 @@ def _pending_actions(
     scope = f" of {view.provider}" if view.provider else ""
     with cols[2].popover(f"Approve all {total}"):
         st.write(
-            f"Approve all {total} pending {view.category.value} model(s){scope}"
-            + (" matching the search" if view.search else "")
-            + "?"
+            escape_markdown(
+                f"Approve all {total} pending {view.category.value} model(s){scope}"
+                + (" matching the search" if view.search else "")
+                + "?"
+            )
         )
         st.button(
             f"Yes, approve {total}",
@@ -385,32 +589,45 @@ def _pending_actions(
 
 
 def _save_edits(
-    view: View, grid: str, rows: Sequence[RowSnapshot], section: ModelStatus, actor: Actor
+    view: View,
+    grid: str,
+    rows: Sequence[RowSnapshot],
+    section: ModelStatus | None,
+    actor: Actor,
 ) -> None:
-    edits = edits_from_editor(rows, st.session_state.get(grid), EDITABLE[section])
+    """Save the unsaved edits of `section` (every page of it), or of every section (None)."""
+    _keep_all_edits(view.category)
+    sections = list(EDITABLE) if section is None else [section]
+    edits = [e for s in sections for e in _draft_edits(_drafts(view.category, s), s)]
     if not edits:
-        flash("info", "No changes to save.")
+        toast("info", "No changes to save.")
         return
     try:
         report = apply_model_edits(edits, actor=actor)
     except EditsRejectedError as exc:
+        # A table does not fit a toast: the report waits above the grids, the edits stay.
         flash(
             "error",
             f"{len(exc.errors)} row(s) rejected, nothing was saved. Fix them or discard the "
             "changes:",
             table=exc.errors,
         )
+        toast("error", f"{len(exc.errors)} row(s) rejected, nothing was saved.")
         return
     except RegistryError as exc:
-        flash("error", f"Nothing was saved: {exc}")
+        toast("error", f"Nothing was saved: {exc}")
         return
-    flash("success", f"Saved changes to {report.changed} model(s).")
     bump(view.category)
+    for s in sections:
+        _drafts(view.category, s).clear()
+    toast("success", f"Saved changes to {report.changed} model(s).")
 
 
-def _discard(view: View) -> None:
-    bump(view.category)
-    flash("info", "Changes discarded.")
+def _discard(view: View, section: ModelStatus | None = None) -> None:
+    bump(view.category)  # first: it keeps what the grids hold, which is then dropped
+    for s in list(EDITABLE) if section is None else [section]:
+        _drafts(view.category, s).clear()
+    toast("info", "Changes discarded.")
 
 
 def _choose_default(view: View, key: str, actor: Actor) -> None:
@@ -425,8 +642,8 @@ def _choose_default(view: View, key: str, actor: Actor) -> None:
             f"of {model.provider}."
         )
 
-    # No bump: unsaved edits in the grid survive choosing a default (its rows stay the same).
-    attempt(act, failure="Could not change the default: ")
+    if attempt(act, failure="Could not change the default: ", feedback=toast):
+        bump(view.category)  # the Default column; unsaved grid edits are kept (drafts)
 
 
 def _default_warning(view: View, defaults: dict[tuple[str, str], str]) -> None:
@@ -454,9 +671,20 @@ def _default_warning(view: View, defaults: dict[tuple[str, str], str]) -> None:
         )
 
 
+def _enabled_choices(view: View, provider: str, leave_out: Sequence[str] = ()) -> dict[str, str]:
+    """{model_id: label} of every enabled model of the provider (not one page of the grid)."""
+    skip = set(leave_out)
+    return {
+        m.model_id: model_label(m)
+        for m in get_enabled_models_for_provider(provider, view.category)
+        if str(m.id) not in skip
+    }
+
+
 def _default_picker(
     view: View, models: Sequence[CatalogModel], defaults: dict[tuple[str, str], str], actor: Actor
 ) -> None:
+    """The provider's default, chosen among all its enabled models; type to filter."""
     provider = view.provider
     if provider is None:
         st.caption(
@@ -465,85 +693,94 @@ def _default_picker(
         )
         return
     default = defaults.get((view.category.value, provider))
-    options = [m.model_id for m in models]
-    if default and default not in options:
-        try:
-            if (
-                get_model_by_provider_id(provider, default, view.category).status
-                is ModelStatus.ENABLED
-            ):
-                options.insert(0, default)
-        except RegistryError:
-            pass
-    key = view.key("default", provider, view.data_gen, hash(tuple(options)))
-    index = options.index(default) if default in options else None
-    # A selectbox, not a radio: its options are plain text (a radio renders Markdown), and a
-    # long list or a long id stays one line.
+    choices = _enabled_choices(view, provider)
+    options = list(choices)
+    key = view.key("default", provider, view.data_gen)
+    # A selectbox, not a radio: its options are plain text (a radio renders Markdown), a long
+    # list stays one searchable line, and typing filters it.
     st.selectbox(
         f"Default {view.category.value} model of {provider}",
         options,
-        index=index,
+        index=options.index(default) if default in choices else None,
         key=key,
-        format_func=lambda m: label(f"{provider}/{m}"),
-        placeholder="Choose the default model",
+        format_func=lambda m: choices.get(m, m),
+        placeholder=f"Type to search {len(options)} enabled models",
         on_change=_choose_default,
         args=(view, key, actor),
         help="Used when the application asks for a model of this provider that is not enabled.",
     )
 
 
+# --- disable / deprecate with a question ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A bulk disable or deprecate waiting for the admin's yes (and maybe a new default)."""
+
+    target: ModelStatus
+    verb: str  # "disable" | "deprecate"
+    rows: tuple[RowSnapshot, ...]
+    default: RowSnapshot | None  # the provider default inside the selection
+
+
 def _ask_key(view: View) -> str:
     return view.key("disable-default-question")
 
 
-def _disable(view: View, grid: str, rows: Sequence[RowSnapshot], actor: Actor) -> None:
+def _disable(
+    view: View,
+    grid: str,
+    rows: Sequence[RowSnapshot],
+    actor: Actor,
+    target: ModelStatus = ModelStatus.DISABLED,
+) -> None:
+    """Disable (or deprecate) selected: first a question stating the count."""
+    verb = "disable" if target is ModelStatus.DISABLED else "deprecate"
     chosen = _selection(grid, rows)
     if not chosen:
-        _nothing_selected("disable")
+        _nothing_selected(verb)
         return
     defaults = get_default_models()
     protected = [r for r in chosen if defaults.get((view.category.value, r.provider)) == r.model_id]
-    if protected:
-        if len(protected) > 1:
-            flash(
-                "error",
-                "The selection holds the defaults of several providers "
-                f"({names([r.display_id for r in protected])}); disable them one provider "
-                "at a time.",
-            )
-            return
-        st.session_state[_ask_key(view)] = (protected[0], [r.id for r in chosen])
+    if len(protected) > 1:
+        toast(
+            "error",
+            "The selection holds the defaults of several providers "
+            f"({names([r.display_id for r in protected])}); {verb} them one provider at a time.",
+        )
         return
-
-    def act() -> str:
-        changed = bulk_update_models([r.id for r in chosen], ModelStatus.DISABLED, actor=actor)
-        return f"Disabled {changed} model(s): {names([r.display_id for r in chosen])}"
-
-    if attempt(act, failure="Could not disable the selection: "):
-        bump(view.category)
+    st.session_state[_ask_key(view)] = Question(
+        target, verb, tuple(chosen), protected[0] if protected else None
+    )
 
 
 def _disable_with_new_default(view: View, choice_key: str, actor: Actor) -> None:
-    question = st.session_state.pop(_ask_key(view), None)
-    new_default = st.session_state.get(choice_key)
+    """The admin said yes: one bulk change (with the new default first, when one is needed)."""
+    question: Question | None = st.session_state.pop(_ask_key(view), None)
     if question is None:
         return
-    old, ids = question
-    if not new_default:
+    new_default = st.session_state.get(choice_key) if question.default else None
+    if question.default and not new_default:
         st.session_state[_ask_key(view)] = question
-        flash("warning", "Choose the new default first.")
+        toast("warning", "Choose the new default first.")
         return
-
-    def act() -> str:
-        set_default_model(old.provider, view.category, new_default, actor=actor)
-        changed = bulk_update_models(ids, ModelStatus.DISABLED, actor=actor)
-        return (
-            f"{old.provider}/{new_default} is the new default; disabled {changed} model(s) "
-            f"including {old.display_id}."
+    past = PAST[question.verb]
+    summary = f"{past} {{n}} model(s): {names([r.display_id for r in question.rows])}"
+    if question.default and new_default:
+        summary = (
+            f"{question.default.provider}/{new_default} is the new default; "
+            f"{past.lower()} {{n}} model(s) including {question.default.display_id}."
         )
-
-    attempt(act, failure="Nothing was disabled: ")
-    bump(view.category)
+    _change_status(
+        view,
+        ModelStatus.ENABLED,
+        [r.id for r in question.rows],
+        question.target,
+        summary,
+        actor,
+        new_default=new_default,
+    )
 
 
 def _cancel_question(view: View) -> None:
@@ -551,51 +788,64 @@ def _cancel_question(view: View) -> None:
 
 
 def _disable_question(view: View, actor: Actor) -> None:
-    question = st.session_state.get(_ask_key(view))
+    question: Question | None = st.session_state.get(_ask_key(view))
     if question is None:
         return
-    old, ids = question
-    say(
-        "warning",
-        f"{old.display_id} is the default {view.category.value} model of {old.provider}. "
-        "Choose a new default first; then the selection is disabled.",
+    count = len(question.rows)
+    what = (
+        "never used; the application falls back to the default"
+        if question.target is ModelStatus.DISABLED
+        else "retired: discovery does not bring them back"
     )
-    others = [
-        m.model_id
-        for m in list_models(
-            ModelFilter(category=view.category, provider=old.provider, status=ModelStatus.ENABLED),
-            limit=SUCCESSOR_CHOICES,
-        )
-        if str(m.id) not in set(ids)
-    ]
-    if not others:
+    with st.container(border=True):
         say(
-            "error",
-            f"{old.provider} has no other enabled {view.category.value} model to make the "
-            "default. Approve or enable one first.",
+            "warning",
+            f"{question.verb.capitalize()} {count} model(s)? They are {what}. "
+            f"{names([r.display_id for r in question.rows])}. You can undo it afterwards.",
         )
-        st.button("Cancel", key=view.key("disable-cancel"), on_click=_cancel_question, args=(view,))
-        return
-    choice_key = view.key("disable-new-default")
-    st.selectbox(
-        "New default",
-        others,
-        index=None,
-        key=choice_key,
-        format_func=lambda m: label(f"{old.provider}/{m}"),
-        placeholder="Choose the model that becomes the default",
-    )
-    cols = st.columns([2, 1, 3])
-    cols[0].button(
-        "Make it the default and disable",
-        type="primary",
-        key=view.key("disable-confirm"),
-        on_click=_disable_with_new_default,
-        args=(view, choice_key, actor),
-    )
-    cols[1].button(
-        "Cancel", key=view.key("disable-cancel"), on_click=_cancel_question, args=(view,)
-    )
+        choice_key = view.key("disable-new-default")
+        old = question.default
+        if old is not None:
+            say(
+                "warning",
+                f"{old.display_id} is the default {view.category.value} model of {old.provider}. "
+                f"Choose a new default first; then the selection is {PAST[question.verb].lower()}.",
+            )
+            others = _enabled_choices(view, old.provider, [r.id for r in question.rows])
+            if not others:
+                say(
+                    "error",
+                    f"{old.provider} has no other enabled {view.category.value} model to make "
+                    "the default. Approve or enable one first.",
+                )
+                st.button(
+                    "Cancel",
+                    key=view.key("disable-cancel"),
+                    on_click=_cancel_question,
+                    args=(view,),
+                )
+                return
+            st.selectbox(
+                "New default",
+                list(others),
+                index=None,
+                key=choice_key,
+                format_func=lambda m: others.get(m, m),
+                placeholder=f"Type to search {len(others)} enabled models",
+            )
+        cols = st.columns([2, 1, 3])
+        cols[0].button(
+            f"Make it the default and {question.verb} {count}"
+            if old is not None
+            else f"{question.verb.capitalize()} {count}",
+            type="primary",
+            key=view.key("disable-confirm"),
+            on_click=_disable_with_new_default,
+            args=(view, choice_key, actor),
+        )
+        cols[1].button(
+            "Cancel", key=view.key("disable-cancel"), on_click=_cancel_question, args=(view,)
+        )
 
 
 def _enabled_actions(
@@ -607,7 +857,7 @@ def _enabled_actions(
     actor: Actor,
     dirty: bool,
 ) -> None:
-    cols = st.columns([1, 1, 1, 2])
+    cols = st.columns([1, 1, 1, 1, 1])
     cols[0].button(
         "Save changes",
         type="primary" if dirty else "secondary",
@@ -620,7 +870,7 @@ def _enabled_actions(
         "Discard changes",
         key=view.key("enabled", "discard"),
         on_click=_discard,
-        args=(view,),
+        args=(view, ModelStatus.ENABLED),
         disabled=not dirty,
     )
     cols[2].button(
@@ -629,6 +879,13 @@ def _enabled_actions(
         on_click=_disable,
         args=(view, grid, rows, actor),
         help="Disabled models are never used; the application falls back to the default.",
+    )
+    cols[3].button(
+        "Deprecate selected",
+        key=view.key("deprecate"),
+        on_click=_disable,
+        args=(view, grid, rows, actor, ModelStatus.DEPRECATED),
+        help="Retire models: the application falls back; discovery does not bring them back.",
     )
     _disable_question(view, actor)
     _default_picker(view, models, defaults, actor)
@@ -659,7 +916,7 @@ def _disabled_actions(
         "Discard changes",
         key=view.key("disabled", "discard"),
         on_click=_discard,
-        args=(view,),
+        args=(view, ModelStatus.DISABLED),
         disabled=not dirty,
     )
 
@@ -679,9 +936,9 @@ def _archive(view: View, grid: str, rows: Sequence[RowSnapshot], actor: Actor, u
             (unarchive_model if undo else archive_model)(row.id, actor=actor)
             done.append(row.display_id)
     except RegistryError as exc:
-        flash("error", f"Could not {verb} everything: {exc}")
+        toast("error", f"Could not {verb} everything: {exc}")
     if done:
-        flash("success", f"{PAST[verb]} {len(done)} model(s): {names(done)}")
+        toast("success", f"{PAST[verb]} {len(done)} model(s): {names(done)}")
     bump(view.category)
 
 
@@ -691,10 +948,10 @@ def _set_successor(
     model_id = st.session_state.get(model_key)
     successor = None if clear else st.session_state.get(successor_key)
     if not model_id:
-        flash("warning", "Choose the deprecated model first.")
+        toast("warning", "Choose the deprecated model first.")
         return
     if not clear and not successor:
-        flash("warning", "Choose the successor model first.")
+        toast("warning", "Choose the successor model first.")
         return
 
     def act() -> str:
@@ -703,7 +960,7 @@ def _set_successor(
             return f"Cleared the successor of {model.display_id}."
         return f"{model.provider}/{successor} now replaces {model.display_id}."
 
-    attempt(act, failure="Could not set the successor: ")
+    attempt(act, failure="Could not set the successor: ", feedback=toast)
     bump(view.category)
 
 

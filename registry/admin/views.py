@@ -31,6 +31,7 @@ from registry.discovery import DiscoveryStatus
 from registry.resolution import ProviderStatus, get_provider_status
 from registry.store import ModelEdit, count_by_status
 from registry.text import inert
+from registry.trial import voice_facts
 from registry.types import PROVIDERS, CatalogModel, Category, ModelStatus
 
 # --- plain text --------------------------------------------------------------------------------
@@ -128,6 +129,38 @@ def metadata_summary(model: CatalogModel, max_items: int = 5) -> str:
     return one_line(" · ".join(parts), 240)
 
 
+# --- voices and labels -------------------------------------------------------------------------
+
+_OPAQUE_ID = re.compile(r"[A-Za-z0-9]{16,}")  # ElevenLabs' voice ids say nothing to a person
+
+
+def voice_columns(model: CatalogModel) -> dict[str, str]:
+    """The grid's voice columns of a TTS row: name, locale, gender, labels (plain text)."""
+    facts = voice_facts(model)
+    return {
+        "voice": facts.name,
+        "locale": facts.locale or "",
+        "gender": facts.gender or "",
+        "labels": ", ".join(facts.labels),
+    }
+
+
+def model_label(model: CatalogModel) -> str:
+    """A chooser option a person recognises: `Rachel — elevenlabs/21m00T…`.
+
+    The name first (a voice's own name, else the display name), then the display id, with an
+    opaque id cut short; plain one-line text.
+    """
+    name = voice_facts(model).name if model.category is Category.TTS else model.display_name
+    shown_id = model.model_id
+    if _OPAQUE_ID.fullmatch(shown_id):
+        shown_id = shown_id[:6] + "…"
+    ident = f"{model.provider}/{shown_id}"
+    if not name.strip() or name.strip() == model.model_id:
+        return label(ident)
+    return label(f"{one_line(name, 60)} — {ident}")
+
+
 # --- grid rows and edits -----------------------------------------------------------------------
 
 
@@ -220,12 +253,6 @@ def selected_rows(
     return [row for row, ticked in zip(rows, chosen, strict=True) if ticked]
 
 
-def pending_edit_count(
-    rows: Sequence[RowSnapshot], state: Mapping[str, Any] | None, editable: Iterable[str]
-) -> int:
-    return len(edits_from_editor(rows, state, editable))
-
-
 @dataclass(frozen=True, slots=True)
 class FallbackInfo:
     """For a deprecated/disabled model: what resolution gives instead, and how often it did."""
@@ -255,6 +282,8 @@ def model_table(
             record["default"] = is_default
         record["model"] = inert(model.display_id)
         record["display_name"] = inert(model.display_name)
+        if model.category is Category.TTS:  # voices as people pick them
+            record |= voice_columns(model)
         if section is ModelStatus.ENABLED:
             record["status"] = model.status.value
         if section in (ModelStatus.DISABLED, ModelStatus.DEPRECATED):

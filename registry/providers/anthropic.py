@@ -142,3 +142,24 @@ class AnthropicAdapter(AdapterBase):
             pages,
         )
         return ProviderListing(provider=PROVIDER, category=category, models=models, pages=pages)
+
+    # --- trying a model (registry.trial) ---------------------------------------------------
+
+    def _complete(
+        self, model_id: str, credentials: Credentials, prompt: str, max_tokens: int, timeout: float
+    ) -> str:
+        with stainless_client(
+            PROVIDER,
+            anthropic,
+            anthropic.Anthropic,
+            key=credentials.api_key,
+            key_env=self.key_env,
+            base_url=provider_base_url(PROVIDER) or PUBLIC_BASE_URL,
+            timeout=timeout,
+        ) as client:
+            message = client.messages.create(
+                model=model_id,
+                max_tokens=max_tokens,
+                messages=[{"role": "user", "content": prompt}],
+            )
+            return "".join(getattr(block, "text", "") for block in message.content)

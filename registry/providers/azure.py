@@ -22,17 +22,20 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 from registry.config import AZURE_REGION_ENV, PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError, MissingKeyError
-from registry.providers.base import Credentials, ProviderListing
+from registry.providers.base import AudioSample, Credentials, ProviderListing
 from registry.providers.common import (
     AdapterBase,
     expect,
     first_wins,
     get_json,
     listing_client,
+    send,
     text_or_none,
 )
 from registry.types import Category, DiscoveredModel
@@ -42,6 +45,7 @@ logger = logging.getLogger(__name__)
 PROVIDER = "azure"
 KEY_ENV = PROVIDER_KEY_ENV[PROVIDER]
 VOICES_PATH = "/cognitiveservices/voices/list"
+SYNTHESIS_PATH = "/cognitiveservices/v1"
 _REGION = re.compile(r"[a-z0-9]{2,40}")  # e.g. westeurope, eastus2: never a host of its own
 
 
@@ -96,6 +100,40 @@ class AzureAdapter(AdapterBase):
         deprecated = sum(1 for m in models if m.metadata.get("deprecated"))
         logger.info("azure: %d voices (%d marked deprecated by Microsoft)", len(models), deprecated)
         return ProviderListing(PROVIDER, category, models)
+
+    # --- trying a model (registry.trial) ---------------------------------------------------
+
+    def _synthesize(
+        self,
+        model_id: str,
+        metadata: Mapping[str, Any],
+        credentials: Credentials,
+        text: str,
+        timeout: float,
+    ) -> AudioSample:
+        locale = text_or_none(metadata.get("Locale")) or "-".join(model_id.split("-")[:2])
+        ssml = (
+            f"<speak version='1.0' xml:lang={quoteattr(locale)}>"
+            f"<voice name={quoteattr(model_id)}>{escape(text)}</voice></speak>"
+        )
+        with listing_client() as client:
+            response = send(
+                client,
+                "POST",
+                f"{voices_origin(credentials.region)}{SYNTHESIS_PATH}",
+                provider=PROVIDER,
+                key_env=KEY_ENV,
+                secret=credentials.api_key,
+                timeout=timeout,
+                headers={
+                    "Ocp-Apim-Subscription-Key": credentials.api_key,
+                    "Content-Type": "application/ssml+xml",
+                    "X-Microsoft-OutputFormat": "audio-24khz-48kbitrate-mono-mp3",
+                    "User-Agent": "model-registry",
+                },
+                content=ssml.encode(),
+            )
+        return AudioSample(response.content, "audio/mpeg")
 
 
 def _voice_model(entry: Any) -> DiscoveredModel | None:

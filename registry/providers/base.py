@@ -1,15 +1,15 @@
 """The one Protocol every provider adapter implements, and what keeps its calls safe.
 
-- The contract: `ProviderAdapter`, `Credentials`, `ProviderListing`.
+- The contract: `ProviderAdapter`, `Credentials`, `ProviderListing`, `AudioSample`.
 - Redaction: `redact` for messages (`snippet` for an excerpt of a body),
   `secrets_hidden_from_logs` for log records.
 - Error mapping: `error_for_status` (an HTTP answer), `transport_error` (no answer),
   `timeout_error`, `unreachable_error`; every message an adapter raises comes from here.
 - `shared_ssl_context`: the one SSL context every HTTP client is built with.
 
-Helpers for normalising listings and fetching them live in `common`. An adapter only fetches
-and normalises a provider's listing. It never touches the database: discovery decides what a
-listing means for the catalog.
+Helpers for normalising listings and fetching them live in `common`. An adapter fetches and
+normalises a provider's listing, and tries one model on request (a voice sample, a short
+answer). It never touches the database: discovery decides what a listing means for the catalog.
 """
 
 from __future__ import annotations
@@ -67,8 +67,21 @@ class ProviderListing:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class AudioSample:
+    """A few seconds of a voice: the encoded audio and its MIME type (`audio/mpeg` …)."""
+
+    audio: bytes = field(repr=False)
+    mime: str
+
+
 class ProviderAdapter(Protocol):
-    """One provider's listing API. `categories` are those it can list through the API."""
+    """One provider's listing API. `categories` are those it can list through the API.
+
+    `synthesize` (TTS) and `complete` (text) try one model with one short call, so an admin
+    can hear a voice or read an answer before approving it; a provider without that
+    category raises `InvalidInputError`.
+    """
 
     provider: str
     categories: frozenset[Category]
@@ -77,6 +90,26 @@ class ProviderAdapter(Protocol):
     def list_models(
         self, category: Category, credentials: Credentials, *, timeout: float
     ) -> ProviderListing: ...
+
+    def synthesize(
+        self,
+        model_id: str,
+        metadata: Mapping[str, Any],
+        credentials: Credentials,
+        *,
+        text: str,
+        timeout: float,
+    ) -> AudioSample: ...
+
+    def complete(
+        self,
+        model_id: str,
+        credentials: Credentials,
+        *,
+        prompt: str,
+        max_tokens: int,
+        timeout: float,
+    ) -> str: ...
 
 
 _KEYISH = re.compile(

@@ -5,9 +5,12 @@
   `_list` does the rest.
 - Normalisation: `readable_name`, `utc_datetime`, `positive_int`, `text_or_none`,
   `first_wins`.
-- Fetching: `get_json` (plain httpx), `expect`, `entries_with_ids`, `stainless_client` and
-  `sdk_entries` (the `openai` and `anthropic` SDKs), `PageCursors` (every paginated listing),
-  and the wordings for a body of the wrong shape (`shape_error`, `not_json`).
+- Fetching: `get_json` and `send` (plain httpx), `expect`, `entries_with_ids`,
+  `stainless_client` and `sdk_entries` (the `openai` and `anthropic` SDKs), `PageCursors`
+  (every paginated listing), `chat_answer` (an OpenAI-style chat answer), and the wordings for
+  a body of the wrong shape (`shape_error`, `not_json`).
+- Trying a model: `AdapterBase.synthesize` / `complete` run the adapter's `_synthesize` /
+  `_complete` under a `ListingGuard` of their own (`MAX_SAMPLE_BYTES` for audio).
 
 Every failure leaves as a `ProviderError` subclass whose message went through `redact`,
 raised `from None` so the transport exception (which holds the request and its key header) is
@@ -43,6 +46,7 @@ from registry.errors import (
 )
 from registry.providers.base import (
     DEFAULT_TIMEOUT_SECONDS,
+    AudioSample,
     Credentials,
     ProviderListing,
     error_for_status,
@@ -92,22 +96,11 @@ class AdapterBase:
                 f"no API key is configured; add one on the API keys page or set {self.key_env}",
             )
         seconds = discovery_timeout()
-        # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
-        with (
-            secrets_hidden_from_logs(credentials.api_key),
-            ListingGuard(self.provider, seconds) as guard,
-        ):
-            try:
-                listing = self._list(parsed, credentials, min(timeout, seconds))
-            except Exception:
-                fault = guard.error()
-                if fault is not None:
-                    raise fault from None
-                raise
-            # A limit hit on a secondary source (Cloud TTS) still fails the whole listing.
-            fault = guard.error()
-            if fault is not None:
-                raise fault from None
+        listing = guarded(
+            lambda: self._list(parsed, credentials, min(timeout, seconds)),
+            ListingGuard(self.provider, seconds),
+            credentials.api_key,
+        )
         return capped_metadata(listing)
 
     def _list(
@@ -115,12 +108,93 @@ class AdapterBase:
     ) -> ProviderListing:
         raise NotImplementedError
 
+    # Trying a model (`registry.trial`): one short call, under the same guard, smaller limits.
+
+    def synthesize(
+        self,
+        model_id: str,
+        metadata: Mapping[str, Any],
+        credentials: Credentials,
+        *,
+        text: str,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> AudioSample:
+        self._check_trial(Category.TTS, credentials)
+        return guarded(
+            lambda: self._synthesize(model_id, metadata, credentials, text, timeout),
+            ListingGuard(self.provider, timeout, max_bytes=MAX_SAMPLE_BYTES, what="the sample"),
+            credentials.api_key,
+        )
+
+    def complete(
+        self,
+        model_id: str,
+        credentials: Credentials,
+        *,
+        prompt: str,
+        max_tokens: int,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> str:
+        self._check_trial(Category.TEXT, credentials)
+        return guarded(
+            lambda: self._complete(model_id, credentials, prompt, max_tokens, timeout),
+            ListingGuard(self.provider, timeout, what="the answer"),
+            credentials.api_key,
+        )
+
+    def _check_trial(self, category: Category, credentials: Credentials) -> None:
+        if category not in self.categories:
+            raise InvalidInputError(f"{self.provider} has no {category.value} models to try")
+        if not credentials.api_key or not credentials.api_key.strip():
+            raise MissingKeyError(
+                self.provider,
+                f"no API key is configured; add one on the API keys page or set {self.key_env}",
+            )
+
+    def _synthesize(
+        self,
+        model_id: str,
+        metadata: Mapping[str, Any],
+        credentials: Credentials,
+        text: str,
+        timeout: float,
+    ) -> AudioSample:
+        raise NotImplementedError
+
+    def _complete(
+        self, model_id: str, credentials: Credentials, prompt: str, max_tokens: int, timeout: float
+    ) -> str:
+        raise NotImplementedError
+
+
+Result = TypeVar("Result")
+
+
+def guarded(call: Callable[[], Result], guard: ListingGuard, secret: str = "") -> Result:
+    """Run one provider call inside `guard`, the key hidden from logs; a limit hit wins."""
+    # Transport libraries log response headers at DEBUG; a 401 may echo the key there.
+    with secrets_hidden_from_logs(secret), guard:
+        try:
+            result = call()
+        except Exception:
+            fault = guard.error()
+            if fault is not None:
+                raise fault from None
+            raise
+        # A limit hit on a secondary source (Cloud TTS) still fails the whole call.
+        fault = guard.error()
+        if fault is not None:
+            raise fault from None
+    return result
+
 
 # --- the limits of one listing ----------------------------------------------------------------
 
 # DESIGN.md's safety limits, for one listing with all its pages together.
 MAX_LISTING_BYTES = 32 * 1024 * 1024
 MAX_LISTING_ENTRIES = 25_000
+# A voice sample (a preview or a short synthesis) is a few seconds of audio: 2 MB is plenty.
+MAX_SAMPLE_BYTES = 2 * 1024 * 1024
 # An entry's `provider_metadata` above this (compact JSON, UTF-8) keeps only small scalars.
 MAX_METADATA_BYTES = 64 * 1024
 MAX_KEPT_STRING = 1000  # characters of a string field kept in trimmed metadata
@@ -147,9 +221,18 @@ class ListingGuard:
     of the exception in between.
     """
 
-    def __init__(self, provider: str, seconds: float) -> None:
+    def __init__(
+        self,
+        provider: str,
+        seconds: float,
+        *,
+        max_bytes: int = MAX_LISTING_BYTES,
+        what: str = "the listing",
+    ) -> None:
         self.provider = provider
         self.seconds = seconds
+        self.max_bytes = max_bytes
+        self.what = what  # what the messages call the body: "the listing", "the sample" …
         self.deadline = time.monotonic() + seconds
         self.bytes = 0
         self.entries = 0
@@ -193,8 +276,9 @@ class ListingGuard:
         return self.fail(
             ProviderTimeoutError(
                 self.provider,
-                f"no complete answer within {self.seconds:g} s (REGISTRY_DISCOVERY_TIMEOUT); "
-                "the connection was closed",
+                f"no complete answer within {self.seconds:g} s"
+                + (" (REGISTRY_DISCOVERY_TIMEOUT)" if self.what == "the listing" else "")
+                + "; the connection was closed",
             )
         )
 
@@ -251,7 +335,7 @@ class ListingGuard:
                 raise self.fail(
                     MalformedResponseError(
                         self.provider,
-                        f"the listing arrived with Content-Encoding {inert(encoding, 40)}, which "
+                        f"{self.what} arrived with Content-Encoding {inert(encoding, 40)}, which "
                         "was not asked for; refused",
                     )
                 )
@@ -260,7 +344,7 @@ class ListingGuard:
             del response.headers["content-encoding"]
         else:
             length = response.headers.get("content-length", "")
-            if length.isdigit() and self.bytes + int(length) > MAX_LISTING_BYTES:
+            if length.isdigit() and self.bytes + int(length) > self.max_bytes:
                 raise self._too_large()
         counter = _EntryCounter() if 200 <= response.status_code < 300 else None
         response.stream = _GuardedStream(response.stream, self, counter, decoder)
@@ -283,7 +367,7 @@ class ListingGuard:
         raise self.fail(
             MalformedResponseError(
                 self.provider,
-                f"the provider redirected the listing to another host ({inert(where, 80)}); "
+                f"the provider redirected {self.what} to another host ({inert(where, 80)}); "
                 "not followed, so the API key was not sent there",
             )
         )
@@ -292,7 +376,7 @@ class ListingGuard:
         return self.fail(
             MalformedResponseError(
                 self.provider,
-                f"the listing is larger than {MAX_LISTING_BYTES // (1024 * 1024)} MB; refused, "
+                f"{self.what} is larger than {self.max_bytes // (1024 * 1024)} MB; refused, "
                 "nothing was changed",
             )
         )
@@ -302,7 +386,7 @@ class ListingGuard:
         if self.remaining() <= 0:
             raise self._timed_out()
         self.bytes += size
-        if self.bytes > MAX_LISTING_BYTES:
+        if self.bytes > self.max_bytes:
             raise self._too_large()
         if counter is not None:
             before = counter.entries
@@ -648,8 +732,45 @@ def get_json(
     headers: Mapping[str, str] | None = None,
 ) -> Any:
     """GET `url` and return its decoded JSON body, or raise the matching `ProviderError`."""
+    response = send(
+        client,
+        "GET",
+        url,
+        provider=provider,
+        key_env=key_env,
+        secret=secret,
+        timeout=timeout,
+        headers=headers,
+    )
+    return decoded_json(provider, response)
+
+
+def decoded_json(provider: str, response: httpx.Response) -> Any:
     try:
-        response = client.get(url, headers=dict(headers or {}), timeout=timeout)
+        return json.loads(response.content)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise not_json(provider) from None
+
+
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str | httpx.URL,
+    *,
+    provider: str,
+    key_env: str,
+    secret: str | None,
+    timeout: float,
+    headers: Mapping[str, str] | None = None,
+    body: Any = None,
+    content: bytes | None = None,
+) -> httpx.Response:
+    """One request (`body` sent as JSON, or raw `content`); a 200 answer, else the matching
+    `ProviderError` with the key redacted."""
+    try:
+        response = client.request(
+            method, url, headers=dict(headers or {}), json=body, content=content, timeout=timeout
+        )
     except httpx.TransportError as exc:
         raise transport_error(provider, exc, timeout=timeout, secret=secret) from None
     if response.status_code != 200:
@@ -661,10 +782,7 @@ def get_json(
             body=response.text,
             secret=secret,
         ) from None
-    try:
-        return json.loads(response.content)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
-        raise not_json(provider) from None
+    return response
 
 
 def expect(provider: str, value: Any, kind: type, what: str) -> Any:
@@ -804,3 +922,17 @@ class PageCursors:
             )
         self._seen.add(cursor)
         self.pages += 1
+
+
+def chat_answer(provider: str, completion: Any) -> str:
+    """The text of an OpenAI-style chat completion: an SDK object (OpenAI, xAI, Mistral) or
+    decoded JSON (OpenRouter). An answer without text (all tokens spent thinking) is ""."""
+    choices = _field(completion, "choices")
+    if not isinstance(choices, list) or not choices:
+        raise MalformedResponseError(provider, "the answer has no `choices`")
+    content = _field(_field(choices[0], "message"), "content")
+    return content if isinstance(content, str) else ""
+
+
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)

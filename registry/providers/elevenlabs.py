@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -29,6 +31,7 @@ from elevenlabs.core.api_error import ApiError
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError, ProviderError
 from registry.providers.base import (
+    AudioSample,
     Credentials,
     ProviderListing,
     error_for_status,
@@ -50,6 +53,7 @@ logger = logging.getLogger(__name__)
 PROVIDER = "elevenlabs"
 KEY_ENV = PROVIDER_KEY_ENV[PROVIDER]
 PAGE_SIZE = 100  # the v2 search's maximum
+SAMPLE_MODEL = "eleven_multilingual_v2"  # speaks every voice, in the voice's own language
 
 
 class ElevenLabsAdapter(AdapterBase):
@@ -67,6 +71,31 @@ class ElevenLabsAdapter(AdapterBase):
         logger.info("elevenlabs: %d voices in %d pages", len(models), pages)
         return ProviderListing(PROVIDER, category, models, pages=pages)
 
+    # --- trying a model (registry.trial) ---------------------------------------------------
+
+    def _synthesize(
+        self,
+        model_id: str,
+        metadata: Mapping[str, Any],
+        credentials: Credentials,
+        text: str,
+        timeout: float,
+    ) -> AudioSample:
+        """A short sentence in the voice (`registry.trial` plays `preview_url` first)."""
+        api_key = credentials.api_key
+        with listing_client(timeout=timeout) as http:
+            try:
+                chunks = _sdk_client(http, api_key, timeout).text_to_speech.convert(
+                    model_id,
+                    text=text,
+                    model_id=SAMPLE_MODEL,
+                    output_format="mp3_44100_128",
+                    request_options={"max_retries": 0, "timeout_in_seconds": math.ceil(timeout)},
+                )
+                return AudioSample(b"".join(chunks), "audio/mpeg")
+            except (ApiError, httpx.TransportError, ValueError, TypeError) as exc:
+                raise _translate(exc, api_key, timeout) from None
+
 
 def _translate(exc: Exception, api_key: str, timeout: float) -> ProviderError:
     if isinstance(exc, ApiError):
@@ -81,6 +110,15 @@ def _translate(exc: Exception, api_key: str, timeout: float) -> ProviderError:
     if isinstance(exc, httpx.TransportError):
         return transport_error(PROVIDER, exc, timeout=timeout, secret=api_key)
     return shape_error(PROVIDER, "the voice listing", exc, api_key)
+
+
+def _sdk_client(http: httpx.Client, api_key: str, timeout: float) -> ElevenLabs:
+    return ElevenLabs(
+        api_key=api_key,
+        base_url=provider_base_url(PROVIDER),  # None → the SDK's public host
+        timeout=timeout,
+        httpx_client=http,
+    )
 
 
 def _fetch_voices(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], int]:
@@ -100,12 +138,7 @@ def _fetch_voices(api_key: str, timeout: float) -> tuple[list[dict[str, Any]], i
                 raw_pages.append(None)  # the SDK reports the malformed body itself
 
     with listing_client(timeout=timeout, response_hooks=[keep_raw_body]) as http:
-        client = ElevenLabs(
-            api_key=api_key,
-            base_url=provider_base_url(PROVIDER),  # None → the SDK's public host
-            timeout=timeout,
-            httpx_client=http,
-        )
+        client = _sdk_client(http, api_key, timeout)
         while True:
             try:
                 page = client.voices.search(

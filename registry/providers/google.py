@@ -36,8 +36,13 @@ Normalisation
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import logging
 import re
+import wave
+from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
@@ -50,6 +55,7 @@ from google.genai import types as genai_types
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError, ProviderError
 from registry.providers.base import (
+    AudioSample,
     Credentials,
     ProviderListing,
     error_for_status,
@@ -60,6 +66,7 @@ from registry.providers.base import (
 from registry.providers.common import (
     AdapterBase,
     PageCursors,
+    decoded_json,
     expect,
     first_wins,
     get_json,
@@ -67,6 +74,7 @@ from registry.providers.common import (
     listing_client,
     positive_int,
     readable_name,
+    send,
     shape_error,
     text_or_none,
 )
@@ -77,6 +85,7 @@ logger = logging.getLogger(__name__)
 PROVIDER = "google"
 KEY_ENV = PROVIDER_KEY_ENV[PROVIDER]
 CLOUD_TTS_DEFAULT_ORIGIN = "https://texttospeech.googleapis.com"
+CLOUD_TTS_SYNTHESIS_PATH = "/v1/text:synthesize"
 GEMINI_PAGE_SIZE = 1000  # the API's maximum: one request for today's ~50 models
 
 _TOKEN_SPLIT = re.compile(r"[-_./]+")
@@ -151,6 +160,125 @@ class GoogleAdapter(AdapterBase):
             len(voices),
         )
         return ProviderListing(PROVIDER, category, models, pages=pages + 1)
+
+    # --- trying a model (registry.trial) ---------------------------------------------------
+
+    def _synthesize(
+        self,
+        model_id: str,
+        metadata: Mapping[str, Any],
+        credentials: Credentials,
+        text: str,
+        timeout: float,
+    ) -> AudioSample:
+        if is_cloud_tts_voice(model_id, metadata):
+            return _cloud_tts_sample(model_id, metadata, credentials.api_key, text, timeout)
+        config = genai_types.GenerateContentConfig(
+            response_modalities=["AUDIO"],
+            speech_config=genai_types.SpeechConfig(
+                voice_config=genai_types.VoiceConfig(
+                    prebuilt_voice_config=genai_types.PrebuiltVoiceConfig(
+                        voice_name=GEMINI_SAMPLE_VOICE
+                    )
+                )
+            ),
+        )
+        response = _generate(model_id, credentials.api_key, text, config, timeout)
+        try:
+            blob = response.candidates[0].content.parts[0].inline_data  # type: ignore[index,union-attr]
+        except (TypeError, IndexError, AttributeError):
+            blob = None
+        if blob is None or not blob.data:
+            raise MalformedResponseError(PROVIDER, "the answer carried no audio")
+        return AudioSample(wav_from_pcm(blob.data, _pcm_rate(blob.mime_type)), "audio/wav")
+
+    def _complete(
+        self, model_id: str, credentials: Credentials, prompt: str, max_tokens: int, timeout: float
+    ) -> str:
+        config = genai_types.GenerateContentConfig(max_output_tokens=max_tokens)
+        response = _generate(model_id, credentials.api_key, prompt, config, timeout)
+        try:
+            return response.text or ""
+        except ValueError:  # the SDK's way of saying the answer has no text part
+            return ""
+
+
+GEMINI_SAMPLE_VOICE = "Kore"  # one of the prebuilt voices every Gemini TTS model speaks
+PCM_RATE = re.compile(r"rate=(\d+)")
+
+
+def is_cloud_tts_voice(model_id: str, metadata: Mapping[str, Any]) -> bool:
+    """A Cloud Text-to-Speech voice, not a Gemini TTS model (curated rows carry no metadata)."""
+    service = metadata.get("service")
+    if service is not None:
+        return bool(service == "cloud-tts")
+    return "tts" not in _tokens(model_id)
+
+
+def _generate(
+    model_id: str,
+    api_key: str,
+    contents: str,
+    config: genai_types.GenerateContentConfig,
+    timeout: float,
+) -> genai_types.GenerateContentResponse:
+    client = _gemini_client(api_key, timeout)
+    try:
+        return client.models.generate_content(model=model_id, contents=contents, config=config)
+    except ProviderError:
+        raise
+    except _SDK_FAILURES as exc:
+        raise _translate_sdk_error(exc, api_key, timeout) from None
+    finally:
+        client.close()
+
+
+def _pcm_rate(mime: str | None) -> int:
+    match = PCM_RATE.search(mime or "")
+    return int(match.group(1)) if match else 24_000  # what Gemini TTS sends
+
+
+def wav_from_pcm(pcm: bytes, rate: int) -> bytes:
+    """16-bit mono PCM (what Gemini TTS answers) in a WAV container a browser plays."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    return buffer.getvalue()
+
+
+def _cloud_tts_sample(
+    voice: str, metadata: Mapping[str, Any], api_key: str, text: str, timeout: float
+) -> AudioSample:
+    codes = [c for c in metadata.get("languageCodes") or () if isinstance(c, str)]
+    language = codes[0] if codes else "-".join(voice.split("-")[:2])
+    origin = provider_base_url("google_tts") or CLOUD_TTS_DEFAULT_ORIGIN
+    with listing_client() as client:
+        response = send(
+            client,
+            "POST",
+            f"{origin}{CLOUD_TTS_SYNTHESIS_PATH}",
+            provider=PROVIDER,
+            key_env=KEY_ENV,
+            secret=api_key,
+            timeout=timeout,
+            headers={"X-Goog-Api-Key": api_key},
+            body={
+                "input": {"text": text},
+                "voice": {"languageCode": language, "name": voice},
+                "audioConfig": {"audioEncoding": "MP3"},
+            },
+        )
+    body = expect(PROVIDER, decoded_json(PROVIDER, response), dict, "the synthesis answer")
+    try:
+        audio = base64.b64decode(body.get("audioContent") or "", validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        audio = b""
+    if not audio:
+        raise MalformedResponseError(PROVIDER, "the synthesis answer carried no audioContent")
+    return AudioSample(audio, "audio/mpeg")
 
 
 def _gemini_client(api_key: str, timeout: float) -> genai.Client:

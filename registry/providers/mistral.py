@@ -32,10 +32,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx2
 from mistralai.client import Mistral, errors
+from mistralai.client.models import UserMessage
 
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError, ProviderError
@@ -48,6 +51,7 @@ from registry.providers.base import (
 )
 from registry.providers.common import (
     AdapterBase,
+    chat_answer,
     entries_with_ids,
     first_wins,
     guard_hooks,
@@ -138,25 +142,37 @@ def _fetch_entries(
         if response.request.url.path.endswith(MODELS_PATH) and response.status_code == 200:
             captured["body"] = response.read()
 
+    with _mistral_client(server_url, key, key_env, timeout, [keep_listing_body]) as client:
+        # retries=None: no SDK retry, so a 429/5xx/timeout surfaces at once.
+        client.models.list(retries=None)
+    return _raw_entries(captured.get("body"))
+
+
+@contextmanager
+def _mistral_client(
+    server_url: str,
+    key: str,
+    key_env: str,
+    timeout: float,
+    response_hooks: list[Callable[[httpx2.Response], None]] | None = None,
+) -> Iterator[Mistral]:
+    """A `mistralai` client for one call; every SDK failure in the block leaves as our error."""
     try:
         with httpx2.Client(
             verify=shared_ssl_context(),
             follow_redirects=True,
             timeout=timeout,
-            event_hooks=guard_hooks([keep_listing_body]),
+            event_hooks=guard_hooks(response_hooks or ()),
         ) as http:
-            client = Mistral(
+            yield Mistral(
                 api_key=key,
                 server_url=server_url,
                 client=http,
-                # Never used (the listing is synchronous), but the SDK would otherwise
+                # Never used (every call is synchronous), but the SDK would otherwise
                 # build one with a CA bundle of its own and close it through asyncio.run.
                 async_client=httpx2.AsyncClient(verify=shared_ssl_context(), follow_redirects=True),
                 timeout_ms=max(1, int(timeout * 1000)),
             )
-            # retries=None: no SDK retry, so a 429/5xx/timeout surfaces at once.
-            client.models.list(retries=None)
-        return _raw_entries(captured.get("body"))
     except ProviderError:
         raise
     except (httpx2.TransportError, errors.NoResponseError) as exc:
@@ -194,3 +210,18 @@ class MistralAdapter(AdapterBase):
             "%s: %d text models in a listing of %d entries", PROVIDER, len(models), len(entries)
         )
         return ProviderListing(provider=PROVIDER, category=category, models=models, pages=1)
+
+    # --- trying a model (registry.trial) ---------------------------------------------------
+
+    def _complete(
+        self, model_id: str, credentials: Credentials, prompt: str, max_tokens: int, timeout: float
+    ) -> str:
+        server_url = provider_base_url(PROVIDER) or PUBLIC_BASE_URL
+        with _mistral_client(server_url, credentials.api_key, self.key_env, timeout) as client:
+            completion = client.chat.complete(
+                model=model_id,
+                messages=[UserMessage(content=prompt)],
+                max_tokens=max_tokens,
+                retries=None,
+            )
+            return chat_answer(PROVIDER, completion)

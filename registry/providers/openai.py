@@ -30,14 +30,17 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import openai
 
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
-from registry.providers.base import Credentials, ProviderListing
+from registry.providers.base import AudioSample, Credentials, ProviderListing
 from registry.providers.common import (
     AdapterBase,
+    chat_answer,
     first_wins,
     readable_name,
     sdk_entries,
@@ -93,6 +96,28 @@ def fetch_openai_compatible_models(
     replaces the public origin. The endpoint is not paginated. Every failure is raised as a
     `ProviderError` with the key redacted.
     """
+    with openai_compatible_client(
+        provider,
+        key_env=key_env,
+        public_base_url=public_base_url,
+        credentials=credentials,
+        timeout=timeout,
+        send_openai_account_headers=send_openai_account_headers,
+    ) as client:
+        return sdk_entries(provider, client.models.list(), openai.BaseModel)
+
+
+@contextmanager
+def openai_compatible_client(
+    provider: str,
+    *,
+    key_env: str,
+    public_base_url: str,
+    credentials: Credentials,
+    timeout: float,
+    send_openai_account_headers: bool = True,
+) -> Iterator[openai.OpenAI]:
+    """The `openai` SDK client of an OpenAI-compatible API, at `REGISTRY_<PROVIDER>_BASE_URL`."""
     origin = provider_base_url(provider)
     base_url = f"{origin}/v1" if origin else public_base_url
     with stainless_client(
@@ -109,7 +134,7 @@ def fetch_openai_compatible_models(
             # another vendor; do not hand them over.
             client.organization = None
             client.project = None
-        return sdk_entries(provider, client.models.list(), openai.BaseModel)
+        yield client
 
 
 def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
@@ -152,3 +177,45 @@ class OpenAIAdapter(AdapterBase):
             len(entries),
         )
         return ProviderListing(provider=PROVIDER, category=category, models=models, pages=1)
+
+    # --- trying a model (registry.trial) ---------------------------------------------------
+
+    def _synthesize(
+        self,
+        model_id: str,
+        metadata: Mapping[str, Any],
+        credentials: Credentials,
+        text: str,
+        timeout: float,
+    ) -> AudioSample:
+        with self._client(credentials, timeout) as client:
+            speech = client.audio.speech.create(
+                model=model_id, voice=SAMPLE_VOICE, input=text, response_format="mp3"
+            )
+            return AudioSample(speech.content, "audio/mpeg")
+
+    def _complete(
+        self, model_id: str, credentials: Credentials, prompt: str, max_tokens: int, timeout: float
+    ) -> str:
+        with self._client(credentials, timeout) as client:
+            completion = client.chat.completions.create(
+                model=model_id,
+                messages=[{"role": "user", "content": prompt}],
+                # o-series and GPT-5 models refuse the older `max_tokens`.
+                max_completion_tokens=max_tokens,
+            )
+            return chat_answer(PROVIDER, completion)
+
+    def _client(
+        self, credentials: Credentials, timeout: float
+    ) -> AbstractContextManager[openai.OpenAI]:
+        return openai_compatible_client(
+            PROVIDER,
+            key_env=self.key_env,
+            public_base_url=PUBLIC_BASE_URL,
+            credentials=credentials,
+            timeout=timeout,
+        )
+
+
+SAMPLE_VOICE = "alloy"  # one of the built-in voices every OpenAI TTS model offers

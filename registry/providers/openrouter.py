@@ -38,12 +38,15 @@ from registry.providers.base import Credentials, ProviderListing
 from registry.providers.common import (
     AdapterBase,
     PageCursors,
+    chat_answer,
+    decoded_json,
     expect,
     first_wins,
     get_json,
     listing_client,
     positive_int,
     readable_name,
+    send,
     text_or_none,
     utc_datetime,
 )
@@ -63,6 +66,7 @@ PROVIDER = "openrouter"
 KEY_ENV = PROVIDER_KEY_ENV[PROVIDER]
 DEFAULT_ORIGIN = "https://openrouter.ai"
 MODELS_PATH = "/api/v1/models"
+CHAT_PATH = "/api/v1/chat/completions"
 
 
 def output_modalities(entry: dict[str, Any]) -> list[str] | None:
@@ -110,6 +114,30 @@ class OpenRouterAdapter(AdapterBase):
             "openrouter: %d text models of %d entries in %d pages", len(models), len(entries), pages
         )
         return ProviderListing(PROVIDER, category, models, pages=pages)
+
+    # --- trying a model (registry.trial) ---------------------------------------------------
+
+    def _complete(
+        self, model_id: str, credentials: Credentials, prompt: str, max_tokens: int, timeout: float
+    ) -> str:
+        origin = httpx.URL(provider_base_url(PROVIDER) or DEFAULT_ORIGIN)
+        with listing_client() as client:
+            response = send(
+                client,
+                "POST",
+                origin.join(CHAT_PATH),
+                provider=PROVIDER,
+                key_env=KEY_ENV,
+                secret=credentials.api_key,
+                timeout=timeout,
+                headers={"Authorization": f"Bearer {credentials.api_key}"},
+                body={
+                    "model": model_id,
+                    "messages": [{"role": "user", "content": prompt}],
+                    "max_tokens": max_tokens,
+                },
+            )
+        return chat_answer(PROVIDER, decoded_json(PROVIDER, response))
 
 
 def _fetch(api_key: str, timeout: float) -> tuple[list[Any], int]:

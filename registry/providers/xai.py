@@ -27,8 +27,8 @@ from typing import Any
 
 from registry.config import PROVIDER_KEY_ENV
 from registry.providers.base import Credentials, ProviderListing
-from registry.providers.common import AdapterBase, first_wins, readable_name
-from registry.providers.openai import fetch_openai_compatible_models
+from registry.providers.common import AdapterBase, chat_answer, first_wins, readable_name
+from registry.providers.openai import fetch_openai_compatible_models, openai_compatible_client
 from registry.types import Category, DiscoveredModel
 
 logger = logging.getLogger(__name__)
@@ -83,3 +83,23 @@ class XAIAdapter(AdapterBase):
             "%s: %d text models in a listing of %d entries", PROVIDER, len(models), len(entries)
         )
         return ProviderListing(provider=PROVIDER, category=category, models=models, pages=1)
+
+    # --- trying a model (registry.trial) ---------------------------------------------------
+
+    def _complete(
+        self, model_id: str, credentials: Credentials, prompt: str, max_tokens: int, timeout: float
+    ) -> str:
+        with openai_compatible_client(
+            PROVIDER,
+            key_env=self.key_env,
+            public_base_url=PUBLIC_BASE_URL,
+            credentials=credentials,
+            timeout=timeout,
+            send_openai_account_headers=False,
+        ) as client:
+            completion = client.chat.completions.create(
+                model=model_id,
+                messages=[{"role": "user", "content": prompt}],
+                max_tokens=max_tokens,
+            )
+            return chat_answer(PROVIDER, completion)

@@ -6,16 +6,18 @@ after that id) and `before_id` (the page before it). `page_size`, when given, ca
 page below what the client asked for, so tests can prove an adapter follows every cursor.
 Requests with neither an `x-api-key` header nor a bearer key (the installed SDK sends its
 key as `Authorization: Bearer`) get Anthropic's 401 body; an unknown cursor or a bad limit
-gets its 400 body.
+gets its 400 body. `POST /v1/messages` answers a canned one-sentence message.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from registry.standin.openai import canned_answer
 from registry.standin.server import StandInRequest, StandInResponse, StandInServer, json_response
 
 MODELS_PATH = "/v1/models"
+MESSAGES_PATH = "/v1/messages"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
 
@@ -69,9 +71,36 @@ def install(server: StandInServer, body: Any, *, page_size: int | None = None) -
     entries: list[dict[str, Any]] = list(body["data"] if isinstance(body, dict) else body)
 
     def models(request: StandInRequest) -> StandInResponse:
-        bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not request.headers.get("x-api-key") and not bearer:
-            return _error(401, "authentication_error", "x-api-key header is required")
-        return page_of(entries, request, page_size)
+        return _unauthorized(request) or page_of(entries, request, page_size)
 
     server.route(MODELS_PATH, models)
+
+    def messages(request: StandInRequest) -> StandInResponse:
+        return _unauthorized(request) or _message(request)
+
+    server.route(MESSAGES_PATH, messages, method="POST")
+
+
+def _unauthorized(request: StandInRequest) -> StandInResponse | None:
+    bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not request.headers.get("x-api-key") and not bearer:
+        return _error(401, "authentication_error", "x-api-key header is required")
+    return None
+
+
+def _message(request: StandInRequest) -> StandInResponse:
+    """A canned Messages API answer."""
+    body = request.json()
+    model = body.get("model", "") if isinstance(body, dict) else ""
+    return json_response(
+        {
+            "id": "msg_standin",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": canned_answer("Anthropic", request)}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 12, "output_tokens": 12},
+        }
+    )

@@ -5,6 +5,10 @@ most 1000) and an opaque `pageToken` that the previous page returned as `nextPag
 tokens look like the real ones (base64 of a protobuf field holding the last model name of the
 page). Cloud TTS (`GET /v1/voices`) answers every voice in one body, as the real API does.
 Both answer 403 like Google when the `x-goog-api-key` header is missing.
+
+For trying a model: `POST /v1beta/models/{model}:generateContent` answers a canned sentence,
+or silent 24 kHz PCM when `responseModalities` asks for AUDIO (as Gemini TTS does); Cloud TTS
+`POST /v1/text:synthesize` answers a short silent MP3 as `audioContent`.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import base64
 import json
 from typing import Any
 
+from registry.standin.audio import SILENT_MP3, SILENT_PCM
 from registry.standin.server import (
     StandInRequest,
     StandInResponse,
@@ -22,6 +27,7 @@ from registry.standin.server import (
 
 GEMINI_MODELS_PATH = "/v1beta/models"
 CLOUD_TTS_VOICES_PATH = "/v1/voices"
+CLOUD_TTS_SYNTHESIS_PATH = "/v1/text:synthesize"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 
@@ -100,6 +106,7 @@ def install(server: StandInServer, body: Any, *, page_size: int | None = None) -
         return json_response(answer)
 
     server.route(GEMINI_MODELS_PATH, handler)
+    server.route_prefix(f"{GEMINI_MODELS_PATH}/", _generate_content, method="POST")
 
 
 def install_cloud_tts(server: StandInServer, body: Any, *, page_size: int | None = None) -> None:
@@ -118,3 +125,39 @@ def install_cloud_tts(server: StandInServer, body: Any, *, page_size: int | None
         return StandInResponse(body=encoded, headers={"Content-Type": "application/json"})
 
     server.route(CLOUD_TTS_VOICES_PATH, handler)
+
+    def synthesize(request: StandInRequest) -> StandInResponse:
+        denied = _missing_key(request)
+        if denied is not None:
+            return denied
+        return json_response({"audioContent": base64.b64encode(SILENT_MP3).decode()})
+
+    server.route(CLOUD_TTS_SYNTHESIS_PATH, synthesize, method="POST")
+
+
+def _generate_content(request: StandInRequest) -> StandInResponse:
+    """`POST /v1beta/models/{model}:generateContent`: canned text, or PCM when audio is asked."""
+    denied = _missing_key(request)
+    if denied is not None:
+        return denied
+    model, _, method = request.path.removeprefix(f"{GEMINI_MODELS_PATH}/").partition(":")
+    if method != "generateContent":
+        return _google_error(404, "NOT_FOUND", f"Method {method!r} is not found.")
+    body = request.json()
+    config = body.get("generationConfig") if isinstance(body, dict) else None
+    modalities = config.get("responseModalities") if isinstance(config, dict) else None
+    if modalities and "AUDIO" in modalities:
+        pcm = base64.b64encode(SILENT_PCM).decode()
+        part: dict[str, Any] = {
+            "inlineData": {"mimeType": "audio/L16;codec=pcm;rate=24000", "data": pcm}
+        }
+    else:
+        part = {"text": f"Hello from the Google stand-in, speaking as {model}."}
+    return json_response(
+        {
+            "candidates": [
+                {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}
+            ],
+            "modelVersion": model,
+        }
+    )

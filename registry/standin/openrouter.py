@@ -3,7 +3,8 @@
 The real API answers every model in one body with `links: {"next": null}`. With `page_size`
 the stand-in splits the body and points `links.next` at the following page (a relative URL
 with an opaque `cursor`, other query parameters kept), which is how the adapter is proven to
-follow `links.next` should OpenRouter start paginating.
+follow `links.next` should OpenRouter start paginating. `POST /api/v1/chat/completions`
+answers a canned one-sentence completion.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+from registry.standin.openai import install_chat
 from registry.standin.server import (
     StandInRequest,
     StandInResponse,
@@ -22,6 +24,7 @@ from registry.standin.server import (
 )
 
 MODELS_PATH = "/api/v1/models"
+CHAT_PATH = "/api/v1/chat/completions"
 
 
 def _cursor(offset: int) -> str:
@@ -39,6 +42,7 @@ def _offset(cursor: str) -> int | None:
 
 def install(server: StandInServer, body: Any, *, page_size: int | None = None) -> None:
     """Serve a recorded `{"data": [...], "links": {"next": null}, ...}` listing."""
+    install_chat(server, "OpenRouter", CHAT_PATH)
     if page_size is None:
         encoded = json.dumps(body).encode()  # recordings are ~1 MB: encode once
 

@@ -25,10 +25,18 @@ class StandInRequest:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    body: bytes = b""
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
         return values[0] if values else None
+
+    def json(self) -> Any:
+        """The request body decoded as JSON; None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
 
 
 @dataclass(slots=True)
@@ -91,6 +99,7 @@ class StandInServer:
         # parallel refreshes means little against a server that answers in microseconds.
         self.latency = latency
         self._routes: dict[tuple[str, str], Handler] = {}
+        self._prefixes: dict[tuple[str, str], Handler] = {}
         self._faults: dict[tuple[str, str], _Fault] = {}
         self._lock = threading.Lock()
         self.requests: list[StandInRequest] = []
@@ -107,6 +116,11 @@ class StandInServer:
     def route(self, path: str, handler: Handler, method: str = "GET") -> None:
         with self._lock:
             self._routes[(method.upper(), path)] = handler
+
+    def route_prefix(self, prefix: str, handler: Handler, method: str = "GET") -> None:
+        """Answer every path under `prefix` (ids in the path: `/v1/text-to-speech/{voice}`)."""
+        with self._lock:
+            self._prefixes[(method.upper(), prefix)] = handler
 
     def fail(
         self, path: str, handler: Handler | StandInResponse, *, after: int = 0, method: str = "GET"
@@ -127,6 +141,7 @@ class StandInServer:
         """
         with self._lock:
             self._routes.clear()
+            self._prefixes.clear()
             self._faults.clear()
             self.requests.clear()
 
@@ -158,7 +173,14 @@ class StandInServer:
         with self._lock:
             self.requests.append(request)
             fault = self._faults.get(key)
-            handler = self._routes.get(key)
+            handler = self._routes.get(key) or next(
+                (
+                    h
+                    for (method, prefix), h in self._prefixes.items()
+                    if method == request.method and request.path.startswith(prefix)
+                ),
+                None,
+            )
             if fault is not None:
                 fault.seen += 1
                 if fault.seen > fault.after:
@@ -178,13 +200,12 @@ class StandInServer:
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
                 request = StandInRequest(
                     method=self.command,
                     path=parts.path,
                     query=parse_qs(parts.query),
                     headers={k.lower(): v for k, v in self.headers.items()},
+                    body=self.rfile.read(length) if length else b"",
                 )
                 response = server._dispatch(request)
                 if response.delay or server.latency:

@@ -2,12 +2,14 @@
 
 Not paginated (`page_size` is accepted and ignored). A bare `data` array is served inside the
 `{"data": …, "object": "list"}` envelope; requests without a bearer key get a 401.
+`POST /v1/chat/completions` answers a canned one-sentence completion.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from registry.standin.openai import install_chat
 from registry.standin.server import StandInRequest, StandInResponse, StandInServer, json_response
 
 MODELS_PATH = "/v1/models"
@@ -29,3 +31,4 @@ def install(server: StandInServer, body: Any, *, page_size: int | None = None) -
         return json_response(listing)
 
     server.route(MODELS_PATH, models)
+    install_chat(server, "xAI")
