@@ -19,7 +19,6 @@ import pytest
 from registry.db import Database, set_database
 from registry.demo import load_fixture
 from registry.errors import ModelNotFoundError
-from registry.snapshot import reset_snapshot
 from registry.standin import openai as openai_standin
 from registry.standin.server import StandInServer
 from registry.store import get_model_by_provider_id
@@ -59,14 +58,12 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
 def status_of(dashboard: Dashboard, model_id: str) -> ModelStatus | None:
     """The model's status in the dashboard's database (None: not in the catalog)."""
     set_database(Database(dashboard.database_url))
-    reset_snapshot()
     try:
         return get_model_by_provider_id("openai", model_id, Category.TEXT).status
     except ModelNotFoundError:
         return None
     finally:
         set_database(None)
-        reset_snapshot()
 
 
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)
