@@ -89,6 +89,8 @@ if TYPE_CHECKING:
     from registry.discovery import (
         DiscoveryReport,
         DiscoveryStatus,
+        KeyCheck,
+        KeyVerdict,
         ProviderResult,
         check_api_key,
         discover_models,
@@ -107,6 +109,8 @@ _LAZY = {
         [
             "DiscoveryReport",
             "DiscoveryStatus",
+            "KeyCheck",
+            "KeyVerdict",
             "ProviderResult",
             "check_api_key",
             "discover_models",
@@ -154,8 +158,10 @@ __all__ = [
     "FallbackUsage",
     "GlobalConfig",
     "InvalidInputError",
+    "KeyCheck",
     "KeyRejectedError",
     "KeyStatus",
+    "KeyVerdict",
     "LifecycleError",
     "MalformedResponseError",
     "MissingKeyError",

@@ -33,6 +33,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 from typing import Any, Generic, Protocol, TypeVar, cast
 
@@ -43,7 +44,15 @@ from registry.audit import DISCOVERY, Actor, audit_row, refresh_audit_row, write
 from registry.catalog import curated_default, curated_provider, default_setting_key
 from registry.config import discovery_timeout
 from registry.db import Database, dialect_insert, get_database
-from registry.errors import MissingKeyError, ProviderError, ProviderRateLimitedError, RegistryError
+from registry.errors import (
+    KeyRejectedError,
+    MissingKeyError,
+    ProviderError,
+    ProviderRateLimitedError,
+    ProviderTimeoutError,
+    ProviderUnreachableError,
+    RegistryError,
+)
 from registry.providers import get_adapter
 from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing, redact
 from registry.schema import AIModel, AppSetting, DiscoveryState, utcnow
@@ -71,6 +80,9 @@ CURATED_WHEN_NO_KEY: frozenset[tuple[Category, str]] = frozenset(
 # How long past the listing's own deadline a refresh may take to record what it found.
 WRITE_GRACE_SECONDS = 10.0
 CURATED_SOURCE_NOTE = "Using curated list (provider API doesn't support discovery)"
+CURATED_NO_KEY_NOTE = (
+    "Using curated list (no API key to list the provider's models: add one on the API keys page)"
+)
 # A running refresh renews its claim's heartbeat this often; a claim not renewed for
 # STALE_AFTER belongs to a process that died (or hangs) and is taken over.
 HEARTBEAT_SECONDS = 3.0
@@ -95,6 +107,7 @@ class ProviderResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rate_limited: bool = False  # skipped by our 5-minute limit, or the provider answered 429
+    missing_key: bool = False  # failed only because no API key is configured
     next_refresh_at: datetime | None = None
     seconds: float = 0.0
 
@@ -279,12 +292,29 @@ def _discover_category(
     return [results[p] for p in chosen]
 
 
+class KeyVerdict(StrEnum):
+    WORKS = "works"
+    REJECTED = "rejected"  # the provider answered 401/403
+    UNREACHABLE = "unreachable"  # no answer: connection refused, DNS, timeout
+    MISSING = "missing"  # no key typed, stored or in the environment
+    FAILED = "failed"  # the provider answered, but not with a listing (5xx, 429, bad shape)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCheck:
+    """What testing a key found; `message` is the provider error (key redacted) or ""."""
+
+    verdict: KeyVerdict
+    models: int = 0
+    message: str = ""
+
+
 def check_api_key(
     provider: str, category: Category | str | None = None, api_key: str | None = None
-) -> int:
-    """List the provider's models once with `api_key` (or the configured key); returns the count.
+) -> KeyCheck:
+    """List the provider's models once with `api_key` (or the configured key); writes nothing.
 
-    Writes nothing. Raises a `ProviderError` (key rejected, …) with the key redacted.
+    A network failure is told apart from a rejected key: only `REJECTED` says the key is bad.
     """
     prov = parse_provider(provider)
     adapter = get_adapter(prov)
@@ -297,8 +327,16 @@ def check_api_key(
         else keys.get_credentials(prov)
     )
     if credentials is None:
-        raise MissingKeyError(prov, _missing_key_message(prov, adapter.key_env))
-    return len(adapter.list_models(cat, credentials, timeout=DEFAULT_TIMEOUT_SECONDS).models)
+        return KeyCheck(KeyVerdict.MISSING, message=_missing_key_message(prov, adapter.key_env))
+    try:
+        listing = adapter.list_models(cat, credentials, timeout=DEFAULT_TIMEOUT_SECONDS)
+    except KeyRejectedError as exc:
+        return KeyCheck(KeyVerdict.REJECTED, message=str(exc))
+    except (ProviderUnreachableError, ProviderTimeoutError) as exc:
+        return KeyCheck(KeyVerdict.UNREACHABLE, message=str(exc))
+    except ProviderError as exc:
+        return KeyCheck(KeyVerdict.FAILED, message=str(exc))
+    return KeyCheck(KeyVerdict.WORKS, models=len(listing.models))
 
 
 # --- discovery state -------------------------------------------------------------------------
@@ -552,6 +590,7 @@ class _Refresh:
             self._run(result)
         except RegistryError as exc:
             result.errors.append(str(exc))
+            result.missing_key = isinstance(exc, MissingKeyError)
             self._record_failure(result)
         except Exception as exc:  # a bug or an SDK surprise must not spoil the other providers
             logger.error(
@@ -582,7 +621,7 @@ class _Refresh:
             credentials = keys.get_credentials(self.provider)
         if not listable or credentials is None:
             if (self.category, self.provider) in CURATED_WHEN_NO_KEY or not listable:
-                self._use_curated(result)
+                self._use_curated(result, CURATED_NO_KEY_NOTE if listable else CURATED_SOURCE_NOTE)
                 return
             raise MissingKeyError(
                 self.provider, _missing_key_message(self.provider, adapter.key_env)
@@ -710,7 +749,7 @@ class _Refresh:
 
     # writes -------------------------------------------------------------------------------
 
-    def _use_curated(self, result: ProviderResult) -> None:
+    def _use_curated(self, result: ProviderResult, note: str) -> None:
         curated = curated_provider(self.category, self.provider)
         models = (
             [
@@ -721,7 +760,7 @@ class _Refresh:
             else []
         )
         result.source = ModelSource.CURATED
-        result.warnings.append(CURATED_SOURCE_NOTE)
+        result.warnings.append(note)
         now = utcnow()
         session_scope = self.database.read() if self.dry_run else self.database.write()
         with session_scope as session:

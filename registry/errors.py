@@ -84,5 +84,9 @@ class ProviderServerError(ProviderError):
     """The provider answered with a 5xx or could not be reached."""
 
 
+class ProviderUnreachableError(ProviderServerError):
+    """No HTTP answer at all: connection refused, DNS failure, TLS or network error."""
+
+
 class MalformedResponseError(ProviderError):
     """The provider answered, but not in the shape its API documents."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from registry.admin import access
+from registry.admin.outcomes import refresh_line
 from registry.admin.timefmt import ago, until
 from registry.admin.views import (
     RowSnapshot,
@@ -19,11 +20,9 @@ from registry.admin.views import (
     label,
     metadata_summary,
     models_csv,
-    refresh_line,
     selected_rows,
-    summarize_report,
 )
-from registry.discovery import DiscoveryReport, DiscoveryStatus, ProviderResult
+from registry.discovery import DiscoveryStatus
 from registry.errors import InvalidInputError
 from registry.store import ModelEdit
 from registry.types import CatalogModel, Category, ModelSource, ModelStatus
@@ -157,25 +156,6 @@ def test_selected_rows_with_and_without_select_all() -> None:
     state = {"edited_rows": {0: {"select": True}, 2: {"select": False}}}
     assert [r.id for r in selected_rows(ROWS, state)] == ["id-0"]
     assert [r.id for r in selected_rows(ROWS, state, select_all=True)] == ["id-0", "id-1"]
-
-
-def test_summaries_of_a_refresh() -> None:
-    ok = ProviderResult("openai", Category.TEXT, discovered=10, new=["a", "b"], deprecated=["c"])
-    failed = ProviderResult("xai", Category.TEXT, errors=["xai: the key was rejected"])
-    skipped = ProviderResult("google", Category.TEXT, rate_limited=True, warnings=["later"])
-    summary = summarize_report(DiscoveryReport([ok, failed, skipped]))
-    assert summary.kind == "warning"
-    assert summary.headline == (
-        "Refreshed 1 of 3 provider(s): 2 new, 1 deprecated, 1 error(s); 1 skipped (refreshed "
-        "in the last 5 minutes — force a refresh). New models wait in Pending for approval"
-    )
-    assert summary.lines == [
-        "openai: 10 listed, 2 new, 1 deprecated",
-        "xai: failed — the key was rejected",
-        "google: not refreshed — later",
-    ]
-    assert summarize_report(DiscoveryReport([failed])).kind == "error"
-    assert summarize_report(DiscoveryReport([ok])).kind == "success"
 
 
 def _state(**overrides: object) -> DiscoveryStatus:

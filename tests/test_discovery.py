@@ -18,7 +18,7 @@ import pytest
 from registry.cli import main as cli_main
 from registry.db import Database
 from registry.demo import StandInProviders, load_fixture
-from registry.discovery import CURATED_SOURCE_NOTE, discover_models, get_discovery_state
+from registry.discovery import CURATED_NO_KEY_NOTE, discover_models, get_discovery_state
 from registry.keys import set_api_key
 from registry.standin import StandInRequest, StandInResponse, json_response
 from registry.store import (
@@ -239,7 +239,7 @@ def test_missing_key_names_the_variable_and_openai_tts_uses_the_curated_list(
     assert "MISTRAL_API_KEY" in text.errors[0] and "API keys page" in text.errors[0]
     tts = discover_models("tts", ["openai"]).results[0]
     assert tts.source is ModelSource.CURATED and not tts.errors
-    assert CURATED_SOURCE_NOTE in tts.warnings
+    assert CURATED_NO_KEY_NOTE in tts.warnings
     assert providers.servers["openai"].requests_to("/v1/models") == []
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 
 from registry.admin.timefmt import ago, now_utc
 from registry.admin.ui_common import Kind, current_actor, say
+from registry.admin.ui_refresh import fresh_install_notice
 from registry.admin.views import (
     ProviderCard,
     escape_markdown,
@@ -76,6 +77,7 @@ def row_key(category: Category | str, provider: str, model_id: str) -> str:
 def overview_page() -> None:
     actor = current_actor()
     st.title("Overview")
+    fresh_install_notice()
     _fallbacks_panel(actor)
     _retiring_panel(actor)
     now = now_utc()
@@ -291,3 +293,5 @@ def _card(column: Any, card: ProviderCard) -> None:
         st.caption(f"{icon} {escape_markdown(card.key_note)}")
         for error in card.errors[:3]:
             say("error", error)
+        for warning in card.warnings[:3]:
+            say("warning", warning)

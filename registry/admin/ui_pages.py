@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from registry.admin.ui_common import (
+    Kind,
     attempt,
     current_actor,
     flash,
@@ -21,7 +22,7 @@ from registry.admin.views import (
     models_csv,
 )
 from registry.audit import Actor, list_audit_entries
-from registry.discovery import check_api_key
+from registry.discovery import KeyCheck, KeyVerdict, check_api_key
 from registry.errors import RegistryError
 from registry.keys import delete_api_key, list_key_status, set_api_key
 from registry.settings import MAX_TOKENS_LIMIT, get_global_config, set_global_config
@@ -68,11 +69,13 @@ def api_keys_page() -> None:
         hide_index=True,
         width="stretch",
     )
-    provider = st.selectbox("Provider", ALL_PROVIDERS, key="keys-provider")
+    provider = st.selectbox(
+        "Provider", ALL_PROVIDERS, key="keys-provider", on_change=_forget_typed_key
+    )
     status = next(s for s in statuses if s.provider == provider)
     st.subheader(f"Set or replace the {provider} key")
-    # The form clears its fields after every submit, so a typed key never comes back.
-    with st.form("key-form", clear_on_submit=True):
+    # A saved key is cleared from the field (see `_save_key`); a tested one stays for saving.
+    with st.form("key-form"):
         st.text_input(
             "API key", type="password", key="keys-new-key", placeholder="Paste the key here"
         )
@@ -110,14 +113,20 @@ def api_keys_page() -> None:
     )
 
 
+def _forget_typed_key() -> None:
+    """A key typed for one provider is never saved or tested as another's."""
+    st.session_state["keys-new-key"] = ""
+
+
 def _save_key(provider: str, actor: Actor) -> None:
     key = str(st.session_state.get("keys-new-key") or "")
     region = str(st.session_state.get("keys-region") or "") if provider == "azure" else ""
     try:
         masked = set_api_key(provider, key, region=region or None, actor=actor)
     except RegistryError as exc:
-        flash("error", f"The key was not saved: {exc}")
+        flash("error", f"The key was not saved: {exc}")  # the typed key stays to fix it
         return
+    _forget_typed_key()  # never kept once saved
     flash("success", f"Saved the {provider} key ({masked}).")
 
 
@@ -129,13 +138,38 @@ def _test_typed_key(provider: str) -> None:
     _test_key(provider, key)
 
 
+KEY_CHECK_KINDS: dict[KeyVerdict, Kind] = {
+    KeyVerdict.WORKS: "success",
+    KeyVerdict.REJECTED: "error",
+    KeyVerdict.UNREACHABLE: "warning",
+    KeyVerdict.MISSING: "warning",
+    KeyVerdict.FAILED: "warning",
+}
+
+
+def key_check_message(provider: str, check: KeyCheck) -> str:
+    """What testing a key found; only a rejection says the key is bad."""
+    if check.verdict is KeyVerdict.WORKS:
+        return f"The key works: {provider} listed {check.models} model(s). Nothing was changed."
+    if check.verdict is KeyVerdict.REJECTED:
+        return f"The key did not work: {check.message}"
+    if check.verdict is KeyVerdict.UNREACHABLE:
+        return (
+            f"Could not reach {provider}, so the key was not tested (a network problem, not "
+            f"the key): {check.message}"
+        )
+    if check.verdict is KeyVerdict.MISSING:
+        return f"No {provider} key to test: {check.message}"
+    return f"{provider} answered, but not with its models; the key was not judged: {check.message}"
+
+
 def _test_key(provider: str, key: str | None) -> None:
     try:
-        count = check_api_key(provider, api_key=key)
+        check = check_api_key(provider, api_key=key)
     except RegistryError as exc:
-        flash("error", f"The key did not work: {exc}")
+        flash("error", f"The key could not be tested: {exc}")
         return
-    flash("success", f"The key works: {provider} listed {count} model(s). Nothing was changed.")
+    flash(KEY_CHECK_KINDS[check.verdict], key_check_message(provider, check))
 
 
 def _remove_key(provider: str, actor: Actor) -> None:

@@ -1,7 +1,7 @@
 """The dashboard's view logic, free of Streamlit so it can be tested directly.
 
 Tables for the model grids (one row per model, `{provider}/{model_id}` first), the diff from a
-`st.data_editor` edit state to `ModelEdit`s, refresh lines and summaries, provider cards, CSV
+`st.data_editor` edit state to `ModelEdit`s, provider cards (refresh outcomes: `outcomes`), CSV
 exports, and the escaping that keeps provider-supplied text plain wherever Streamlit would
 render Markdown.
 
@@ -18,26 +18,21 @@ import re
 import string
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
-from registry.admin.timefmt import ago, now_utc, timestamp, until
+from registry.admin.outcomes import refresh_line, source_note
+from registry.admin.timefmt import ago, now_utc, timestamp
 from registry.audit import AuditRecord
-from registry.discovery import (
-    CURATED_SOURCE_NOTE,
-    REFRESH_INTERVAL,
-    DiscoveryReport,
-    DiscoveryStatus,
-    ProviderResult,
-)
+from registry.discovery import DiscoveryStatus
 from registry.resolution import ProviderStatus, get_provider_status
 from registry.store import ModelEdit, count_by_status
 from registry.text import inert
 from registry.trial import voice_facts
-from registry.types import PROVIDERS, CatalogModel, Category, ModelSource, ModelStatus
+from registry.types import PROVIDERS, CatalogModel, Category, ModelStatus
 
 # --- plain text --------------------------------------------------------------------------------
 
@@ -338,103 +333,13 @@ def fallback_lines(
     ]
 
 
-# --- refresh -----------------------------------------------------------------------------------
-
-
-def is_rate_limited(status: DiscoveryStatus, now: datetime | None = None) -> bool:
-    """True while the 5-minute interval after a refresh runs (a force refresh is offered)."""
-    now = now or now_utc()
-    return status.next_allowed_at is not None and status.next_allowed_at > now
-
-
-def refresh_line(status: DiscoveryStatus, now: datetime | None = None) -> str:
-    """`Refreshed 3 minutes ago — next refresh in 2 min`, or what is known about the last try."""
-    now = now or now_utc()
-    if status.in_progress:
-        return "A refresh is running now"
-    if status.last_success_at is None and status.last_attempt_at is None:
-        return "Never refreshed"
-    if status.outcome == "error" or status.last_success_at is None:
-        line = f"Last refresh failed {ago(status.last_attempt_at, now)}"
-        if status.last_success_at is not None:
-            line += f" (last success {ago(status.last_success_at, now)})"
-        return line
-    line = f"Refreshed {ago(status.last_success_at, now)}"
-    if is_rate_limited(status, now):
-        line += f" — next refresh {until(status.next_allowed_at, now)}"
-    return line
-
-
-def source_note(status: DiscoveryStatus) -> str | None:
-    return CURATED_SOURCE_NOTE if status.source == ModelSource.CURATED.value else None
+# --- names in messages ----------------------------------------------------------------------------
 
 
 def names(ids: Sequence[str], limit: int = 5) -> str:
     """`a, b, c and 4 more`, each id an inert label."""
     shown = ", ".join(label(i) for i in ids[:limit])
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
-
-
-def result_line(result: ProviderResult) -> str:
-    """One provider's outcome for the progress box and the summary (inert: errors quote the
-    provider)."""
-    return inert(_result_line(result))
-
-
-def _result_line(result: ProviderResult) -> str:
-    who = result.provider
-    if result.errors:
-        prefix = f"{who}: "  # provider errors name the provider already
-        errors = [e.removeprefix(prefix) for e in result.errors]
-        return f"{who}: failed — " + "; ".join(errors)
-    if result.rate_limited:
-        note = "; ".join(result.warnings) or "skipped (refreshed recently)"
-        return f"{who}: not refreshed — {note}"
-    parts = [f"{result.discovered} listed", f"{len(result.new)} new"]
-    parts.append(f"{len(result.deprecated)} deprecated")
-    if result.returned:
-        parts.append(f"{len(result.returned)} listed again")
-    line = f"{who}: " + ", ".join(parts)
-    if result.source is ModelSource.CURATED:
-        line += f" — {CURATED_SOURCE_NOTE}"
-    extra = [w for w in result.warnings if w != CURATED_SOURCE_NOTE]
-    if extra:
-        line += " — " + "; ".join(extra)
-    return line
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshSummary:
-    kind: str  # "success", "warning" or "error" (the st.* call to show it with)
-    headline: str
-    lines: list[str] = field(default_factory=list)
-    rate_limited: bool = False
-
-
-def summarize_report(report: DiscoveryReport) -> RefreshSummary:
-    """What a refresh did, in one headline and a line per provider."""
-    results = report.results
-    new = sum(len(r.new) for r in results)
-    deprecated = sum(len(r.deprecated) for r in results)
-    failed = [r for r in results if r.errors]
-    skipped = [r for r in results if r.rate_limited and not r.errors]
-    refreshed = [r for r in results if r.ok]
-    headline = (
-        f"Refreshed {len(refreshed)} of {len(results)} provider(s): {new} new, "
-        f"{deprecated} deprecated, {report.total_errors} error(s)"
-    )
-    if skipped:
-        headline += f"; {len(skipped)} skipped (refreshed in the last "
-        headline += f"{int(REFRESH_INTERVAL.total_seconds() // 60)} minutes — force a refresh)"
-    if new:
-        headline += ". New models wait in Pending for approval"
-    kind = "error" if failed and not refreshed else "warning" if failed or skipped else "success"
-    return RefreshSummary(
-        kind=kind,
-        headline=headline,
-        lines=[result_line(r) for r in results],
-        rate_limited=bool(skipped),
-    )
 
 
 # --- overview ----------------------------------------------------------------------------------
@@ -452,7 +357,8 @@ class ProviderCard:
     default_note: str | None  # when resolution does not use the saved default: what it uses
     refreshed: str
     source_note: str | None
-    errors: list[str]
+    errors: list[str]  # the last refresh failed (a missing key is not an error: see key_note)
+    warnings: list[str]  # the last refresh worked, with these warnings (e.g. the guard's)
     key_configured: bool
     key_note: str
 
@@ -463,7 +369,7 @@ class ProviderCard:
 
 def _key_note(status: ProviderStatus) -> str:
     if not status.key_configured:
-        return "No API key configured"
+        return "No API key configured: add one on the API keys page to list its models"
     origin = "stored" if status.key_source == "stored" else "from the environment"
     return f"API key configured ({status.key_masked}, {origin})"
 
@@ -490,7 +396,11 @@ def provider_card(
         default_note=default_note,
         refreshed=refresh_line(state, now) if state else "Never refreshed",
         source_note=source_note(state) if state else None,
-        errors=list(status.last_errors) if status.last_outcome not in (None, "ok") else [],
+        # Without a key the refresh could not run: the key note says so, calmly.
+        errors=list(status.last_errors)
+        if status.last_outcome == "error" and status.key_configured
+        else [],
+        warnings=list(status.last_errors) if status.last_outcome == "warning" else [],
         key_configured=status.key_configured,
         key_note=_key_note(status),
     )

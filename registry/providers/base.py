@@ -33,6 +33,7 @@ from registry.errors import (
     ProviderRateLimitedError,
     ProviderServerError,
     ProviderTimeoutError,
+    ProviderUnreachableError,
 )
 from registry.text import inert
 from registry.types import Category, DiscoveredModel
@@ -348,9 +349,9 @@ def timeout_error(provider: str, timeout: float) -> ProviderTimeoutError:
     )
 
 
-def unreachable_error(provider: str, detail: str) -> ProviderServerError:
+def unreachable_error(provider: str, detail: str) -> ProviderUnreachableError:
     """No HTTP answer at all; `detail` (already redacted) says where or why."""
-    return ProviderServerError(
+    return ProviderUnreachableError(
         provider, f"could not reach the provider ({detail}); check the network or the base URL"
     )
 
