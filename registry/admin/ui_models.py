@@ -14,14 +14,21 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import streamlit as st
 
 from registry.admin.timefmt import now_utc
-from registry.admin.ui_common import attempt, current_actor, flash, say, show_flashes
+from registry.admin.ui_common import (
+    FLASH_KEY,
+    attempt,
+    current_actor,
+    flash,
+    say,
+    show_flashes,
+)
 from registry.admin.views import (
     FallbackInfo,
     RowSnapshot,
@@ -47,6 +54,7 @@ from registry.resolution import get_fallback_counts, preview_resolve
 from registry.store import (
     EditsRejectedError,
     ModelFilter,
+    ModelOrder,
     apply_model_edits,
     archive_model,
     bulk_update_models,
@@ -60,7 +68,7 @@ from registry.store import (
     set_successor,
     unarchive_model,
 )
-from registry.types import PROVIDERS, CatalogModel, Category, ModelStatus
+from registry.types import CAPABILITIES, PROVIDERS, CatalogModel, Category, ModelStatus
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
 DEFAULT_PAGE_SIZE = 50
@@ -113,9 +121,28 @@ class View:
     show_archived: bool
     view_gen: int  # changes with the controls above: pages start again at 1
     data_gen: int  # changes after every write: grids start from fresh rows
+    order: ModelOrder = field(default_factory=ModelOrder)
+    sections: tuple[ModelStatus, ...] = tuple(SECTION_TITLES)
+    capability: str | None = None
+    max_input_price: float | None = None
+    min_context: int | None = None
+    retiring_within_days: int | None = None
 
     def key(self, *parts: object) -> str:
         return "-".join([self.category.value, *(str(p) for p in parts)])
+
+    @property
+    def narrowed(self) -> bool:
+        """True when a search or a filter hides some models."""
+        return bool(self.search) or any(
+            v is not None
+            for v in (
+                self.capability,
+                self.max_input_price,
+                self.min_context,
+                self.retiring_within_days,
+            )
+        )
 
     def filter(self, status: ModelStatus) -> ModelFilter:
         return ModelFilter(
@@ -124,6 +151,10 @@ class View:
             status=status,
             search=self.search or None,
             include_archived=self.show_archived and status is ModelStatus.DEPRECATED,
+            capability=self.capability,
+            max_input_price=self.max_input_price,
+            min_context=self.min_context,
+            retiring_within_days=self.retiring_within_days,
         )
 
 
@@ -137,6 +168,91 @@ def bump(category: Category) -> None:
     st.session_state[key] = int(st.session_state.get(key, 0)) + 1
 
 
+ANY = "any"
+# Sort choices (label → `SORT_COLUMNS` name); the database sorts, so every page follows.
+SORT_CHOICES = {
+    "Provider / id": "provider",
+    "Name": "display_name",
+    "Input price": "input_price",
+    "Output price": "output_price",
+    "Context": "context_window",
+    "Max output": "max_output",
+    "Retires": "retires",
+    "Discovered": "discovered",
+}
+TTS_SORT_CHOICES = ("Provider / id", "Name", "Input price", "Retires", "Discovered")
+CONTEXT_CHOICES: tuple[int | str, ...] = (ANY, 8_000, 32_000, 128_000, 200_000, 1_000_000)
+RETIRING_CHOICES: tuple[int | str, ...] = (ANY, 30, 90, 180, 365)
+
+
+def _sort_label(category: Category, choice: str) -> str:
+    if category is Category.TTS and choice == "Input price":
+        return "Price"
+    return choice
+
+
+def _filters_popover(category: Category) -> dict[str, Any]:
+    """Sections, capability, price, context, retirement and page size (a popover: one line)."""
+    key = category.value
+    active = sum(
+        st.session_state.get(f"{key}-{name}") not in (None, ANY)
+        for name in ("capability", "max-price", "min-context", "retiring")
+    ) + (len(st.session_state.get(f"{key}-sections") or SECTION_TITLES) < len(SECTION_TITLES))
+    with st.popover(f"Filters ({active} on)" if active else "Filters", width="stretch"):
+        sections = st.multiselect(
+            "Sections",
+            list(SECTION_TITLES),
+            default=list(SECTION_TITLES),
+            format_func=lambda s: SECTION_TITLES[s],
+            key=f"{key}-sections",
+        )
+        text = category is Category.TEXT
+        capability = (
+            st.selectbox("Capability", [ANY, *CAPABILITIES], key=f"{key}-capability")
+            if text
+            else ANY
+        )
+        unit = "1M input tokens" if text else "1M characters"
+        max_price = st.number_input(
+            f"Max price (USD per {unit})",
+            min_value=0.0,
+            value=None,
+            step=0.5,
+            key=f"{key}-max-price",
+            placeholder="any",
+        )
+        min_context = (
+            st.selectbox(
+                "Min context (tokens)",
+                CONTEXT_CHOICES,
+                format_func=lambda c: c if c == ANY else f"{c:,}",
+                key=f"{key}-min-context",
+            )
+            if text
+            else ANY
+        )
+        retiring = st.selectbox(
+            "Retiring within",
+            RETIRING_CHOICES,
+            format_func=lambda d: d if d == ANY else f"{d} days",
+            key=f"{key}-retiring",
+        )
+        page_size = st.selectbox(
+            "Rows per page",
+            PAGE_SIZES,
+            index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE),
+            key=f"{key}-page-size",
+        )
+    return {
+        "sections": tuple(s for s in SECTION_TITLES if s in (sections or SECTION_TITLES)),
+        "capability": None if capability == ANY else str(capability),
+        "max_input_price": None if max_price is None else float(max_price),
+        "min_context": None if min_context == ANY else int(min_context),
+        "retiring_within_days": None if retiring == ANY else int(retiring),
+        "page_size": int(page_size),
+    }
+
+
 def _controls(category: Category) -> View:
     counts = count_by_status(category)
     pending = {p: counts.get((p, ModelStatus.PENDING.value), 0) for p in PROVIDERS[category]}
@@ -148,24 +264,36 @@ def _controls(category: Category) -> View:
             return f"All providers ({total} pending)" if total else "All providers"
         return f"{option} ({pending[option]} pending)" if pending[option] else option
 
-    left, middle, right = st.columns([2, 3, 1])
-    provider = left.selectbox(
+    provider_col, search_col, sort_col, direction_col, filter_col = st.columns(
+        [2, 3, 2, 1.3, 1.3], vertical_alignment="bottom"
+    )
+    provider = provider_col.selectbox(
         "Provider", options, format_func=label, key=f"{category.value}-provider"
     )
-    search = middle.text_input(
-        "Search by model id or name",
+    search = search_col.text_input(
+        "Search models",
         key=f"{category.value}-search",
         max_chars=200,
-        placeholder="e.g. gpt-4o, flash, Rachel",
+        placeholder="every word: e.g. hermes 405b",
+        help="Every word must occur in the model id, the name or the description.",
     ).strip()
-    page_size = right.selectbox(
-        "Rows per page",
-        PAGE_SIZES,
-        index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE),
-        key=f"{category.value}-page-size",
+    sort_choices = SORT_CHOICES if category is Category.TEXT else TTS_SORT_CHOICES
+    sort = sort_col.selectbox(
+        "Sort by",
+        list(sort_choices),
+        format_func=lambda c: _sort_label(category, c),
+        key=f"{category.value}-sort",
+        help="Sorts every page in the database (a click on a column header sorts only the "
+        "rows on screen).",
     )
+    direction = direction_col.selectbox(
+        "Order", ("↑ asc", "↓ desc"), key=f"{category.value}-sort-direction"
+    )
+    with filter_col:
+        chosen = _filters_popover(category)
+    order = ModelOrder(SORT_CHOICES[str(sort)], descending=str(direction).startswith("↓"))
     show_archived = bool(st.session_state.get(f"{category.value}-show-archived", False))
-    signature = (provider, search, page_size, show_archived)
+    signature = (provider, search, order, show_archived, tuple(sorted(chosen.items(), key=str)))
     sig_key = f"{category.value}-view-signature"
     gen_key = f"{category.value}-view-gen"
     if st.session_state.get(sig_key) != signature:
@@ -175,10 +303,11 @@ def _controls(category: Category) -> View:
         category=category,
         provider=None if provider == ALL else provider,
         search=search,
-        page_size=int(page_size),
         show_archived=show_archived,
         view_gen=int(st.session_state[gen_key]),
         data_gen=int(st.session_state.get(_gen_key(category), 0)),
+        order=order,
+        **chosen,
     )
 
 
@@ -200,12 +329,7 @@ def model_management(category: Category) -> None:
     view = replace(view, data_gen=int(st.session_state.get(_gen_key(category), 0)))
     show_flashes()
     defaults = get_default_models()
-    for section in (
-        ModelStatus.PENDING,
-        ModelStatus.ENABLED,
-        ModelStatus.DISABLED,
-        ModelStatus.DEPRECATED,
-    ):
+    for section in view.sections:
         with st.container(key=view.key("section", section.value)):
             _section(view, section, defaults, actor)
 
@@ -343,34 +467,92 @@ def _section(
     defaults: dict[tuple[str, str], str],
     actor: Actor,
 ) -> None:
-    filters = view.filter(section)
-    total = count_models(filters)
+    """Heading and notes of a section (full page runs); its grid is a fragment of its own."""
+    total = count_models(view.filter(section))
     st.subheader(f"{SECTION_TITLES[section]} ({total})")
     if section is ModelStatus.DEPRECATED:
         st.toggle("Show archived", key=f"{view.category.value}-show-archived")
     if section is ModelStatus.ENABLED and view.provider is not None:
         _default_warning(view, defaults)
     if total == 0:
-        st.caption(EMPTY_NOTES[section] + (" (search is on)" if view.search else ""))
+        narrowed = (
+            " (search is on)" if view.search else " (filters are on)" if view.narrowed else ""
+        )
+        st.caption(EMPTY_NOTES[section] + narrowed)
         return
+    _section_grid(view, section, total, defaults, actor)
+
+
+# One grid row of Streamlit's data editor, and its header (pixels): the grid grows with its rows
+# up to MAX_GRID_ROWS, then scrolls inside.
+ROW_HEIGHT = 35
+MAX_GRID_ROWS = 15
+
+
+def grid_height(rows: int) -> int:
+    return ROW_HEIGHT * (min(rows, MAX_GRID_ROWS) + 1) + 3
+
+
+def _page_is_stale(view: View, defaults: dict[tuple[str, str], str]) -> bool:
+    """After an action in a grid's fragment: does the rest of the page show old data now?"""
+    return (
+        int(st.session_state.get(_gen_key(view.category), 0)) != view.data_gen
+        or bool(st.session_state.get(FLASH_KEY))
+        or get_default_models() != defaults
+    )
+
+
+@st.fragment
+def _section_grid(
+    view: View,
+    section: ModelStatus,
+    total: int,
+    defaults: dict[tuple[str, str], str],
+    actor: Actor,
+) -> None:
+    """A section's grid, selection, notes and actions. A fragment: ticking a row reruns only
+    this; an action that changed data (or has something to say) reruns the whole page."""
+    if _page_is_stale(view, defaults):
+        st.rerun()
+    filters = view.filter(section)
     pages = max(1, math.ceil(total / view.page_size))
     page = 1
     if pages > 1:
         page = st.pagination(pages, key=view.key(section.value, "page", view.view_gen))
-    models = list_models(filters, limit=view.page_size, offset=(page - 1) * view.page_size)
+    models = list_models(
+        filters, limit=view.page_size, offset=(page - 1) * view.page_size, order=view.order
+    )
     if not models and page > 1:  # rows vanished under us (another admin): show the last page
         page = pages
-        models = list_models(filters, limit=view.page_size, offset=(page - 1) * view.page_size)
+        models = list_models(
+            filters, limit=view.page_size, offset=(page - 1) * view.page_size, order=view.order
+        )
     rows = [snapshot(m) for m in models]
     grid = view.key(section.value, "grid", view.view_gen, page, view.data_gen)
-    select_all = st.checkbox("Select all on this page", key=f"{grid}-all")
+    ticks = st.columns([1, 2, 2]) if total > len(rows) else [st.container()]
+    matching = False
+    if total > len(rows):
+        matching = ticks[1].checkbox(
+            f"Select all {total} matching",
+            key=view.key(section.value, "matching", view.view_gen, view.data_gen),
+            help="Every model the search and filters match, on every page.",
+        )
+    select_all = ticks[0].checkbox(
+        "Select all on this page", key=f"{grid}-all", value=False, disabled=matching
+    )
+    # The actions read the selection through `_selection(grid, rows)`.
+    st.session_state[f"{grid}-matching"] = filters if matching else None
     fallbacks = (
         _fallbacks(view.category, models)
         if section in (ModelStatus.DISABLED, ModelStatus.DEPRECATED)
         else None
     )
     frame = model_table(
-        models, section, defaults=defaults, select_all=select_all, fallbacks=fallbacks
+        models,
+        section,
+        defaults=defaults,
+        select_all=select_all or matching,
+        fallbacks=fallbacks,
     )
     editable = EDITABLE[section]
     st.data_editor(
@@ -379,14 +561,17 @@ def _section(
         hide_index=True,
         num_rows="fixed",
         width="stretch",
+        height=grid_height(len(rows)),
         disabled=[c for c in frame.columns if c not in editable],
-        column_config=_column_config(section),
+        column_config=_column_config(section, view.category),
     )
     state = st.session_state.get(grid)
-    chosen = selected_rows(rows, state, select_all=select_all)
+    chosen = total if matching else len(selected_rows(rows, state, select_all=select_all))
     edits = edits_from_editor(rows, state, editable)
     first, last = (page - 1) * view.page_size + 1, (page - 1) * view.page_size + len(rows)
-    note = f"Rows {first}–{last} of {total} · {len(chosen)} selected"
+    note = f"Rows {first}–{last} of {total} · {chosen} selected"
+    if pages > 1:
+        note += f" · sorted by {_order_label(view)} across all pages"
     if edits:
         note += f" · {len(edits)} unsaved change(s)"
     st.caption(note)
@@ -402,11 +587,19 @@ def _section(
         _deprecated_actions(view, grid, rows, models, actor, bool(edits))
 
 
-def _column_config(section: ModelStatus) -> dict[str, Any]:
+def _order_label(view: View) -> str:
+    name = next(k for k, v in SORT_CHOICES.items() if v == view.order.column)
+    arrow = "↓" if view.order.descending else "↑"
+    return f"{_sort_label(view.category, name).lower()} {arrow}"
+
+
+def _column_config(section: ModelStatus, category: Category = Category.TEXT) -> dict[str, Any]:
+    per = "1M tok" if category is Category.TEXT else "1M chars"
     config: dict[str, Any] = {
-        "select": st.column_config.CheckboxColumn("Select", width="small"),
-        "default": st.column_config.CheckboxColumn("Default", width="small"),
-        "model": st.column_config.TextColumn("Model", width="medium"),
+        "select": st.column_config.CheckboxColumn("Select", width="small", pinned=True),
+        "default": st.column_config.TextColumn("Default", width="small"),
+        # Wide and pinned: long ids (openrouter/vendor/model-name-version) are read whole.
+        "model": st.column_config.TextColumn("Model", width=340, pinned=True),
         "display_name": st.column_config.TextColumn("Display name", max_chars=255, width="medium"),
         "status": st.column_config.SelectboxColumn(
             "Status",
@@ -414,10 +607,22 @@ def _column_config(section: ModelStatus) -> dict[str, Any]:
             required=True,
             width="small",
         ),
+        "input_price": st.column_config.TextColumn(
+            f"In $/{per}" if category is Category.TEXT else f"$/{per}",
+            help=f"USD per {per.replace('tok', 'input tokens')}",
+        ),
+        "output_price": st.column_config.TextColumn(
+            f"Out $/{per}", help="USD per 1M output tokens"
+        ),
+        "context_window": st.column_config.TextColumn("Context", help="Context window (tokens)"),
+        "max_output": st.column_config.TextColumn("Max output", help="Output tokens per reply"),
+        "capabilities": st.column_config.TextColumn("Capabilities", width="medium"),
+        "retires": st.column_config.TextColumn(
+            "Retires", help="The provider's announced retirement date"
+        ),
         "admin_notes": st.column_config.TextColumn("Notes", max_chars=10_000),
-        "context_window": st.column_config.NumberColumn("Context window", format="localized"),
         "metadata": st.column_config.TextColumn("Metadata", width="large"),
-        "description": st.column_config.TextColumn("Description"),
+        "description": st.column_config.TextColumn("Description", width="large"),
         "source": st.column_config.TextColumn("Source", width="small"),
         "discovered": st.column_config.TextColumn("Discovered"),
         "enabled": st.column_config.TextColumn("Enabled"),
@@ -434,6 +639,11 @@ def _column_config(section: ModelStatus) -> dict[str, Any]:
 
 
 def _selection(grid: str, rows: Sequence[RowSnapshot]) -> list[RowSnapshot]:
+    """The rows an action applies to: the ticked ones, or every match ("Select all N
+    matching": read from the database, every page)."""
+    matching: ModelFilter | None = st.session_state.get(f"{grid}-matching")
+    if matching is not None:
+        return [snapshot(m) for m in list_models(matching)]
     return selected_rows(
         rows, st.session_state.get(grid), select_all=bool(st.session_state.get(f"{grid}-all"))
     )
