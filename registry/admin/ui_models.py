@@ -265,7 +265,7 @@ def _controls(category: Category) -> View:
         return f"{option} ({pending[option]} pending)" if pending[option] else option
 
     provider_col, search_col, sort_col, direction_col, filter_col = st.columns(
-        [2, 3, 2, 1.3, 1.3], vertical_alignment="bottom"
+        [2.4, 2.8, 1.8, 1.2, 1.2], vertical_alignment="bottom"
     )
     provider = provider_col.selectbox(
         "Provider", options, format_func=label, key=f"{category.value}-provider"
@@ -318,10 +318,11 @@ def model_management(category: Category) -> None:
     """The whole Text models or TTS models page."""
     actor = current_actor()
     label = category_label(category)
-    st.title(f"{label} models")
-    st.caption(
-        "Models are shown as provider/model id. New models from a refresh wait in Pending until "
-        "an admin approves them; the application only uses enabled models."
+    # The explanation sits behind the title's (?) so the grids start higher on the screen.
+    st.title(
+        f"{label} models",
+        help="Models are shown as provider/model id. New models from a refresh wait in Pending "
+        "until an admin approves them; the application only uses enabled models.",
     )
     view = _controls(category)
     _refresh_panel(view, actor)
@@ -461,28 +462,6 @@ def _run_refresh(view: View, providers: Sequence[str], *, force: bool, actor: Ac
 # --- sections ------------------------------------------------------------------------------
 
 
-def _section(
-    view: View,
-    section: ModelStatus,
-    defaults: dict[tuple[str, str], str],
-    actor: Actor,
-) -> None:
-    """Heading and notes of a section (full page runs); its grid is a fragment of its own."""
-    total = count_models(view.filter(section))
-    st.subheader(f"{SECTION_TITLES[section]} ({total})")
-    if section is ModelStatus.DEPRECATED:
-        st.toggle("Show archived", key=f"{view.category.value}-show-archived")
-    if section is ModelStatus.ENABLED and view.provider is not None:
-        _default_warning(view, defaults)
-    if total == 0:
-        narrowed = (
-            " (search is on)" if view.search else " (filters are on)" if view.narrowed else ""
-        )
-        st.caption(EMPTY_NOTES[section] + narrowed)
-        return
-    _section_grid(view, section, total, defaults, actor)
-
-
 # One grid row of Streamlit's data editor, and its header (pixels): the grid grows with its rows
 # up to MAX_GRID_ROWS, then scrolls inside.
 ROW_HEIGHT = 35
@@ -494,28 +473,43 @@ def grid_height(rows: int) -> int:
 
 
 def _page_is_stale(view: View, defaults: dict[tuple[str, str], str]) -> bool:
-    """After an action in a grid's fragment: does the rest of the page show old data now?"""
+    """After an action in a section's fragment: does the rest of the page show old data now?"""
+    archived = bool(st.session_state.get(f"{view.category.value}-show-archived", False))
     return (
         int(st.session_state.get(_gen_key(view.category), 0)) != view.data_gen
+        or archived != view.show_archived
         or bool(st.session_state.get(FLASH_KEY))
         or get_default_models() != defaults
     )
 
 
 @st.fragment
-def _section_grid(
+def _section(
     view: View,
     section: ModelStatus,
-    total: int,
     defaults: dict[tuple[str, str], str],
     actor: Actor,
 ) -> None:
-    """A section's grid, selection, notes and actions. A fragment: ticking a row reruns only
-    this; an action that changed data (or has something to say) reruns the whole page."""
+    """One section: heading, selection, grid, pages, notes and actions. A fragment: ticking a
+    row reruns only this; an action that changed data (or has something to say) reruns the
+    whole page."""
     if _page_is_stale(view, defaults):
         st.rerun()
     filters = view.filter(section)
+    total = count_models(filters)
+    # Heading and select boxes share one line: more rows fit above the fold.
+    head = st.columns([3, 2, 2], vertical_alignment="bottom")
+    head[0].subheader(f"{SECTION_TITLES[section]} ({total})")
+    if section is ModelStatus.DEPRECATED:
+        st.toggle("Show archived", key=f"{view.category.value}-show-archived")
+    if section is ModelStatus.ENABLED and view.provider is not None:
+        _default_warning(view, defaults)
+    if total == 0:
+        narrowed = "search is on" if view.search else "filters are on" if view.narrowed else ""
+        st.caption(EMPTY_NOTES[section] + (f" ({narrowed})" if narrowed else ""))
+        return
     pages = max(1, math.ceil(total / view.page_size))
+    grid_slot = st.container()  # the page picker goes under the grid, the grid here
     page = 1
     if pages > 1:
         page = st.pagination(pages, key=view.key(section.value, "page", view.view_gen))
@@ -529,15 +523,14 @@ def _section_grid(
         )
     rows = [snapshot(m) for m in models]
     grid = view.key(section.value, "grid", view.view_gen, page, view.data_gen)
-    ticks = st.columns([1, 2, 2]) if total > len(rows) else [st.container()]
     matching = False
-    if total > len(rows):
-        matching = ticks[1].checkbox(
+    if pages > 1:
+        matching = head[1].checkbox(
             f"Select all {total} matching",
             key=view.key(section.value, "matching", view.view_gen, view.data_gen),
             help="Every model the search and filters match, on every page.",
         )
-    select_all = ticks[0].checkbox(
+    select_all = head[2].checkbox(
         "Select all on this page", key=f"{grid}-all", value=False, disabled=matching
     )
     # The actions read the selection through `_selection(grid, rows)`.
@@ -555,7 +548,7 @@ def _section_grid(
         fallbacks=fallbacks,
     )
     editable = EDITABLE[section]
-    st.data_editor(
+    grid_slot.data_editor(
         frame,
         key=grid,
         hide_index=True,
@@ -563,7 +556,7 @@ def _section_grid(
         width="stretch",
         height=grid_height(len(rows)),
         disabled=[c for c in frame.columns if c not in editable],
-        column_config=_column_config(section, view.category),
+        column_config=_column_config(section, view.category, model_width(rows)),
     )
     state = st.session_state.get(grid)
     chosen = total if matching else len(selected_rows(rows, state, select_all=select_all))
@@ -593,13 +586,24 @@ def _order_label(view: View) -> str:
     return f"{_sort_label(view.category, name).lower()} {arrow}"
 
 
-def _column_config(section: ModelStatus, category: Category = Category.TEXT) -> dict[str, Any]:
+def model_width(rows: Sequence[RowSnapshot]) -> int:
+    """Pixels for the Model column: the page's longest `provider/model_id` fits whole."""
+    longest = max((len(r.display_id) for r in rows), default=0)
+    return max(MODEL_WIDTH_MIN, min(MODEL_WIDTH_MAX, longest * PIXELS_PER_CHAR + 24))
+
+
+MODEL_WIDTH_MIN, MODEL_WIDTH_MAX, PIXELS_PER_CHAR = 200, 560, 7
+
+
+def _column_config(
+    section: ModelStatus, category: Category = Category.TEXT, model_width: int = 340
+) -> dict[str, Any]:
     per = "1M tok" if category is Category.TEXT else "1M chars"
     config: dict[str, Any] = {
         "select": st.column_config.CheckboxColumn("Select", width="small", pinned=True),
         "default": st.column_config.TextColumn("Default", width="small"),
-        # Wide and pinned: long ids (openrouter/vendor/model-name-version) are read whole.
-        "model": st.column_config.TextColumn("Model", width=340, pinned=True),
+        # As wide as the longest id and pinned: openrouter/vendor/model-name-version reads whole.
+        "model": st.column_config.TextColumn("Model", width=model_width, pinned=True),
         "display_name": st.column_config.TextColumn("Display name", max_chars=255, width="medium"),
         "status": st.column_config.SelectboxColumn(
             "Status",
