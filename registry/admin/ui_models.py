@@ -602,8 +602,8 @@ def _column_config(
     config: dict[str, Any] = {
         "select": st.column_config.CheckboxColumn("Select", width="small", pinned=True),
         "default": st.column_config.TextColumn("Default", width="small"),
-        # As wide as the longest id and pinned: openrouter/vendor/model-name-version reads whole.
-        "model": st.column_config.TextColumn("Model", width=model_width, pinned=True),
+        # As wide as the longest id: openrouter/vendor/model-name-version reads whole.
+        "model": st.column_config.TextColumn("Model", width=model_width),
         "display_name": st.column_config.TextColumn("Display name", max_chars=255, width="medium"),
         "status": st.column_config.SelectboxColumn(
             "Status",

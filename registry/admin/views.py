@@ -282,6 +282,8 @@ def model_table(
         record["display_name"] = inert(model.display_name)
         if section is ModelStatus.ENABLED:
             record["status"] = model.status.value
+        if section is not ModelStatus.PENDING:  # the editable columns side by side
+            record["admin_notes"] = inert(model.admin_notes or "")
         if model.category is Category.TEXT:
             record["input_price"] = price_cell(model.input_price_per_mtok)
             record["output_price"] = price_cell(model.output_price_per_mtok)
@@ -304,8 +306,6 @@ def model_table(
             who = "admin" if model.deprecated_by_admin else "provider"
             record["deprecated"] = f"{ago(model.deprecated_at, now, never='—')} (by {who})"
             record["archived"] = model.archived_at is not None
-        if section is not ModelStatus.PENDING:
-            record["admin_notes"] = inert(model.admin_notes or "")
         record["metadata"] = metadata_summary(model, max_items=3)
         record["description"] = one_line(model.description)
         record["source"] = model.source.value
