@@ -5,9 +5,11 @@ PostgreSQL (`database` fixture).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from registry.db import Database
 from registry.errors import InvalidInputError
@@ -20,6 +22,17 @@ from registry.store import (
     upsert_discovered_models,
 )
 from registry.types import DiscoveredModel
+from tests.dashboard_support import (
+    assert_clean,
+    click,
+    everything,
+    grid_frame,
+    grid_models,
+    headings,
+    messages,
+    open_app,
+    served_on,
+)
 
 NOW = datetime.now(UTC)
 
@@ -138,3 +151,84 @@ def test_filters_for_capability_price_context_and_retirement(database: Database)
     assert count_models(seeded(capability="tools")) == 3
     with pytest.raises(InvalidInputError, match="unknown capability"):
         count_models(seeded(capability="telepathy"))
+
+
+# --- the page (AppTest; the page's behaviour does not depend on the backend) ------------------
+
+
+@pytest.fixture
+def text_page(sqlite_database: Database) -> Iterator[AppTest]:
+    seed_openrouter()
+    with served_on("127.0.0.1"):
+        at = open_app("text_models")
+        assert_clean(at)
+        at.selectbox(key="text-provider").set_value("openrouter").run()
+        assert_clean(at)
+        yield at
+
+
+def test_grid_cells_show_prices_limits_and_dates_and_never_none(text_page: AppTest) -> None:
+    grid = grid_frame(text_page, "text", "pending")
+    hermes = grid[grid["model"] == "openrouter/nousresearch/hermes-3-llama-3.1-405b"].iloc[0]
+    assert (hermes["input_price"], hermes["output_price"]) == ("$1.00", "$3.00")
+    assert (hermes["context_window"], hermes["max_output"]) == ("131,072", "16,384")
+    assert hermes["capabilities"] == "tools"
+    small = grid[grid["model"] == "openrouter/nousresearch/hermes-2-pro-llama-3-8b"].iloc[0]
+    assert (small["input_price"], small["max_output"], small["retires"]) == ("$0.025", "", "")
+    llama = grid[grid["model"] == "openrouter/meta-llama/llama-3.1-405b-instruct"].iloc[0]
+    assert llama["retires"] == (NOW + timedelta(days=20)).strftime("%Y-%m-%d")
+    assert not grid.isna().any().any()
+    assert "None" not in set(grid.astype(str).to_numpy().ravel())
+
+
+def test_sort_and_filters_reach_every_page(text_page: AppTest) -> None:
+    at = text_page
+    at.selectbox(key="text-page-size").set_value(25).run()
+    at.selectbox(key="text-sort").set_value("Input price").run()
+    at.selectbox(key="text-sort-direction").set_value("↓ desc").run()
+    assert_clean(at)
+    assert grid_models(at, "text", "pending")[0] == "openrouter/meta-llama/llama-3.1-405b-instruct"
+    at.selectbox(key="text-capability").set_value("vision").run()
+    assert grid_models(at, "text", "pending") == ["openrouter/openai/gpt-4o"]
+    at.selectbox(key="text-capability").set_value("any").run()
+    at.selectbox(key="text-retiring").set_value(30).run()
+    assert grid_models(at, "text", "pending") == ["openrouter/meta-llama/llama-3.1-405b-instruct"]
+    at.selectbox(key="text-retiring").set_value("any").run()
+    at.number_input(key="text-max-price").set_value(1.0).run()
+    at.selectbox(key="text-min-context").set_value(32_000).run()
+    assert grid_models(at, "text", "pending") == ["openrouter/nousresearch/hermes-3-llama-3.1-405b"]
+    at.text_input(key="text-search").input("vendor nothing").run()
+    assert "Nothing waits for approval. Refresh models to look for new ones. (search is on)" in (
+        everything(at)
+    )
+
+
+def test_select_all_matching_approves_every_page(text_page: AppTest) -> None:
+    at = text_page
+    at.selectbox(key="text-page-size").set_value(25).run()
+    seed_many = [
+        DiscoveredModel(model_id=f"bulk/model-{i:02d}", display_name=f"Bulk {i}") for i in range(40)
+    ]
+    upsert_discovered_models("openrouter", "text", seed_many)
+    at.text_input(key="text-search").input("bulk").run()
+    assert "Pending approval (40)" in headings(at)
+    matching = next(c for c in at.checkbox if c.label == "Select all 40 matching")
+    matching.check().run()
+    assert "Rows 1–25 of 40 · 40 selected" in everything(at)
+    at = click(at, "text-approve")
+    assert_clean(at)
+    assert messages(at, "success")[0].startswith("Approved 40 model(s)")
+    assert count_models(ModelFilter(provider="openrouter", status="enabled", search="bulk")) == 40
+    assert count_models(seeded()) == 4  # the other pending models were not touched
+
+
+def test_tts_prices_are_per_million_characters(sqlite_database: Database) -> None:
+    upsert_discovered_models(
+        "elevenlabs", "tts", [DiscoveredModel("voice-1", "Rachel", price_per_mchar=30.0)]
+    )
+    with served_on("127.0.0.1"):
+        at = open_app("tts_models")
+        assert_clean(at)
+        grid = grid_frame(at, "tts", "pending")
+        assert list(grid["input_price"]) == ["$30.00"]
+        assert "context_window" not in grid
