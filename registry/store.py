@@ -125,6 +125,7 @@ class ModelFilter:
     capability: str | None = None  # one of CAPABILITIES
     max_input_price: float | None = None  # USD per 1M input tokens (TTS: per 1M characters)
     min_context: int | None = None  # tokens
+    min_output: int | None = None  # max output tokens per reply, at least
     retiring_within_days: int | None = None  # a retirement date at most this far ahead (or past)
 
 
@@ -204,6 +205,8 @@ def _filtered(query: Select[Any], filters: ModelFilter) -> Select[Any]:
         conditions.append(price <= filters.max_input_price)
     if filters.min_context is not None:
         conditions.append(AIModel.context_window >= filters.min_context)
+    if filters.min_output is not None:
+        conditions.append(AIModel.max_output_tokens >= filters.min_output)
     if filters.retiring_within_days is not None:
         horizon = datetime.now(UTC) + timedelta(days=filters.retiring_within_days)
         conditions.append(AIModel.retires_at <= horizon)

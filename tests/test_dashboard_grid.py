@@ -128,7 +128,7 @@ def test_sorting_orders_every_page_in_the_database(database: Database) -> None:
         list_models(seeded(), order=ModelOrder("price; drop table ai_models"))
 
 
-def test_filters_for_capability_price_context_and_retirement(database: Database) -> None:
+def test_filters_for_capability_price_context_output_and_retirement(database: Database) -> None:
     seed_openrouter()
     assert ids(seeded(capability="vision")) == ["openai/gpt-4o"]
     assert ids(seeded(capability="structured_output")) == [
@@ -143,6 +143,7 @@ def test_filters_for_capability_price_context_and_retirement(database: Database)
         "nousresearch/hermes-3-llama-3.1-405b",
         "openai/gpt-4o",
     ]
+    assert ids(seeded(min_output=16_000)) == ["nousresearch/hermes-3-llama-3.1-405b"]
     assert ids(seeded(retiring_within_days=30)) == ["meta-llama/llama-3.1-405b-instruct"]
     assert count_models(seeded(retiring_within_days=365)) == 2
     both = seeded(capability="tools", max_input_price=3.0, search="instruct")
@@ -197,6 +198,9 @@ def test_sort_and_filters_reach_every_page(text_page: AppTest) -> None:
     at.number_input(key="text-max-price").set_value(1.0).run()
     at.selectbox(key="text-min-context").set_value(32_000).run()
     assert grid_models(at, "text", "pending") == ["openrouter/nousresearch/hermes-3-llama-3.1-405b"]
+    at.selectbox(key="text-min-output").set_value(32_000).run()
+    assert "Pending approval (0)" in headings(at)
+    at.selectbox(key="text-min-output").set_value("any").run()
     at.text_input(key="text-search").input("vendor nothing").run()
     assert "Nothing waits for approval. Refresh models to look for new ones. (search is on)" in (
         everything(at)

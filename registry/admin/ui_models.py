@@ -126,6 +126,7 @@ class View:
     capability: str | None = None
     max_input_price: float | None = None
     min_context: int | None = None
+    min_output: int | None = None
     retiring_within_days: int | None = None
 
     def key(self, *parts: object) -> str:
@@ -140,6 +141,7 @@ class View:
                 self.capability,
                 self.max_input_price,
                 self.min_context,
+                self.min_output,
                 self.retiring_within_days,
             )
         )
@@ -154,6 +156,7 @@ class View:
             capability=self.capability,
             max_input_price=self.max_input_price,
             min_context=self.min_context,
+            min_output=self.min_output,
             retiring_within_days=self.retiring_within_days,
         )
 
@@ -182,6 +185,7 @@ SORT_CHOICES = {
 }
 TTS_SORT_CHOICES = ("Provider / id", "Name", "Input price", "Retires", "Discovered")
 CONTEXT_CHOICES: tuple[int | str, ...] = (ANY, 8_000, 32_000, 128_000, 200_000, 1_000_000)
+OUTPUT_CHOICES: tuple[int | str, ...] = (ANY, 4_000, 8_000, 16_000, 32_000, 64_000)
 RETIRING_CHOICES: tuple[int | str, ...] = (ANY, 30, 90, 180, 365)
 
 
@@ -196,7 +200,7 @@ def _filters_popover(category: Category) -> dict[str, Any]:
     key = category.value
     active = sum(
         st.session_state.get(f"{key}-{name}") not in (None, ANY)
-        for name in ("capability", "max-price", "min-context", "retiring")
+        for name in ("capability", "max-price", "min-context", "min-output", "retiring")
     ) + (len(st.session_state.get(f"{key}-sections") or SECTION_TITLES) < len(SECTION_TITLES))
     with st.popover(f"Filters ({active} on)" if active else "Filters", width="stretch"):
         sections = st.multiselect(
@@ -231,6 +235,16 @@ def _filters_popover(category: Category) -> dict[str, Any]:
             if text
             else ANY
         )
+        min_output = (
+            st.selectbox(
+                "Min max output (tokens per reply)",
+                OUTPUT_CHOICES,
+                format_func=lambda c: c if c == ANY else f"{c:,}",
+                key=f"{key}-min-output",
+            )
+            if text
+            else ANY
+        )
         retiring = st.selectbox(
             "Retiring within",
             RETIRING_CHOICES,
@@ -248,6 +262,7 @@ def _filters_popover(category: Category) -> dict[str, Any]:
         "capability": None if capability == ANY else str(capability),
         "max_input_price": None if max_price is None else float(max_price),
         "min_context": None if min_context == ANY else int(min_context),
+        "min_output": None if min_output == ANY else int(min_output),
         "retiring_within_days": None if retiring == ANY else int(retiring),
         "page_size": int(page_size),
     }
