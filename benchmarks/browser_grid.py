@@ -19,6 +19,7 @@ printed against the goals. Medians of several runs (max in brackets).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -67,7 +68,8 @@ def open_page(browser: Any, url: str, provider: str | None = None) -> Ui:
     return ui
 
 
-def tick_row(ui: Ui, row: int) -> None:
+def row_point(ui: Ui, row: int) -> tuple[float, float]:
+    """Where the Select box of the Pending grid's `row` is on the screen (scrolled into view)."""
     grid = ui.page.locator(f"{PENDING} [data-testid=stDataFrame]")
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
@@ -78,15 +80,16 @@ def tick_row(ui: Ui, row: int) -> None:
         ui.page.wait_for_timeout(200)
         box = grid.bounding_box()
         assert box is not None
-    ui.page.mouse.click(box["x"] + 37, box["y"] + ROW_HEIGHT * row + ROW_HEIGHT / 2)
+    return box["x"] + 37, box["y"] + ROW_HEIGHT * row + ROW_HEIGHT / 2
 
 
 def bench_tick(ui: Ui) -> list[float]:
     ui.settle()
     samples = []
     for n in range(1, ROUNDS + 1):
+        x, y = row_point(ui, n)
         started = time.perf_counter()
-        tick_row(ui, n)
+        ui.page.mouse.click(x, y)
         samples.append(until_shown(ui, f"· {n} selected", started))
         ui.settle()
     return samples
@@ -111,7 +114,7 @@ def bench_approve(ui: Ui) -> list[float]:
     samples = []
     for _ in range(ROUNDS):
         ui.settle()
-        tick_row(ui, 1)
+        ui.page.mouse.click(*row_point(ui, 1))
         ui.see("· 1 selected")
         started = time.perf_counter()
         ui.click("Approve selected")
@@ -158,7 +161,11 @@ def main() -> int:
         total = count_models(ModelFilter(category="text"))
         set_database(None)
         database.dispose()
-        lines = [f"sqlite: {total} text models in the catalog, chromium at 1024×768"]
+        load = os.getloadavg()[0]
+        lines = [
+            f"sqlite: {total} text models in the catalog, chromium at 1024×768 "
+            f"(load average {load:.1f} on {os.cpu_count()} cores: browser and server share them)"
+        ]
         with (
             streamlit_server(data, {"REGISTRY_DATABASE_URL": url}) as base,
             sync_playwright() as playwright,
