@@ -161,6 +161,6 @@ def test_a_tick_updates_the_selection_within_the_goal(dashboard: str, chromium: 
         ui.settle()
     # The goal holds on an idle machine (`make bench` measures it); a CI box busy with other
     # jobs gets three times the time rather than a flaky failure.
-    busy = os.getloadavg()[0] > 2 * (os.cpu_count() or 1)
+    busy = os.getloadavg()[0] > (os.cpu_count() or 1)
     assert min(timings) <= TICK_GOAL_SECONDS * (3 if busy else 1), timings
     page.close()
