@@ -12,6 +12,7 @@ BENCHMARKS = [
     "resolve.py",
     "freshness.py",
     "dashboard.py",
+    "browser_grid.py",
     "hostile.py",
     "install.py",
 ]

@@ -13,10 +13,21 @@ import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from registry.audit import (
@@ -115,8 +126,67 @@ class ModelFilter:
     category: Category | str | None = None
     provider: str | None = None
     status: ModelStatus | str | Sequence[ModelStatus | str] | None = None
-    search: str | None = None  # substring of model_id or display_name, case-insensitive
+    # Words separated by spaces; every word must occur (case-insensitive, as typed: `%` and `_`
+    # are literal) in the model id, the display name, the description or `provider/model_id`.
+    search: str | None = None
     include_archived: bool = False
+    capability: str | None = None  # one of CAPABILITIES
+    max_input_price: float | None = None  # USD per 1M input tokens (TTS: per 1M characters)
+    min_context: int | None = None  # tokens
+    min_output: int | None = None  # max output tokens per reply, at least
+    retiring_within_days: int | None = None  # a retirement date at most this far ahead (or past)
+
+
+# The columns a grid can be sorted by, in the database across all pages (name → column).
+SORT_COLUMNS: dict[str, Any] = {
+    "model": AIModel.model_id,
+    "provider": AIModel.provider,
+    "display_name": AIModel.display_name,
+    "input_price": func.coalesce(AIModel.input_price_per_mtok, AIModel.price_per_mchar),
+    "output_price": AIModel.output_price_per_mtok,
+    "context_window": AIModel.context_window,
+    "max_output": AIModel.max_output_tokens,
+    "retires": AIModel.retires_at,
+    "status": AIModel.status,
+    "discovered": AIModel.discovered_at,
+    "enabled": AIModel.enabled_at,
+    "deprecated": AIModel.deprecated_at,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOrder:
+    """Sort order of `list_models`: a `SORT_COLUMNS` name; unknown values are empty cells last."""
+
+    column: str = "provider"
+    descending: bool = False
+
+    def clauses(self) -> list[Any]:
+        if self.column not in SORT_COLUMNS:
+            raise InvalidInputError(
+                f"cannot sort by {self.column!r}; choose one of {', '.join(SORT_COLUMNS)}"
+            )
+        column = SORT_COLUMNS[self.column]
+        # Empty cells last in both directions (NULLS LAST spelled the same on both backends).
+        first = [column.is_(None), column.desc() if self.descending else column.asc()]
+        return [*first, AIModel.provider, AIModel.category, AIModel.model_id]
+
+
+def _search_words(text: str | None) -> list[str]:
+    search = parse_search(text)
+    return search.lower().split() if search else []
+
+
+def _matches_word(word: str) -> ColumnElement[bool]:
+    fields = (
+        AIModel.model_id,
+        AIModel.display_name,
+        AIModel.description,
+        AIModel.provider + "/" + AIModel.model_id,
+    )
+    return or_(
+        *(func.lower(f).contains(word, autoescape=True) for f in fields)  # `%`, `_` literal
+    )
 
 
 def _filtered(query: Select[Any], filters: ModelFilter) -> Select[Any]:
@@ -129,27 +199,40 @@ def _filtered(query: Select[Any], filters: ModelFilter) -> Select[Any]:
     if filters.status:
         raw = [filters.status] if isinstance(filters.status, str) else list(filters.status)
         conditions.append(AIModel.status.in_([parse_status(s).value for s in raw]))
-    search = parse_search(filters.search)
-    if search:
-        # `%` and `_` typed by an admin are literal characters, not wildcards.
-        needle = search.lower()
-        conditions.append(
-            or_(
-                func.lower(AIModel.model_id).contains(needle, autoescape=True),
-                func.lower(AIModel.display_name).contains(needle, autoescape=True),
+    conditions += [_matches_word(word) for word in _search_words(filters.search)]
+    if filters.capability:
+        if filters.capability not in CAPABILITIES:
+            raise InvalidInputError(
+                f"unknown capability {filters.capability!r}; one of {', '.join(CAPABILITIES)}"
             )
-        )
+        # A JSON list of plain words on both backends: `"vision"` in its text is the element.
+        as_text = cast(AIModel.capabilities, String)
+        conditions.append(as_text.contains(f'"{filters.capability}"', autoescape=True))
+    if filters.max_input_price is not None:
+        price = func.coalesce(AIModel.input_price_per_mtok, AIModel.price_per_mchar)
+        conditions.append(price <= filters.max_input_price)
+    if filters.min_context is not None:
+        conditions.append(AIModel.context_window >= filters.min_context)
+    if filters.min_output is not None:
+        conditions.append(AIModel.max_output_tokens >= filters.min_output)
+    if filters.retiring_within_days is not None:
+        horizon = datetime.now(UTC) + timedelta(days=filters.retiring_within_days)
+        conditions.append(AIModel.retires_at <= horizon)
     if not filters.include_archived:
         conditions.append(AIModel.archived_at.is_(None))
     return query.where(and_(*conditions)) if conditions else query
 
 
 def list_models(
-    filters: ModelFilter | None = None, *, limit: int | None = None, offset: int = 0
+    filters: ModelFilter | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    order: ModelOrder | None = None,
 ) -> list[CatalogModel]:
-    """Models matching `filters`, ordered by provider, category, model id; paginated."""
+    """Models matching `filters` in `order` (default: provider, category, model id); paginated."""
     query = _filtered(select(AIModel), filters or ModelFilter()).order_by(
-        AIModel.provider, AIModel.category, AIModel.model_id
+        *(order or ModelOrder()).clauses()
     )
     if limit is not None:
         query = query.limit(limit).offset(offset)

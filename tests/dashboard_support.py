@@ -268,7 +268,7 @@ class Ui:
         self.page.get_by_role("button", name=name, exact=True).click()
 
     def search(self, text: str) -> None:
-        box = self.page.get_by_label("Search by model id or name")
+        box = self.page.get_by_label("Search models", exact=True)
         box.fill(text)
         box.press("Enter")
 

@@ -14,14 +14,22 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import streamlit as st
 
 from registry.admin.timefmt import now_utc
-from registry.admin.ui_common import attempt, current_actor, flash, say, show_flashes, toast
+from registry.admin.ui_common import (
+    FLASH_KEY,
+    attempt,
+    current_actor,
+    flash,
+    say,
+    show_flashes,
+    toast,
+)
 from registry.admin.ui_refresh import refresh_panel
 from registry.admin.ui_try import try_selected
 from registry.admin.views import (
@@ -45,6 +53,7 @@ from registry.store import (
     EditsRejectedError,
     ModelEdit,
     ModelFilter,
+    ModelOrder,
     StatusChange,
     apply_model_edits,
     archive_model,
@@ -61,7 +70,7 @@ from registry.store import (
     unarchive_model,
     undo_status_change,
 )
-from registry.types import PROVIDERS, CatalogModel, Category, ModelStatus
+from registry.types import CAPABILITIES, PROVIDERS, CatalogModel, Category, ModelStatus
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
 DEFAULT_PAGE_SIZE = 50
@@ -115,9 +124,30 @@ class View:
     show_archived: bool
     view_gen: int  # changes with the controls above: pages start again at 1
     data_gen: int  # changes after every write: grids start from fresh rows
+    order: ModelOrder = field(default_factory=ModelOrder)
+    sections: tuple[ModelStatus, ...] = tuple(SECTION_TITLES)
+    capability: str | None = None
+    max_input_price: float | None = None
+    min_context: int | None = None
+    min_output: int | None = None
+    retiring_within_days: int | None = None
 
     def key(self, *parts: object) -> str:
         return "-".join([self.category.value, *(str(p) for p in parts)])
+
+    @property
+    def narrowed(self) -> bool:
+        """True when a search or a filter hides some models."""
+        return bool(self.search) or any(
+            v is not None
+            for v in (
+                self.capability,
+                self.max_input_price,
+                self.min_context,
+                self.min_output,
+                self.retiring_within_days,
+            )
+        )
 
     def filter(self, status: ModelStatus) -> ModelFilter:
         return ModelFilter(
@@ -126,6 +156,11 @@ class View:
             status=status,
             search=self.search or None,
             include_archived=self.show_archived and status is ModelStatus.DEPRECATED,
+            capability=self.capability,
+            max_input_price=self.max_input_price,
+            min_context=self.min_context,
+            min_output=self.min_output,
+            retiring_within_days=self.retiring_within_days,
         )
 
 
@@ -143,6 +178,103 @@ def bump(category: Category) -> None:
     st.session_state[key] = int(st.session_state.get(key, 0)) + 1
 
 
+ANY = "any"
+# Sort choices (label → `SORT_COLUMNS` name); the database sorts, so every page follows.
+SORT_CHOICES = {
+    "Provider / id": "provider",
+    "Name": "display_name",
+    "Input price": "input_price",
+    "Output price": "output_price",
+    "Context": "context_window",
+    "Max output": "max_output",
+    "Retires": "retires",
+    "Discovered": "discovered",
+}
+TTS_SORT_CHOICES = ("Provider / id", "Name", "Input price", "Retires", "Discovered")
+CONTEXT_CHOICES: tuple[int | str, ...] = (ANY, 8_000, 32_000, 128_000, 200_000, 1_000_000)
+OUTPUT_CHOICES: tuple[int | str, ...] = (ANY, 4_000, 8_000, 16_000, 32_000, 64_000)
+RETIRING_CHOICES: tuple[int | str, ...] = (ANY, 30, 90, 180, 365)
+
+
+def _sort_label(category: Category, choice: str) -> str:
+    if category is Category.TTS and choice == "Input price":
+        return "Price"
+    return choice
+
+
+def _filters_popover(category: Category) -> dict[str, Any]:
+    """Sections, capability, price, context, retirement and page size (a popover: one line)."""
+    key = category.value
+    active = sum(
+        st.session_state.get(f"{key}-{name}") not in (None, ANY)
+        for name in ("capability", "max-price", "min-context", "min-output", "retiring")
+    ) + (len(st.session_state.get(f"{key}-sections") or SECTION_TITLES) < len(SECTION_TITLES))
+    with st.popover(f"Filters ({active} on)" if active else "Filters", width="stretch"):
+        sections = st.multiselect(
+            "Sections",
+            list(SECTION_TITLES),
+            default=list(SECTION_TITLES),
+            format_func=lambda s: SECTION_TITLES[s],
+            key=f"{key}-sections",
+        )
+        text = category is Category.TEXT
+        capability = (
+            st.selectbox("Capability", [ANY, *CAPABILITIES], key=f"{key}-capability")
+            if text
+            else ANY
+        )
+        unit = "1M input tokens" if text else "1M characters"
+        max_price = st.number_input(
+            f"Max price (USD per {unit})",
+            min_value=0.0,
+            value=None,
+            step=0.5,
+            key=f"{key}-max-price",
+            placeholder="any",
+        )
+        min_context = (
+            st.selectbox(
+                "Min context (tokens)",
+                CONTEXT_CHOICES,
+                format_func=lambda c: c if c == ANY else f"{c:,}",
+                key=f"{key}-min-context",
+            )
+            if text
+            else ANY
+        )
+        min_output = (
+            st.selectbox(
+                "Min max output (tokens per reply)",
+                OUTPUT_CHOICES,
+                format_func=lambda c: c if c == ANY else f"{c:,}",
+                key=f"{key}-min-output",
+            )
+            if text
+            else ANY
+        )
+        retiring = st.selectbox(
+            "Retiring within",
+            RETIRING_CHOICES,
+            format_func=lambda d: d if d == ANY else f"{d} days",
+            key=f"{key}-retiring",
+        )
+        page_size = st.selectbox(
+            "Rows per page",
+            PAGE_SIZES,
+            index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE),
+            key=f"{key}-page-size",
+        )
+    return {
+        "sections": tuple(s for s in SECTION_TITLES if s in (sections or SECTION_TITLES)),
+        "capability": None if capability == ANY else str(capability),
+        "max_input_price": None if max_price is None else float(max_price),
+        "min_context": None if min_context == ANY else int(min_context),
+        "min_output": None if min_output == ANY else int(min_output),
+        "retiring_within_days": None if retiring == ANY else int(retiring),
+        "page_size": int(page_size),
+    }
+
+
 def _controls(category: Category) -> View:
     counts = count_by_status(category)
     pending = {p: counts.get((p, ModelStatus.PENDING.value), 0) for p in PROVIDERS[category]}
@@ -154,27 +286,39 @@ def _controls(category: Category) -> View:
             return f"All providers ({total} pending)" if total else "All providers"
         return f"{option} ({pending[option]} pending)" if pending[option] else option
 
-    left, middle, right = st.columns([2, 3, 1])
+    provider_col, search_col, sort_col, direction_col, filter_col = st.columns(
+        [2.4, 2.8, 1.8, 1.2, 1.2], vertical_alignment="bottom"
+    )
     provider_key = f"{category.value}-provider"
     if provider_key in st.session_state:
         # Sent again each run: the browser otherwise keeps showing the label it last had for
         # the chosen provider ("15 pending" after three were approved).
         st.session_state[provider_key] = st.session_state[provider_key]
-    provider = left.selectbox("Provider", options, format_func=label, key=provider_key)
-    search = middle.text_input(
-        "Search by model id or name",
+    provider = provider_col.selectbox("Provider", options, format_func=label, key=provider_key)
+    search = search_col.text_input(
+        "Search models",
         key=f"{category.value}-search",
         max_chars=200,
-        placeholder="e.g. gpt-4o, flash, Rachel",
+        placeholder="every word: e.g. hermes 405b",
+        help="Every word must occur in the model id, the name or the description.",
     ).strip()
-    page_size = right.selectbox(
-        "Rows per page",
-        PAGE_SIZES,
-        index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE),
-        key=f"{category.value}-page-size",
+    sort_choices = SORT_CHOICES if category is Category.TEXT else TTS_SORT_CHOICES
+    sort = sort_col.selectbox(
+        "Sort by",
+        list(sort_choices),
+        format_func=lambda c: _sort_label(category, c),
+        key=f"{category.value}-sort",
+        help="Sorts every page in the database (a click on a column header sorts only the "
+        "rows on screen).",
     )
+    direction = direction_col.selectbox(
+        "Order", ("↑ asc", "↓ desc"), key=f"{category.value}-sort-direction"
+    )
+    with filter_col:
+        chosen = _filters_popover(category)
+    order = ModelOrder(SORT_CHOICES[str(sort)], descending=str(direction).startswith("↓"))
     show_archived = bool(st.session_state.get(f"{category.value}-show-archived", False))
-    signature = (provider, search, page_size, show_archived)
+    signature = (provider, search, order, show_archived, tuple(sorted(chosen.items(), key=str)))
     sig_key = f"{category.value}-view-signature"
     gen_key = f"{category.value}-view-gen"
     if st.session_state.get(sig_key) != signature:
@@ -184,10 +328,11 @@ def _controls(category: Category) -> View:
         category=category,
         provider=None if provider == ALL else provider,
         search=search,
-        page_size=int(page_size),
         show_archived=show_archived,
         view_gen=int(st.session_state[gen_key]),
         data_gen=int(st.session_state.get(_gen_key(category), 0)),
+        order=order,
+        **chosen,
     )
 
 
@@ -198,10 +343,11 @@ def model_management(category: Category) -> None:
     """The whole Text models or TTS models page."""
     actor = current_actor()
     label = category_label(category)
-    st.title(f"{label} models")
-    st.caption(
-        "Models are shown as provider/model id. New models from a refresh wait in Pending until "
-        "an admin approves them; the application only uses enabled models."
+    # The explanation sits behind the title's (?) so the grids start higher on the screen.
+    st.title(
+        f"{label} models",
+        help="Models are shown as provider/model id. New models from a refresh wait in Pending "
+        "until an admin approves them; the application only uses enabled models.",
     )
     view = _controls(category)
     refresh_panel(view, actor)
@@ -210,12 +356,7 @@ def model_management(category: Category) -> None:
     show_flashes()
     defaults = get_default_models()
     banner = st.container()
-    for section in (
-        ModelStatus.PENDING,
-        ModelStatus.ENABLED,
-        ModelStatus.DISABLED,
-        ModelStatus.DEPRECATED,
-    ):
+    for section in view.sections:
         with st.container(key=view.key("section", section.value)):
             _section(view, section, defaults, actor)
     unsaved_banner(view, banner, actor)  # filled last: the grids above found the edits
@@ -224,58 +365,112 @@ def model_management(category: Category) -> None:
 # --- sections ------------------------------------------------------------------------------
 
 
+# One grid row of Streamlit's data editor, and its header (pixels): the grid grows with its rows
+# up to MAX_GRID_ROWS, then scrolls inside.
+ROW_HEIGHT = 35
+MAX_GRID_ROWS = 15
+
+
+def grid_height(rows: int) -> int:
+    return ROW_HEIGHT * (min(rows, MAX_GRID_ROWS) + 1) + 3
+
+
+def _page_is_stale(view: View, defaults: dict[tuple[str, str], str]) -> bool:
+    """After an action in a section's fragment: does the rest of the page show old data now?"""
+    archived = bool(st.session_state.get(f"{view.category.value}-show-archived", False))
+    return (
+        int(st.session_state.get(_gen_key(view.category), 0)) != view.data_gen
+        or archived != view.show_archived
+        or bool(st.session_state.get(FLASH_KEY))
+        or get_default_models() != defaults
+    )
+
+
+@st.fragment
 def _section(
     view: View,
     section: ModelStatus,
     defaults: dict[tuple[str, str], str],
     actor: Actor,
 ) -> None:
+    """One section: heading, selection, grid, pages, notes and actions. A fragment: ticking a
+    row reruns only this; an action that changed data (or has something to say) reruns the
+    whole page."""
+    if _page_is_stale(view, defaults):
+        st.rerun()
     filters = view.filter(section)
     total = count_models(filters)
-    st.subheader(f"{SECTION_TITLES[section]} ({total})")
+    # Heading and select boxes share one line: more rows fit above the fold.
+    head = st.columns([3, 2, 2], vertical_alignment="bottom")
+    head[0].subheader(f"{SECTION_TITLES[section]} ({total})")
     _undo_bar(view, section, actor)
     if section is ModelStatus.DEPRECATED:
         st.toggle("Show archived", key=f"{view.category.value}-show-archived")
     if section is ModelStatus.ENABLED and view.provider is not None:
         _default_warning(view, defaults)
     if total == 0:
-        st.caption(EMPTY_NOTES[section] + (" (search is on)" if view.search else ""))
+        narrowed = "search is on" if view.search else "filters are on" if view.narrowed else ""
+        st.caption(EMPTY_NOTES[section] + (f" ({narrowed})" if narrowed else ""))
         return
     pages = max(1, math.ceil(total / view.page_size))
+    grid_slot = st.container()  # the page picker goes under the grid, the grid here
     page = 1
     if pages > 1:
         page = st.pagination(pages, key=view.key(section.value, "page", view.view_gen))
-    models = list_models(filters, limit=view.page_size, offset=(page - 1) * view.page_size)
+    models = list_models(
+        filters, limit=view.page_size, offset=(page - 1) * view.page_size, order=view.order
+    )
     if not models and page > 1:  # rows vanished under us (another admin): show the last page
         page = pages
-        models = list_models(filters, limit=view.page_size, offset=(page - 1) * view.page_size)
+        models = list_models(
+            filters, limit=view.page_size, offset=(page - 1) * view.page_size, order=view.order
+        )
     rows = [snapshot(m) for m in models]
     grid = view.key(section.value, "grid", view.view_gen, page, view.data_gen)
-    select_all = st.checkbox("Select all on this page", key=f"{grid}-all")
+    matching = False
+    if pages > 1:
+        matching = head[1].checkbox(
+            f"Select all {total} matching",
+            key=view.key(section.value, "matching", view.view_gen, view.data_gen),
+            help="Every model the search and filters match, on every page.",
+        )
+    select_all = head[2].checkbox(
+        "Select all on this page", key=f"{grid}-all", value=False, disabled=matching
+    )
+    # The actions read the selection through `_selection(grid, rows)`.
+    st.session_state[f"{grid}-matching"] = filters if matching else None
     fallbacks = (
         _fallbacks(view.category, models)
         if section in (ModelStatus.DISABLED, ModelStatus.DEPRECATED)
         else None
     )
     frame = model_table(
-        models, section, defaults=defaults, select_all=select_all, fallbacks=fallbacks
+        models,
+        section,
+        defaults=defaults,
+        select_all=select_all or matching,
+        fallbacks=fallbacks,
     )
     frame = _with_drafts(view, section, frame, rows)
     editable = EDITABLE[section]
-    st.data_editor(
+    grid_slot.data_editor(
         frame,
         key=grid,
         hide_index=True,
         num_rows="fixed",
         width="stretch",
+        height=grid_height(len(rows)),
         disabled=[c for c in frame.columns if c not in editable],
-        column_config=_column_config(section),
+        column_config=_column_config(section, view.category, model_width(rows)),
     )
     state = st.session_state.get(grid)
-    chosen = selected_rows(rows, state, select_all=select_all)
+    selected = selected_rows(rows, state, select_all=select_all)
+    chosen = total if matching else len(selected)
     edits = _remember_edits(view, section, grid, rows)
     first, last = (page - 1) * view.page_size + 1, (page - 1) * view.page_size + len(rows)
-    note = f"Rows {first}–{last} of {total} · {len(chosen)} selected"
+    note = f"Rows {first}–{last} of {total} · {chosen} selected"
+    if pages > 1:
+        note += f" · sorted by {_order_label(view)} across all pages"
     if edits:
         note += f" · {len(edits)} unsaved change(s)"
     st.caption(note)
@@ -289,14 +484,33 @@ def _section(
         _disabled_actions(view, grid, rows, actor, bool(edits))
     else:
         _deprecated_actions(view, grid, rows, models, actor, bool(edits))
-    try_selected(view.category, view.key(section.value, "try"), chosen, models)
+    try_selected(view.category, view.key(section.value, "try"), selected, models)
 
 
-def _column_config(section: ModelStatus) -> dict[str, Any]:
+def _order_label(view: View) -> str:
+    name = next(k for k, v in SORT_CHOICES.items() if v == view.order.column)
+    arrow = "↓" if view.order.descending else "↑"
+    return f"{_sort_label(view.category, name).lower()} {arrow}"
+
+
+def model_width(rows: Sequence[RowSnapshot]) -> int:
+    """Pixels for the Model column: the page's longest `provider/model_id` fits whole."""
+    longest = max((len(r.display_id) for r in rows), default=0)
+    return max(MODEL_WIDTH_MIN, min(MODEL_WIDTH_MAX, longest * PIXELS_PER_CHAR + 24))
+
+
+MODEL_WIDTH_MIN, MODEL_WIDTH_MAX, PIXELS_PER_CHAR = 200, 560, 7
+
+
+def _column_config(
+    section: ModelStatus, category: Category = Category.TEXT, model_width: int = 340
+) -> dict[str, Any]:
+    per = "1M tok" if category is Category.TEXT else "1M chars"
     config: dict[str, Any] = {
-        "select": st.column_config.CheckboxColumn("Select", width="small"),
-        "default": st.column_config.CheckboxColumn("Default", width="small"),
-        "model": st.column_config.TextColumn("Model", width="medium"),
+        "select": st.column_config.CheckboxColumn("Select", width="small", pinned=True),
+        "default": st.column_config.TextColumn("Default", width="small"),
+        # As wide as the longest id: openrouter/vendor/model-name-version reads whole.
+        "model": st.column_config.TextColumn("Model", width=model_width),
         "display_name": st.column_config.TextColumn("Display name", max_chars=255, width="medium"),
         "status": st.column_config.SelectboxColumn(
             "Status",
@@ -304,10 +518,22 @@ def _column_config(section: ModelStatus) -> dict[str, Any]:
             required=True,
             width="small",
         ),
+        "input_price": st.column_config.TextColumn(
+            f"In $/{per}" if category is Category.TEXT else f"$/{per}",
+            help=f"USD per {per.replace('tok', 'input tokens')}",
+        ),
+        "output_price": st.column_config.TextColumn(
+            f"Out $/{per}", help="USD per 1M output tokens"
+        ),
+        "context_window": st.column_config.TextColumn("Context", help="Context window (tokens)"),
+        "max_output": st.column_config.TextColumn("Max output", help="Output tokens per reply"),
+        "capabilities": st.column_config.TextColumn("Capabilities", width="medium"),
+        "retires": st.column_config.TextColumn(
+            "Retires", help="The provider's announced retirement date"
+        ),
         "admin_notes": st.column_config.TextColumn("Notes", max_chars=10_000),
-        "context_window": st.column_config.NumberColumn("Context window", format="localized"),
         "metadata": st.column_config.TextColumn("Metadata", width="large"),
-        "description": st.column_config.TextColumn("Description"),
+        "description": st.column_config.TextColumn("Description", width="large"),
         "source": st.column_config.TextColumn("Source", width="small"),
         "discovered": st.column_config.TextColumn("Discovered"),
         "enabled": st.column_config.TextColumn("Enabled"),
@@ -324,6 +550,11 @@ def _column_config(section: ModelStatus) -> dict[str, Any]:
 
 
 def _selection(grid: str, rows: Sequence[RowSnapshot]) -> list[RowSnapshot]:
+    """The rows an action applies to: the ticked ones, or every match ("Select all N
+    matching": read from the database, every page)."""
+    matching: ModelFilter | None = st.session_state.get(f"{grid}-matching")
+    if matching is not None:
+        return [snapshot(m) for m in list_models(matching)]
     return selected_rows(
         rows, st.session_state.get(grid), select_all=bool(st.session_state.get(f"{grid}-all"))
     )

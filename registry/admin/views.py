@@ -29,6 +29,7 @@ from registry.admin.timefmt import ago, now_utc, timestamp
 from registry.audit import AuditRecord
 from registry.discovery import DiscoveryStatus
 from registry.resolution import ProviderStatus, get_provider_status
+from registry.retirement import retirement_label
 from registry.store import ModelEdit, count_by_status
 from registry.text import inert
 from registry.trial import voice_facts
@@ -113,8 +114,6 @@ def metadata_summary(model: CatalogModel, max_items: int = 5) -> str:
     parts: list[str] = []
     if not model.supports_streaming:
         parts.append("no streaming")
-    if model.retires_at is not None:
-        parts.append(f"retires {timestamp(model.retires_at)[:10]}")
     for key, value in (model.provider_metadata or {}).items():
         if len(parts) >= max_items:
             break
@@ -261,6 +260,29 @@ class FallbackInfo:
     count: int = 0
 
 
+def price_cell(price: float | None) -> str:
+    """USD for a grid cell: `$2.50`, `$0.025`; empty when unknown (never "None")."""
+    if price is None:
+        return ""
+    return f"${price:,.2f}" if price >= 0.1 or price == 0 else f"${price:.3g}"
+
+
+def count_cell(count: int | None) -> str:
+    """A token count for a grid cell: `131,072`; empty when unknown."""
+    return "" if count is None else f"{count:,}"
+
+
+def retires_cell(model: CatalogModel, now: datetime) -> str:
+    """The Retires column: "retires in 12 days (2026-12-12)"; empty without a date."""
+    relative = retirement_label(model, now.date())
+    if relative is None or model.retires_at is None:
+        return ""
+    return f"{relative} ({timestamp(model.retires_at)[:10]})"
+
+
+DEFAULT_MARK = "✓ default"
+
+
 def model_table(
     models: Sequence[CatalogModel],
     section: ModelStatus,
@@ -270,7 +292,8 @@ def model_table(
     fallbacks: Mapping[str, FallbackInfo] | None = None,
     now: datetime | None = None,
 ) -> pd.DataFrame:
-    """The grid of one section: a column per field, provider text kept as plain strings."""
+    """The grid of one section: a column per field, every cell a plain string (an unknown value
+    is an empty cell, not "None"), provider text inert."""
     now = now or now_utc()
     defaults = defaults or {}
     fallbacks = fallbacks or {}
@@ -279,13 +302,24 @@ def model_table(
         record: dict[str, Any] = {SELECT_COLUMN: select_all}
         if section is ModelStatus.ENABLED:
             is_default = defaults.get((model.category.value, model.provider)) == model.model_id
-            record["default"] = is_default
+            record["default"] = DEFAULT_MARK if is_default else ""  # text: nothing to click
         record["model"] = inert(model.display_id)
         record["display_name"] = inert(model.display_name)
         if model.category is Category.TTS:  # voices as people pick them
             record |= voice_columns(model)
         if section is ModelStatus.ENABLED:
             record["status"] = model.status.value
+        if section is not ModelStatus.PENDING:  # the editable columns side by side
+            record["admin_notes"] = inert(model.admin_notes or "")
+        if model.category is Category.TEXT:
+            record["input_price"] = price_cell(model.input_price_per_mtok)
+            record["output_price"] = price_cell(model.output_price_per_mtok)
+            record["context_window"] = count_cell(model.context_window)
+            record["max_output"] = count_cell(model.max_output_tokens)
+            record["capabilities"] = ", ".join(model.capabilities or [])
+        else:  # voices are priced per character and have no context window
+            record["input_price"] = price_cell(model.price_per_mchar)
+        record["retires"] = retires_cell(model, now)
         if section in (ModelStatus.DISABLED, ModelStatus.DEPRECATED):
             info = fallbacks.get(str(model.id), FallbackInfo())
             record["falls_back_to"] = inert(info.falls_back_to or "")
@@ -299,11 +333,7 @@ def model_table(
             who = "admin" if model.deprecated_by_admin else "provider"
             record["deprecated"] = f"{ago(model.deprecated_at, now, never='—')} (by {who})"
             record["archived"] = model.archived_at is not None
-        if section is not ModelStatus.PENDING:
-            record["admin_notes"] = inert(model.admin_notes or "")
-        if model.category is Category.TEXT:  # voices have no context window
-            record["context_window"] = model.context_window
-        record["metadata"] = metadata_summary(model)
+        record["metadata"] = metadata_summary(model, max_items=3)
         record["description"] = one_line(model.description)
         record["source"] = model.source.value
         if section is ModelStatus.PENDING:
@@ -311,12 +341,7 @@ def model_table(
         elif section is ModelStatus.ENABLED:
             record["enabled"] = ago(model.enabled_at, now, never="—")
         records.append(record)
-    frame = pd.DataFrame.from_records(records)
-    if frame.empty:
-        return frame
-    if "context_window" in frame:
-        frame["context_window"] = frame["context_window"].astype("Int64")
-    return frame
+    return pd.DataFrame.from_records(records)
 
 
 def fallback_lines(
