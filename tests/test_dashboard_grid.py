@@ -29,9 +29,9 @@ from tests.dashboard_support import (
     grid_frame,
     grid_models,
     headings,
-    messages,
     open_app,
     served_on,
+    toasts,
 )
 
 NOW = datetime.now(UTC)
@@ -177,7 +177,8 @@ def test_grid_cells_show_prices_limits_and_dates_and_never_none(text_page: AppTe
     small = grid[grid["model"] == "openrouter/nousresearch/hermes-2-pro-llama-3-8b"].iloc[0]
     assert (small["input_price"], small["max_output"], small["retires"]) == ("$0.025", "", "")
     llama = grid[grid["model"] == "openrouter/meta-llama/llama-3.1-405b-instruct"].iloc[0]
-    assert llama["retires"] == (NOW + timedelta(days=20)).strftime("%Y-%m-%d")
+    retires = (NOW + timedelta(days=20)).strftime("%Y-%m-%d")
+    assert llama["retires"] == f"retires in 20 days ({retires})"
     assert not grid.isna().any().any()
     assert "None" not in set(grid.astype(str).to_numpy().ravel())
 
@@ -221,7 +222,7 @@ def test_select_all_matching_approves_every_page(text_page: AppTest) -> None:
     assert "Rows 1–25 of 40 · 40 selected" in everything(at)
     at = click(at, "text-approve")
     assert_clean(at)
-    assert messages(at, "success")[0].startswith("Approved 40 model(s)")
+    assert toasts(at)[0].startswith("Approved 40 model(s)")
     assert count_models(ModelFilter(provider="openrouter", status="enabled", search="bulk")) == 40
     assert count_models(seeded()) == 4  # the other pending models were not touched
 
