@@ -44,6 +44,7 @@ from registry.catalog import curated_default, curated_provider, default_setting_
 from registry.config import discovery_timeout
 from registry.db import Database, dialect_insert, get_database
 from registry.errors import MissingKeyError, ProviderError, ProviderRateLimitedError, RegistryError
+from registry.prices import fill_catalog_prices, fill_missing_prices
 from registry.providers import get_adapter
 from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing, redact
 from registry.schema import AIModel, AppSetting, DiscoveryState, utcnow
@@ -748,12 +749,14 @@ class _Refresh:
                         updated_at=now,
                     )
                 )
+            session.flush()
+            fill_catalog_prices(session, self.provider, self.category)
             self._audit_refresh(session, result, now)
             self._record_success(session, result, now)
 
     def _write(self, listing: ProviderListing, result: ProviderResult) -> None:
         storable, skipped = split_storable(listing.models)
-        models = _unique(storable)
+        models = fill_missing_prices(self.provider, self.category, _unique(storable))
         result.discovered = len(models)
         result.warnings.extend(listing.warnings)
         result.warnings.extend(_skipped_warnings(self.provider, self.category, skipped))
