@@ -14,6 +14,7 @@ BENCHMARKS = [
     "dashboard.py",
     "hostile.py",
     "install.py",
+    "enrichment.py",
 ]
 
 

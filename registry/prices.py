@@ -51,6 +51,10 @@ DATASET_PROVIDERS: dict[str, str] = {
     "xai": "x-ai",
     "openrouter": "openrouter",
 }
+# A TTS listing holds speech models and voices; the adapters tell the models by this token
+# (`tts-1`, `gpt-4o-mini-tts`, `gemini-2.5-flash-preview-tts`). Voices (2,000 at Google) are
+# not looked up: no dataset entry prices a voice, and each miss walks every entry's rules.
+_SPEECH_MODEL = re.compile(r"(?:^|[-_./])tts(?:$|[-_./])")
 # The dataset's price comments say when a price was last looked at ("verified on 2026-10-14",
 # "Checked 2026-10-15"); the newest such date is the data's date.
 _CHECKED_ON = re.compile(
@@ -84,6 +88,8 @@ class PriceDataset:
         source = self._by_id.get(DATASET_PROVIDERS.get(provider, ""))
         if source is None:
             return {}
+        if category is Category.TTS and not _SPEECH_MODEL.search(model_id):
+            return {}  # a voice: priced by the model a request picks, never on its own
         model: ModelInfo | None = source.find_model(model_id, all_providers=self._providers)
         if model is None:
             return {}
