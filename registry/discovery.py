@@ -749,7 +749,6 @@ class _Refresh:
                         updated_at=now,
                     )
                 )
-            session.flush()
             fill_catalog_prices(session, self.provider, self.category)
             self._audit_refresh(session, result, now)
             self._record_success(session, result, now)

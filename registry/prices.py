@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from registry.schema import AIModel
+from registry.text import inert
 from registry.types import SOURCE_ADMIN, Category, DiscoveredModel, clean_price
 
 if TYPE_CHECKING:
@@ -81,7 +82,13 @@ class PriceDataset:
         key = (provider, category, model_id)
         found = self._found.get(key)
         if found is None:
-            found = self._found[key] = self._lookup(provider, category, model_id)
+            try:
+                found = self._lookup(provider, category, model_id)
+            except Exception as exc:  # a fault in the dataset must never fail a refresh
+                name = inert(model_id, 80)
+                logger.warning("%s: no price for %s (%s)", DATASET, name, type(exc).__name__)
+                found = {}
+            self._found[key] = found
         return found
 
     def _lookup(self, provider: str, category: Category, model_id: str) -> _PriceFields:
@@ -143,7 +150,11 @@ def _load() -> PriceDataset | None:
     except ImportError:
         logger.info("%s is not installed: prices come from the listings only", DATASET)
         return None
-    return PriceDataset(providers, version(DATASET))
+    try:
+        return PriceDataset(providers, version(DATASET))
+    except Exception as exc:  # a data layout this module does not know: listings only
+        logger.warning("%s unusable (%s): prices come from the listings only", DATASET, exc)
+        return None
 
 
 def _lacks(model: DiscoveredModel, fields: Iterable[str]) -> bool:

@@ -266,3 +266,15 @@ def test_every_provider_we_map_exists_in_the_dataset() -> None:
     from genai_prices.data import providers
 
     assert set(DATASET_PROVIDERS.values()) <= {p.id for p in providers}
+
+
+def test_a_fault_in_the_dataset_leaves_the_price_unknown_instead_of_failing() -> None:
+    from genai_prices import types
+
+    broken = types.Provider(
+        id="openai",
+        name="OpenAI",
+        api_pattern="",
+        models=[types.ModelInfo(id="gpt-4o", match=types.ClauseRegex(regex="("))],
+    )
+    assert PriceDataset([broken], "0.0.0").prices("openai", TEXT, "gpt-4o") == {}
