@@ -15,6 +15,7 @@ BENCHMARKS = [
     "browser_grid.py",
     "hostile.py",
     "install.py",
+    "enrichment.py",
 ]
 
 

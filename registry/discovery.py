@@ -53,6 +53,7 @@ from registry.errors import (
     ProviderUnreachableError,
     RegistryError,
 )
+from registry.prices import fill_catalog_prices, fill_missing_prices
 from registry.providers import get_adapter
 from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing, redact
 from registry.schema import AIModel, AppSetting, DiscoveryState, utcnow
@@ -787,12 +788,13 @@ class _Refresh:
                         updated_at=now,
                     )
                 )
+            fill_catalog_prices(session, self.provider, self.category)
             self._audit_refresh(session, result, now)
             self._record_success(session, result, now)
 
     def _write(self, listing: ProviderListing, result: ProviderResult) -> None:
         storable, skipped = split_storable(listing.models)
-        models = _unique(storable)
+        models = fill_missing_prices(self.provider, self.category, _unique(storable))
         result.discovered = len(models)
         result.warnings.extend(listing.warnings)
         result.warnings.extend(_skipped_warnings(self.provider, self.category, skipped))

@@ -1075,11 +1075,19 @@ def _listed_metadata(model: DiscoveredModel) -> dict[str, Any]:
     }
 
 
-def _merged_metadata(listed: dict[str, Any], sources: dict[str, str] | None) -> dict[str, Any]:
+def _listed_sources(model: DiscoveredModel, listed: dict[str, Any]) -> dict[str, str]:
+    """Where each known value came from: the listing, unless the model names a dataset."""
+    given = model.metadata_sources
+    return {name: given.get(name, SOURCE_LISTING) for name, v in listed.items() if v is not None}
+
+
+def _merged_metadata(
+    listed: dict[str, Any], sources: dict[str, str] | None, fresh: dict[str, str]
+) -> dict[str, Any]:
     """The listing's metadata for a known row, minus the fields an admin set (they stay)."""
     kept = {name: src for name, src in (sources or {}).items() if src == SOURCE_ADMIN}
     values = {name: v for name, v in listed.items() if name not in kept}
-    merged = kept | {name: SOURCE_LISTING for name, v in values.items() if v is not None}
+    merged = kept | {name: src for name, src in fresh.items() if name not in kept}
     return values | {"metadata_sources": merged or None}
 
 
@@ -1142,10 +1150,7 @@ def ingest_discovered(
                 fresh
                 | listed
                 | {
-                    "metadata_sources": {
-                        name: SOURCE_LISTING for name, v in listed.items() if v is not None
-                    }
-                    or None,
+                    "metadata_sources": _listed_sources(model, listed) or None,
                     "id": uuid.uuid4(),
                     "provider": provider,
                     "category": category.value,
@@ -1166,7 +1171,7 @@ def ingest_discovered(
         # A listing without a context window (OpenAI's) must not erase the curated one.
         values = {k: v for k, v in fresh.items() if v is not None or k != "context_window"}
         values["id"] = known.id
-        values |= _merged_metadata(listed, known.metadata_sources)
+        values |= _merged_metadata(listed, known.metadata_sources, _listed_sources(model, listed))
         if not known.display_name_edited:
             values["display_name"] = display_name
         if not known.description_edited:

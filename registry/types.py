@@ -176,6 +176,8 @@ class DiscoveredModel:
     max_output_tokens: int | None = None
     capabilities: list[str] | None = None  # from CAPABILITIES; None when the listing is silent
     replacement_model_id: str | None = None
+    # Where a metadata value came from when not the listing (a dataset, see registry.prices).
+    metadata_sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,7 +164,10 @@ def test_a_listing_with_nan_and_huge_numbers_refreshes_with_nulls(
     assert report.total_errors == 0, report.to_json()
     model = get_model_by_provider_id("openrouter", entry["id"], "text")
     assert model.context_window is None and model.max_output_tokens is None
-    assert model.input_price_per_mtok is None and model.output_price_per_mtok is None
+    # The absurd prices are dropped; the price dataset fills the gap (registry.prices).
+    sources = model.metadata_sources or {}
+    assert sources["input_price_per_mtok"].startswith("dataset ")
+    assert sources["output_price_per_mtok"].startswith("dataset ")
     assert model.capabilities == ["vision", "tools", "structured_output", "reasoning"]
 
 

@@ -1,0 +1,235 @@
+"""Prices a provider listing leaves out, filled from one offline dataset: `genai-prices`.
+
+README "Where prices come from" says why this dataset. The rules this module keeps:
+
+- Listing first: only a field the listing left null is filled, and each filled field is named
+  in the model's `metadata_sources` as `"dataset genai-prices VERSION DATE"`. The store keeps an
+  admin's value over both (`store._merged_metadata`).
+- Bundled data only. The package's updater (`genai_prices.UpdatePrices`) fetches prices over
+  the network; it is never started here, and the package's process-wide snapshot (which
+  another library in the same process may have replaced with fetched data) is never read:
+  the data comes from `genai_prices.data`, the file the installed version ships.
+- Imported lazily, on the first refresh that needs it: importing `registry` and resolving
+  never import it, and without the `discovery` extra a listing passes through unchanged.
+
+Two entry points: `fill_missing_prices` for a listing on its way to the store, and
+`fill_catalog_prices` for the rows of a provider that discovery serves from the curated list
+(no listing refreshes them, so their gaps are filled in place, admin values untouched).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from registry.schema import AIModel
+from registry.text import inert
+from registry.types import SOURCE_ADMIN, Category, DiscoveredModel, clean_price
+
+if TYPE_CHECKING:
+    from genai_prices.types import ModelInfo, ModelPrice, Provider
+
+logger = logging.getLogger(__name__)
+
+DATASET = "genai-prices"
+# Our provider ids → the dataset's. ElevenLabs and Azure Speech list voices, whose price
+# depends on the model a request picks (and the dataset's "azure" is Azure OpenAI), so no
+# dataset entry can price a voice: those listings pass through as they are.
+DATASET_PROVIDERS: dict[str, str] = {
+    "openai": "openai",
+    "google": "google",
+    "anthropic": "anthropic",
+    "mistral": "mistral",
+    "xai": "x-ai",
+    "openrouter": "openrouter",
+}
+# A TTS listing holds speech models and voices; the adapters tell the models by this token
+# (`tts-1`, `gpt-4o-mini-tts`, `gemini-2.5-flash-preview-tts`). Voices (2,000 at Google) are
+# not looked up: no dataset entry prices a voice, and each miss walks every entry's rules.
+_SPEECH_MODEL = re.compile(r"(?:^|[-_./])tts(?:$|[-_./])")
+# The dataset's price comments say when a price was last looked at ("verified on 2026-10-14",
+# "Checked 2026-10-15"); the newest such date is the data's date.
+_CHECKED_ON = re.compile(
+    r"(?i)\b(?:verified|checked|observed|as of|updated)\D{0,24}(\d{4}-\d{2}-\d{2})"
+)
+
+_PriceFields = dict[str, float]
+
+
+class PriceDataset:
+    """The dataset's bundled providers, looked up by our provider id, category and model id."""
+
+    def __init__(self, providers: Sequence[Provider], version: str) -> None:
+        self._providers = list(providers)
+        self._by_id = {p.id: p for p in self._providers}
+        self.version = version
+        self.date = _data_date(self._providers)
+        self.source = " ".join(filter(None, ("dataset", DATASET, version, self.date)))
+        # Listings repeat every refresh; a lookup walks the provider's match rules once.
+        self._found: dict[tuple[str, Category, str], _PriceFields] = {}
+
+    def prices(self, provider: str, category: Category, model_id: str) -> _PriceFields:
+        """Our normalized price fields the dataset states for this model (empty if none)."""
+        key = (provider, category, model_id)
+        found = self._found.get(key)
+        if found is None:
+            try:
+                found = self._lookup(provider, category, model_id)
+            except Exception as exc:  # a fault in the dataset must never fail a refresh
+                name = inert(model_id, 80)
+                logger.warning("%s: no price for %s (%s)", DATASET, name, type(exc).__name__)
+                found = {}
+            self._found[key] = found
+        return found
+
+    def _lookup(self, provider: str, category: Category, model_id: str) -> _PriceFields:
+        source = self._by_id.get(DATASET_PROVIDERS.get(provider, ""))
+        if source is None:
+            return {}
+        if category is Category.TTS and not _SPEECH_MODEL.search(model_id):
+            return {}  # a voice: priced by the model a request picks, never on its own
+        model: ModelInfo | None = source.find_model(model_id, all_providers=self._providers)
+        if model is None:
+            return {}
+        return _normalized(model.get_prices(datetime.now(UTC)), category)
+
+
+def _normalized(price: ModelPrice, category: Category) -> _PriceFields:
+    """The dataset's units (USD per 1M tokens / characters) mapped onto our columns."""
+    output = _price(price, "output_mtok")
+    if category is Category.TTS and output is None:
+        output = _price(price, "output_audio_mtok")  # speech models bill audio they produce
+    fields = {
+        "input_price_per_mtok": _price(price, "input_mtok"),
+        "output_price_per_mtok": output,
+        "price_per_mchar": _price(price, "input_mchars") if category is Category.TTS else None,
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _price(price: ModelPrice, unit: str) -> float | None:
+    value: Any = getattr(price, unit, None)
+    # A tiered price (e.g. more per token above 200k prompt tokens) is stated by its base.
+    value = getattr(value, "base", value)
+    return clean_price(float(value)) if isinstance(value, Decimal | int | float) else None
+
+
+def _data_date(providers: Iterable[Provider]) -> str | None:
+    comments = [p.price_comments for p in providers]
+    comments += [m.price_comments for p in providers for m in p.models]
+    dates = [d for text in comments if text for d in _CHECKED_ON.findall(text)]
+    return max(dates, default=None)
+
+
+_lock = threading.Lock()
+_loaded: list[PriceDataset | None] = []
+
+
+def dataset() -> PriceDataset | None:
+    """The bundled dataset, loaded once per process; None when the package is not installed."""
+    with _lock:  # parallel provider refreshes would otherwise each load it
+        if not _loaded:
+            _loaded.append(_load())
+        return _loaded[0]
+
+
+def _load() -> PriceDataset | None:
+    try:
+        from importlib.metadata import version
+
+        from genai_prices.data import providers  # the bundled data; never the updater's
+    except ImportError:
+        logger.info("%s is not installed: prices come from the listings only", DATASET)
+        return None
+    try:
+        return PriceDataset(providers, version(DATASET))
+    except Exception as exc:  # a data layout this module does not know: listings only
+        logger.warning("%s unusable (%s): prices come from the listings only", DATASET, exc)
+        return None
+
+
+def _lacks(model: DiscoveredModel, fields: Iterable[str]) -> bool:
+    return any(getattr(model, name) is None for name in fields)
+
+
+_FIELDS: dict[Category, tuple[str, ...]] = {
+    Category.TEXT: ("input_price_per_mtok", "output_price_per_mtok"),
+    Category.TTS: ("input_price_per_mtok", "output_price_per_mtok", "price_per_mchar"),
+}
+
+
+def fill_missing_prices(
+    provider: str, category: Category, models: Sequence[DiscoveredModel]
+) -> list[DiscoveredModel]:
+    """`models` with the price fields their listing left null filled from the dataset.
+
+    A filled field is named in the model's `metadata_sources`; a value the listing gave is
+    kept as it is. Without the dataset (or for a provider it cannot price) nothing changes.
+    """
+    fields = _FIELDS[category]
+    if provider not in DATASET_PROVIDERS or not any(_lacks(m, fields) for m in models):
+        return list(models)
+    data = dataset()
+    if data is None:
+        return list(models)
+    return [
+        _filled(model, data.prices(provider, category, model.model_id), data.source)
+        if _lacks(model, fields)
+        else model
+        for model in models
+    ]
+
+
+def _filled(model: DiscoveredModel, known: _PriceFields, source: str) -> DiscoveredModel:
+    gaps: dict[str, Any] = {n: v for n, v in known.items() if getattr(model, n) is None}
+    if not gaps:
+        return model
+    sources = dict(model.metadata_sources) | dict.fromkeys(gaps, source)
+    return dataclasses.replace(model, **gaps, metadata_sources=sources)
+
+
+def fill_catalog_prices(session: Session, provider: str, category: Category) -> int:
+    """Fill the null price fields of the catalog's (provider, category) rows from the dataset.
+
+    For providers served from the curated list: no listing brings their prices. A field an
+    admin set (or cleared) stays as it is. Returns the number of rows changed.
+    """
+    fields = _FIELDS[category]
+    data = dataset() if provider in DATASET_PROVIDERS else None
+    if data is None:
+        return 0
+    columns = [getattr(AIModel, name) for name in fields]
+    rows = session.execute(
+        select(AIModel.id, AIModel.model_id, AIModel.metadata_sources, *columns).where(
+            AIModel.provider == provider, AIModel.category == category.value
+        )
+    )
+    updates: list[dict[str, Any]] = []
+    for row in rows:
+        sources = dict(row.metadata_sources or {})
+        known = data.prices(provider, category, row.model_id)
+        gaps = {
+            name: value
+            for name, value in known.items()
+            if getattr(row, name) is None and sources.get(name) != SOURCE_ADMIN
+        }
+        if gaps:
+            updates.append(
+                {
+                    "id": row.id,
+                    **gaps,
+                    "metadata_sources": sources | dict.fromkeys(gaps, data.source),
+                }
+            )
+    if updates:
+        session.execute(update(AIModel), updates)
+    return len(updates)
