@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,24 @@ class StandInProviders:
                     os.environ[key] = value
 
 
+# The demo's one retiring model: Mistral lists a retirement date and a replacement.
+DEMO_RETIRING = ("ministral-8b-latest", "mistral-small-latest")
+DEMO_RETIRING_IN_DAYS = 21
+
+
+def demo_bodies(now: datetime) -> dict[str, Any]:
+    """The fixtures, with one Mistral model retiring three weeks from `now` (its replacement
+    named), so the demo shows "retires in N days" and a suggested successor on any date."""
+    mistral = load_fixture("mistral")
+    retiring, replacement = DEMO_RETIRING
+    for entry in mistral["data"]:
+        if entry["id"] == retiring:
+            when = now + timedelta(days=DEMO_RETIRING_IN_DAYS)
+            entry["deprecation"] = when.strftime("%Y-%m-%dT12:00:00Z")
+            entry["deprecation_replacement_model"] = replacement
+    return {"mistral": mistral}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m registry.demo", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -136,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(args.data_dir)
     shutil.rmtree(data_dir, ignore_errors=True)  # a scratch database every time
     data_dir.mkdir(parents=True)
-    with StandInProviders() as providers:
+    with StandInProviders(demo_bodies(datetime.now(UTC))) as providers:
         env = dict(os.environ) | providers.environment()
         env |= {
             "REGISTRY_DATA_DIR": str(data_dir),

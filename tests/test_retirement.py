@@ -15,7 +15,7 @@ import pytest
 from registry.audit import SYSTEM, list_audit_entries
 from registry.cli import main
 from registry.db import Database
-from registry.demo import StandInProviders
+from registry.demo import StandInProviders, demo_bodies
 from registry.discovery import discover_models
 from registry.errors import InvalidInputError, ModelNotFoundError
 from registry.resolution import (
@@ -495,3 +495,24 @@ def test_fallbacks_are_summed_per_requested_model_for_today_and_seven_days() -> 
         ("openai/gpt-4o", 0, 903, "gpt-4.1", "deprecated"),  # the latest answer
         ("openai/gpt-ghost", 800, 888, "gpt-5.4-mini", "not_found"),
     ]
+
+
+def test_the_demo_listing_has_one_model_retiring_in_three_weeks_with_its_replacement(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo` shows "retires in 21 days" and a suggested successor on any date."""
+    with StandInProviders(demo_bodies(datetime.now(UTC))) as standins:
+        for name, value in standins.environment().items():
+            monkeypatch.setenv(name, value)
+        assert discover_models("text", ["mistral"]).total_errors == 0
+    bulk_update_models(list_model_ids(ModelFilter(status=ModelStatus.PENDING)), "enabled")
+    [retiring] = retiring_models()
+    assert retiring.model.display_id == "mistral/ministral-8b-latest"
+    assert (retiring.label, retiring.suggested_successor) == (
+        "retires in 21 days",
+        "mistral-small-latest",
+    )
+    accept_successor(retiring.model.id)
+    assert get_model_by_provider_id("mistral", "ministral-8b-latest").successor_model_id == (
+        "mistral-small-latest"
+    )
