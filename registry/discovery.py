@@ -7,11 +7,11 @@ For each (provider, category) asked for, in parallel:
    once (its pid is gone on this host) or after `STALE_AFTER` without a heartbeat;
 2. fetch the listing through the provider's adapter with the key read at call time;
 3. skip, with a warning naming them, entries whose id cannot be stored or shown safely;
-4. plan (`plan_refresh`, a pure function of the listing and the catalog rows) and apply in one
-   transaction: insert unseen models as `pending`, refresh metadata of known ones, bring
-   relisted deprecated models back to `pending`, deprecate models a complete listing no
-   longer contains — unless a guard says the listing cannot be trusted — and write one audit
-   entry summing up what changed;
+4. plan (`registry.refresh_plan`, a pure function of the listing and the catalog rows) and
+   apply in one transaction: insert unseen models as `pending`, refresh metadata of known
+   ones, bring relisted deprecated models back to `pending`, deprecate models a complete
+   listing no longer contains — unless a guard says the listing cannot be trusted — and
+   write one audit entry summing up what changed;
 5. record the outcome in `discovery_state`.
 A provider that fails writes nothing to the catalog and never spoils the others. A dry run
 does step 2 and reports the plan of step 4: no claim, no write.
@@ -34,7 +34,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import ColumnElement, Table, and_, select, update
 
@@ -46,6 +46,7 @@ from registry.db import Database, dialect_insert, get_database
 from registry.errors import MissingKeyError, ProviderError, ProviderRateLimitedError, RegistryError
 from registry.providers import get_adapter
 from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing, redact
+from registry.refresh_plan import MAX_DEPRECATION_SHARE, RefreshPlan, plan_refresh
 from registry.schema import AIModel, AppSetting, DiscoveryState, utcnow
 from registry.store import ingest_discovered, split_storable
 from registry.text import inert
@@ -62,8 +63,6 @@ from registry.types import (
 logger = logging.getLogger(__name__)
 
 REFRESH_INTERVAL = timedelta(minutes=5)
-# A listing that would deprecate more than this share of the known models is not trusted.
-MAX_DEPRECATION_SHARE = 0.5
 # Categories a provider cannot list without a key but whose curated list is good enough.
 CURATED_WHEN_NO_KEY: frozenset[tuple[Category, str]] = frozenset(
     {(Category.TTS, "openai"), (Category.TTS, "google")}
@@ -919,89 +918,6 @@ class _Refresh:
                 **_RELEASED,
             )
         )
-
-
-class CatalogRow(Protocol):
-    """What planning reads of a stored model."""
-
-    @property
-    def model_id(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def deprecated_by_admin(self) -> bool: ...
-
-
-_Row = TypeVar("_Row", bound=CatalogRow)
-_STILL_OFFERED = frozenset(
-    {ModelStatus.PENDING.value, ModelStatus.ENABLED.value, ModelStatus.DISABLED.value}
-)
-
-
-@dataclass(slots=True)
-class RefreshPlan(Generic[_Row]):
-    """What one listing does to one (provider, category)'s catalog."""
-
-    new: list[str]  # listed, not in the catalog: inserted as pending
-    returned: list[str]  # deprecated by discovery, listed again: back to pending
-    refreshed: int  # known models listed again: metadata refreshed
-    deprecate: list[_Row]  # no longer listed: deprecated
-    held_back: list[_Row]  # no longer listed, but the guard does not trust the listing
-    held_back_because: str | None = None
-
-
-def plan_refresh(
-    rows: Sequence[_Row],
-    listed: Sequence[str],
-    skipped: Sequence[str] = (),
-    *,
-    complete: bool = True,
-    max_share: float = MAX_DEPRECATION_SHARE,
-) -> RefreshPlan[_Row]:
-    """Decide what a listing changes, from the catalog rows before it. Pure: the real refresh
-    applies this plan and a dry run only reports it, so the two cannot disagree.
-
-    `listed` are the storable ids (unique), `skipped` the listed ids that cannot be stored;
-    a skipped id still counts as listed (never deprecated) and keeps the listing complete.
-    """
-    by_id = {row.model_id: row for row in rows}
-    new = [model_id for model_id in listed if model_id not in by_id]
-    returned = [
-        model_id
-        for model_id in listed
-        if (row := by_id.get(model_id)) is not None
-        and row.status == ModelStatus.DEPRECATED.value
-        and not row.deprecated_by_admin
-    ]
-    # "Known" for the guard: API-sourced models not yet deprecated.
-    known = [
-        row for row in rows if row.source == ModelSource.API.value and row.status in _STILL_OFFERED
-    ]
-    seen = set(listed) | set(skipped)
-    # Disabled models stay disabled (the admin's decision); only pending/enabled ones retire.
-    missing = [
-        row
-        for row in known
-        if row.model_id not in seen and row.status != ModelStatus.DISABLED.value
-    ]
-    plan: RefreshPlan[_Row] = RefreshPlan(new, returned, len(listed) - len(new), missing, [])
-    why = None
-    if not missing:
-        pass
-    elif not complete:
-        why = "the listing was incomplete"
-    elif not listed:
-        why = "the provider listed no models"
-    elif len(missing) > max_share * len(known):
-        why = (
-            f"it would deprecate {len(missing)} of {len(known)} known models "
-            f"(more than {max_share:.0%})"
-        )
-    if why:
-        plan.deprecate, plan.held_back, plan.held_back_because = [], missing, why
-    return plan
 
 
 def _unique(models: Sequence[DiscoveredModel]) -> list[DiscoveredModel]:
