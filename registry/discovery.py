@@ -58,6 +58,7 @@ from registry.discovery_fetch import fetch_listing, missing_key_message
 from registry.errors import MissingKeyError, ProviderError, ProviderRateLimitedError, RegistryError
 from registry.providers import get_adapter
 from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing
+from registry.providers.classify import left_out_summary
 from registry.refresh_plan import MAX_DEPRECATION_SHARE, RefreshPlan, plan_refresh
 from registry.schema import AIModel, AppSetting, DiscoveryState, utcnow
 from registry.store import ingest_discovered, split_storable
@@ -537,6 +538,8 @@ class _Refresh:
         result.warnings.extend(_skipped_warnings(self.provider, self.category, skipped))
         now = utcnow()
         if self.dry_run:
+            if listing.left_out:  # a preview says what classification left out, and why
+                result.warnings.append(left_out_summary(self.category.value, listing.left_out))
             with self.database.read() as session:
                 plan = self._plan(session, listing, models, skipped)
                 self._report_plan(session, plan, result)

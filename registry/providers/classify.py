@@ -28,7 +28,9 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -298,10 +300,11 @@ def _output_decision(facts: ListingFacts) -> Decision | None:
         return _left_out(NO_TEXT_OUTPUT, f"it answers with {shown}, not text")
     if facts.router:
         return None
-    for modality in sorted(facts.outputs - {"text"}):
-        rule = _RULES_BY_NAME.get(_OUTPUT_RULES.get(modality, ""), NO_TEXT_OUTPUT)
-        return _left_out(rule, f"it answers with {modality} as well as text")
-    return None
+    besides = sorted(facts.outputs - {"text"})
+    if not besides:
+        return None
+    rule = _RULES_BY_NAME.get(_OUTPUT_RULES.get(besides[0], ""), NO_TEXT_OUTPUT)
+    return _left_out(rule, f"it answers with {besides[0]} as well as text")
 
 
 def text_decision(
@@ -352,6 +355,21 @@ def tts_decision(provider: str, model_id: str, facts: ListingFacts = NO_FACTS) -
 
 Entry = TypeVar("Entry")
 
+# The reasons of the listing in progress on this thread (see `collecting_left_out`).
+_left_out_reasons: ContextVar[dict[str, str] | None] = ContextVar("left_out", default=None)
+
+
+@contextmanager
+def collecting_left_out() -> Iterator[dict[str, str]]:
+    """Collect `{model id: reason}` for every model `kept_entries` leaves out inside the block
+    (the adapter call hands them to its `ProviderListing.left_out`, for the dry run)."""
+    reasons: dict[str, str] = {}
+    token = _left_out_reasons.set(reasons)
+    try:
+        yield reasons
+    finally:
+        _left_out_reasons.reset(token)
+
 
 def kept_entries(
     provider: str,
@@ -366,17 +384,27 @@ def kept_entries(
     """
     kept: list[Entry] = []
     left_out: Counter[str] = Counter()
+    reasons = _left_out_reasons.get()
     for entry in entries:
         model_id, decision = decide(entry)
         if decision.keep:
             kept.append(entry)
             continue
         left_out[decision.rule] += 1
+        if reasons is not None:
+            reasons.setdefault(model_id, decision.reason)
         logger.debug("%s: %s left out of %s (%s)", provider, model_id, category, decision.reason)
     if left_out:
         counts = ", ".join(f"{rule} {n}" for rule, n in sorted(left_out.items()))
         logger.info("%s: left out of %s by rule: %s", provider, category, counts)
     return kept
+
+
+def left_out_summary(category: str, left_out: Mapping[str, str]) -> str:
+    """One line for an admin: how many listed models each rule left out of `category`."""
+    counts = Counter(reason.split(":", 1)[0] for reason in left_out.values())
+    by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items()))
+    return f"left out {len(left_out)} listed models that are not {category} models ({by_rule})"
 
 
 def rule_table() -> str:

@@ -54,6 +54,7 @@ from registry.providers.base import (
     transport_error,
     unreachable_error,
 )
+from registry.providers.classify import collecting_left_out
 from registry.text import inert
 from registry.types import Category, DiscoveredModel, clean_token_count, parse_category
 
@@ -96,6 +97,7 @@ class AdapterBase:
         with (
             secrets_hidden_from_logs(credentials.api_key),
             ListingGuard(self.provider, seconds) as guard,
+            collecting_left_out() as left_out,
         ):
             try:
                 listing = self._list(parsed, credentials, min(timeout, seconds))
@@ -108,6 +110,7 @@ class AdapterBase:
             fault = guard.error()
             if fault is not None:
                 raise fault from None
+        listing.left_out.update(left_out)
         return capped_metadata(listing)
 
     def _list(

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from registry.demo import load_fixture
+from registry.db import Database
+from registry.demo import StandInProviders, load_fixture
+from registry.discovery import discover_models
 from registry.providers.classify import (
     NOT_TEXT,
     ListingFacts,
@@ -522,3 +524,32 @@ def test_recorded_listings_keep_real_chat_models_and_leave_out_the_rest(
     assert kept <= set(listed)
     assert {model_id: rules.get(model_id) for model_id in left_out} == left_out
     assert not set(left_out) & set(listed)
+
+
+# --- what the left-out models become ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("adapter", [ADAPTERS["openai"]], ids=["openai"])
+def test_the_listing_carries_each_left_out_model_with_its_reason(
+    adapter: AdapterCase, server: StandInServer
+) -> None:
+    adapter.install(server, _openai_like("gpt-5", "gpt-image-1", "whisper-1"))
+    listing = adapter.list_models(Category.TEXT)
+    assert listing.left_out == {
+        "gpt-image-1": "image: the id says `imag*`",
+        "whisper-1": "transcription: the id says `whisper*`",
+    }
+
+
+def test_a_dry_run_says_what_classification_left_out(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with StandInProviders() as standins:
+        for name, value in standins.environment().items():
+            monkeypatch.setenv(name, value)
+        result = discover_models("text", ["openai"], dry_run=True).results[0]
+    assert result.discovered == 11
+    assert (
+        "left out 8 listed models that are not text models (embedding 1, image 1, "
+        "moderation 1, realtime 1, speech 3, transcription 1)"
+    ) in result.warnings
