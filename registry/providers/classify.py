@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 logger = logging.getLogger(__name__)
@@ -58,31 +59,26 @@ class Rule:
 
     def marker_in(self, tokens: tuple[str, ...]) -> str | None:
         """The first marker found in the id's tokens, or None."""
-        for marker in self.markers:
-            if _has_marker(tokens, marker.split()):
-                return marker
-        return None
+        found = self._pattern.search(" ".join(tokens)) if self.markers else None
+        return self.markers[found.lastindex - 1] if found and found.lastindex else None
 
     def applies_to(self, provider: str) -> bool:
         return not self.only_on or provider in self.only_on
 
-
-def _token_matches(token: str, pattern: str) -> bool:
-    if pattern.startswith("*") and pattern.endswith("*"):
-        return pattern.strip("*") in token
-    if pattern.endswith("*"):
-        return token.startswith(pattern[:-1])
-    if pattern.startswith("*"):
-        return token.endswith(pattern[1:])
-    return token == pattern
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        # One regex over the space-joined tokens, a group per marker (which one matched).
+        return re.compile("|".join(f"(?:^| )({_marker_regex(m)})(?= |$)" for m in self.markers))
 
 
-def _has_marker(tokens: tuple[str, ...], words: list[str]) -> bool:
-    width = len(words)
-    return any(
-        all(_token_matches(tokens[start + i], word) for i, word in enumerate(words))
-        for start in range(len(tokens) - width + 1)
-    )
+def _marker_regex(marker: str) -> str:
+    words = []
+    for word in marker.split():
+        core = re.escape(word.strip("*"))
+        words.append(
+            (r"\S*" if word.startswith("*") else "") + core + (r"\S*" if word.endswith("*") else "")
+        )
+    return " ".join(words)
 
 
 def id_tokens(model_id: str) -> tuple[str, ...]:
@@ -342,7 +338,7 @@ def tts_decision(provider: str, model_id: str, facts: ListingFacts = NO_FACTS) -
     if fact is not None:
         return fact
     tokens = id_tokens(model_id)
-    if not _has_marker(tokens, ["tts"]):
+    if "tts" not in tokens:
         return Decision(False, "not-tts", "not-tts: the id does not say `tts`")
     for rule in NOT_TEXT:
         marker = rule.marker_in(tokens) if rule is not SPEECH else None
