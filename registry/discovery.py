@@ -2,17 +2,17 @@
 
 For each (provider, category) asked for, in parallel:
 1. claim the refresh atomically in `discovery_state` (at most one per 5 minutes unless forced,
-   and never two at once, across processes); the claim names its owner (host, pid) and a
-   heartbeat renewed every few seconds, so the claim of a crashed process is taken over at
-   once (its pid is gone on this host) or after `STALE_AFTER` without a heartbeat;
-2. fetch the listing through the provider's adapter with the key read at call time;
+   and never two at once, across processes; `registry.discovery_claims`);
+2. fetch the listing through the provider's adapter with the key read at call time
+   (`registry.discovery_fetch`);
 3. skip, with a warning naming them, entries whose id cannot be stored or shown safely;
-4. plan (`plan_refresh`, a pure function of the listing and the catalog rows) and apply in one
-   transaction: insert unseen models as `pending`, refresh metadata of known ones, bring
-   relisted deprecated models back to `pending`, deprecate models a complete listing no
-   longer contains — unless a guard says the listing cannot be trusted — and write one audit
-   entry summing up what changed;
-5. record the outcome in `discovery_state`.
+4. plan (`registry.refresh_plan`, a pure function of the listing and the catalog rows) and
+   apply in one transaction: insert unseen models as `pending`, refresh metadata of known
+   ones, bring relisted deprecated models back to `pending`, deprecate models a complete
+   listing no longer contains — unless a guard says the listing cannot be trusted — and
+   write one audit entry summing up what changed;
+5. record the outcome in `discovery_state` (`registry.discovery_claims`).
+This module runs those steps for each provider in parallel and reports what they did.
 A provider that fails writes nothing to the catalog and never spoils the others. A dry run
 does step 2 and reports the plan of step 4: no claim, no write.
 
@@ -23,27 +23,39 @@ and the listing stays complete, so one hostile entry cannot stop every deprecati
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import cache
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, select, update
+from sqlalchemy import select, update
 
 from registry import keys
 from registry.audit import DISCOVERY, Actor, audit_row, refresh_audit_row, write_audit
 from registry.catalog import curated_default, curated_provider, default_setting_key
 from registry.config import discovery_timeout
-from registry.db import Database, dialect_insert, get_database
+from registry.db import Database, get_database
+from registry.discovery_claims import (
+    REFRESH_INTERVAL as REFRESH_INTERVAL,  # re-exported: the dashboard shows it
+)
+from registry.discovery_claims import (
+    RELEASED,
+    WRITE_GRACE_SECONDS,
+    Heartbeat,
+    claim_token_held,
+    claim_verdict,
+    record_success,
+    take_claim,
+    update_state,
+)
+from registry.discovery_claims import (
+    ClaimVerdict as ClaimVerdict,  # re-exported: the claim policy's public names
+)
+from registry.discovery_fetch import fetch_listing, missing_key_message
 from registry.errors import (
     KeyRejectedError,
     MissingKeyError,
@@ -55,7 +67,9 @@ from registry.errors import (
 )
 from registry.prices import fill_catalog_prices, fill_missing_prices
 from registry.providers import get_adapter
-from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing, redact
+from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing
+from registry.providers.classify import left_out_summary
+from registry.refresh_plan import MAX_DEPRECATION_SHARE, RefreshPlan, plan_refresh
 from registry.schema import AIModel, AppSetting, DiscoveryState, utcnow
 from registry.store import ingest_discovered, split_storable
 from registry.text import inert
@@ -71,23 +85,10 @@ from registry.types import (
 
 logger = logging.getLogger(__name__)
 
-REFRESH_INTERVAL = timedelta(minutes=5)
-# A listing that would deprecate more than this share of the known models is not trusted.
-MAX_DEPRECATION_SHARE = 0.5
-# Categories a provider cannot list without a key but whose curated list is good enough.
-CURATED_WHEN_NO_KEY: frozenset[tuple[Category, str]] = frozenset(
-    {(Category.TTS, "openai"), (Category.TTS, "google")}
-)
-# How long past the listing's own deadline a refresh may take to record what it found.
-WRITE_GRACE_SECONDS = 10.0
 CURATED_SOURCE_NOTE = "Using curated list (provider API doesn't support discovery)"
 CURATED_NO_KEY_NOTE = (
     "Using curated list (no API key to list the provider's models: add one on the API keys page)"
 )
-# A running refresh renews its claim's heartbeat this often; a claim not renewed for
-# STALE_AFTER belongs to a process that died (or hangs) and is taken over.
-HEARTBEAT_SECONDS = 3.0
-STALE_AFTER = timedelta(seconds=15)
 # Skipped entries named one by one in a refresh's warnings; the rest are counted.
 MAX_SKIPPED_NAMED = 5
 
@@ -328,7 +329,7 @@ def check_api_key(
         else keys.get_credentials(prov)
     )
     if credentials is None:
-        return KeyCheck(KeyVerdict.MISSING, message=_missing_key_message(prov, adapter.key_env))
+        return KeyCheck(KeyVerdict.MISSING, message=missing_key_message(prov, adapter.key_env))
     try:
         listing = adapter.list_models(cat, credentials, timeout=DEFAULT_TIMEOUT_SECONDS)
     except KeyRejectedError as exc:
@@ -393,121 +394,6 @@ def get_discovery_state(category: Category | str | None = None) -> list[Discover
     return statuses
 
 
-# --- the refresh claim ----------------------------------------------------------------------
-
-
-class _ClaimRow(Protocol):
-    claimed_until: datetime | None
-    heartbeat_at: datetime | None
-    claim_host: str | None
-    claim_pid: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimVerdict:
-    """What a refresh finds in a claim: held by a running refresh (`live`), left behind by one
-    that died (`stale_because` says how we know), or free (neither)."""
-
-    live: bool
-    stale_because: str | None = None
-
-
-@cache
-def _this_host() -> str:
-    return socket.gethostname()[:255] or "localhost"
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process of this host still runs; a zombie (killed, not yet reaped) has not."""
-    if os.name != "posix":
-        return True  # no cheap check there: the heartbeat decides
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it runs under another user
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def claim_verdict(
-    row: _ClaimRow,
-    now: datetime,
-    *,
-    host: str | None = None,
-    pid_alive: Callable[[int], bool] = _pid_alive,
-) -> ClaimVerdict:
-    """Decide whether the claim in `row` still belongs to a running refresh."""
-    if row.claimed_until is None or row.claimed_until < now:
-        return ClaimVerdict(live=False)
-    if (
-        row.claim_host == (host or _this_host())
-        and row.claim_pid is not None
-        and not pid_alive(row.claim_pid)
-    ):
-        return ClaimVerdict(live=False, stale_because="its process is no longer running")
-    # Claims without a heartbeat come from a registry older than heartbeats: they expire.
-    if row.heartbeat_at is not None and now - row.heartbeat_at > STALE_AFTER:
-        silent = round((now - row.heartbeat_at).total_seconds())
-        return ClaimVerdict(live=False, stale_because=f"no heartbeat for {silent} s")
-    return ClaimVerdict(live=True)
-
-
-def _claim_owner(host: str | None, pid: int | None) -> str:
-    return f"{inert(host, 64)}/pid {pid}" if host and pid is not None else "another process"
-
-
-def _seconds_since(then: datetime | None, now: datetime) -> str:
-    return f"{max(0, round((now - then).total_seconds()))} s ago" if then else "a while ago"
-
-
-# The claim columns as a finished, failed or abandoned refresh leaves them.
-_RELEASED: dict[str, Any] = {
-    "claimed_until": None,
-    "claimed_at": None,
-    "heartbeat_at": None,
-    "claim_token": None,
-    "claim_host": None,
-    "claim_pid": None,
-}
-
-
-class _Heartbeat:
-    """Renews a claim's heartbeat on a daemon thread until stopped or the claim is lost."""
-
-    def __init__(self, database: Database, provider: str, category: Category, token: str) -> None:
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._beat,
-            args=(database, provider, category, token),
-            name=f"heartbeat-{provider}-{category.value}",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def _beat(self, database: Database, provider: str, category: Category, token: str) -> None:
-        while not self._stopped.wait(HEARTBEAT_SECONDS):
-            try:
-                with database.transaction() as connection:
-                    renewed = connection.execute(
-                        update(_STATE)
-                        .where(_is_pair(provider, category), _STATE.c.claim_token == token)
-                        .values(heartbeat_at=utcnow())
-                    ).rowcount
-            except RegistryError as exc:  # a busy database: the next beat may get through
-                logger.warning("%s %s: heartbeat not recorded (%s)", provider, category.value, exc)
-                continue
-            if not renewed:
-                return  # the claim was abandoned or taken over: nothing left to keep alive
-
-
 def _skipped_warnings(
     provider: str, category: Category, skipped: list[tuple[str, str]]
 ) -> list[str]:
@@ -534,35 +420,6 @@ def _skipped_warnings(
 # --- one provider's refresh ------------------------------------------------------------------
 
 
-def _missing_key_message(provider: str, env: str) -> str:
-    extra = " and AZURE_SPEECH_REGION" if provider == "azure" else ""
-    return f"no API key configured: add one on the API keys page or set {env}{extra}"
-
-
-_STATE = cast(Table, DiscoveryState.__table__)
-
-
-def _is_pair(provider: str, category: Category) -> ColumnElement[bool]:
-    return and_(_STATE.c.provider == provider, _STATE.c.category == category.value)
-
-
-def _update_state(
-    database: Database, provider: str, category: Category, token: str | None = None, **values: Any
-) -> None:
-    """Record a failure outside the catalog transaction: no catalog change, so no stamp bump.
-
-    With `token`, only while that claim still holds (a refresh taken over records nothing).
-    """
-    where = [_is_pair(provider, category)]
-    if token is not None:
-        where.append(_STATE.c.claim_token == token)
-    try:
-        with database.transaction() as connection:
-            connection.execute(update(_STATE).where(*where).values(**values))
-    except Exception:
-        logger.warning("could not record the %s %s discovery state", provider, category.value)
-
-
 class _Refresh:
     """One (provider, category) refresh, run on a worker thread."""
 
@@ -582,7 +439,7 @@ class _Refresh:
         self.timeout = settings.timeout
         self.max_share = settings.max_share
         self.token: str | None = None  # our claim's, once taken
-        self.heartbeat: _Heartbeat | None = None
+        self.heartbeat: Heartbeat | None = None
 
     def run(self) -> ProviderResult:
         started = time.monotonic()
@@ -611,122 +468,45 @@ class _Refresh:
         # A dry run takes no claim: it writes nothing, so it neither waits for nor blocks a
         # real refresh, and it ignores the 5-minute limit.
         if not self.dry_run:
-            if not self._claim(result):
-                return
-            assert self.token is not None
-            self.heartbeat = _Heartbeat(self.database, self.provider, self.category, self.token)
-        adapter = get_adapter(self.provider)
-        credentials: Credentials | None = None
-        listable = self.category in adapter.categories
-        if listable:
-            credentials = keys.get_credentials(self.provider)
-        if not listable or credentials is None:
-            if (self.category, self.provider) in CURATED_WHEN_NO_KEY or not listable:
-                self._use_curated(result, CURATED_NO_KEY_NOTE if listable else CURATED_SOURCE_NOTE)
-                return
-            raise MissingKeyError(
-                self.provider, _missing_key_message(self.provider, adapter.key_env)
+            claim = take_claim(
+                self.database,
+                self.provider,
+                self.category,
+                force=self.force,
+                timeout=self.timeout,
             )
+            if claim.token is None:
+                result.rate_limited = True
+                result.next_refresh_at = claim.retry_at
+                result.warnings.append(claim.refused_because or "not claimed")
+                return
+            self.token = claim.token
+            if claim.took_over:
+                result.warnings.append(claim.took_over)
+            self.heartbeat = Heartbeat(self.database, self.provider, self.category, self.token)
         try:
-            listing = adapter.list_models(self.category, credentials, timeout=self.timeout)
+            listing = fetch_listing(self.provider, self.category, self.timeout)
         except ProviderRateLimitedError as exc:
             result.rate_limited = True
             if exc.retry_after:
                 result.next_refresh_at = utcnow() + timedelta(seconds=exc.retry_after)
             raise
-        except ProviderError:
-            raise
-        except Exception as exc:
-            # SDK errors we did not map: keep only the type and a redacted first line.
-            detail = redact(str(exc).splitlines()[0] if str(exc) else "", credentials.api_key)[:200]
-            raise ProviderError(
-                self.provider, f"listing failed ({type(exc).__name__}: {detail})"
-            ) from None
-        self._write(listing, result)
+        if listing is None:
+            listable = self.category in get_adapter(self.provider).categories
+            self._use_curated(result, CURATED_NO_KEY_NOTE if listable else CURATED_SOURCE_NOTE)
+        else:
+            self._write(listing, result)
 
-    # claims -------------------------------------------------------------------------------
-
-    def _claim(self, result: ProviderResult) -> bool:
-        """Atomically take this refresh; False (with the reason in `result`) when not allowed."""
-        now = utcnow()
-        # The heartbeat is what ends a dead owner's claim; this bound only has to outlast the
-        # longest listing (the whole-listing deadline) and the write after it.
-        longest = discovery_timeout() + WRITE_GRACE_SECONDS
-        claim_until = now + timedelta(seconds=max(60.0, self.timeout * 6, 2 * longest))
-        state = _STATE
-        with self.database.transaction() as connection:
-            connection.execute(
-                dialect_insert(connection)(state)
-                .values(
-                    provider=self.provider,
-                    category=self.category.value,
-                    discovered_count=0,
-                    new_count=0,
-                    deprecated_count=0,
-                )
-                .on_conflict_do_nothing()
-            )
-            # The row lock (PostgreSQL) or the write lock taken at BEGIN (SQLite) makes the
-            # read, the decision and the update one atomic step across processes.
-            row = connection.execute(
-                select(state).where(_is_pair(self.provider, self.category)).with_for_update()
-            ).one()
-            verdict = claim_verdict(row, now)
-            waiting = (
-                not self.force and row.next_allowed_at is not None and row.next_allowed_at > now
-            )
-            if not verdict.live and not waiting:
-                token = uuid.uuid4().hex
-                connection.execute(
-                    update(state)
-                    .where(_is_pair(self.provider, self.category))
-                    .values(
-                        claimed_until=claim_until,
-                        claimed_at=now,
-                        heartbeat_at=now,
-                        claim_token=token,
-                        claim_host=_this_host(),
-                        claim_pid=os.getpid(),
-                        last_attempt_at=now,
-                    )
-                )
-        if verdict.live:
-            result.rate_limited = True
-            result.next_refresh_at = row.claimed_until
-            started = _seconds_since(row.claimed_at, now)
-            result.warnings.append(
-                f"another refresh of this provider, started {started} by "
-                f"{_claim_owner(row.claim_host, row.claim_pid)}, is still running; "
-                "try again shortly"
-            )
-            return False
-        if waiting:
-            result.rate_limited = True
-            result.next_refresh_at = row.next_allowed_at
-            minutes = max(1, round((row.next_allowed_at - now).total_seconds() / 60))
-            result.warnings.append(
-                f"refreshed less than {REFRESH_INTERVAL.seconds // 60} minutes ago; next refresh "
-                f"in {minutes} min (or force a refresh)"
-            )
-            return False
-        self.token = token
-        if verdict.stale_because:
-            taken = (
-                f"took over a refresh started {_seconds_since(row.claimed_at, now)} by "
-                f"{_claim_owner(row.claim_host, row.claim_pid)}: {verdict.stale_because}"
-            )
-            logger.warning("%s %s: %s", self.provider, self.category.value, taken)
-            result.warnings.append(taken)
-        return True
+    # state -------------------------------------------------------------------------------
 
     @staticmethod
     def abandon(database: Database, provider: str, category: Category) -> None:
         """Give up a claim whose worker overran its deadline, so the next refresh may start."""
-        _update_state(
+        update_state(
             database,
             provider,
             category,
-            **_RELEASED,
+            **RELEASED,
             outcome="error",
             errors=["timed out; nothing was changed"],
         )
@@ -735,8 +515,8 @@ class _Refresh:
         if self.dry_run or (result.rate_limited and not result.errors):
             return  # skipped by our own limit: the state already says when the last refresh was
         # Without a claim of ours (the claim itself failed) someone else's must stay untouched.
-        release = _RELEASED if self.token is not None else {}
-        _update_state(
+        release = RELEASED if self.token is not None else {}
+        update_state(
             self.database,
             self.provider,
             self.category,
@@ -800,20 +580,15 @@ class _Refresh:
         result.warnings.extend(_skipped_warnings(self.provider, self.category, skipped))
         now = utcnow()
         if self.dry_run:
+            if listing.left_out:  # a preview says what classification left out, and why
+                result.warnings.append(left_out_summary(self.category.value, listing.left_out))
             with self.database.read() as session:
                 plan = self._plan(session, listing, models, skipped)
                 self._report_plan(session, plan, result)
             return
         with self.database.write() as session:
             # Refuse to write when our claim was lost: a newer refresh may own this provider now.
-            token = session.scalar(
-                select(DiscoveryState.claim_token)
-                .where(
-                    DiscoveryState.provider == self.provider,
-                    DiscoveryState.category == self.category.value,
-                )
-                .with_for_update()
-            )
+            token = claim_token_held(session, self.provider, self.category)
             if token is None or token != self.token:
                 raise ProviderError(
                     self.provider,
@@ -938,111 +713,20 @@ class _Refresh:
         write_audit(session, [row] if row else [])
 
     def _record_success(self, session: Any, result: ProviderResult, now: datetime) -> None:
-        next_allowed = now + REFRESH_INTERVAL
-        result.next_refresh_at = next_allowed
-        session.execute(
-            update(DiscoveryState)
-            .where(
-                DiscoveryState.provider == self.provider,
-                DiscoveryState.category == self.category.value,
-            )
-            .values(
-                last_success_at=now,
-                outcome="ok"
-                if not result.warnings or result.source is ModelSource.CURATED
-                else "warning",
-                source=result.source.value,
-                discovered_count=result.discovered,
-                new_count=len(result.new),
-                deprecated_count=len(result.deprecated),
-                errors=list(result.warnings) or None,
-                next_allowed_at=next_allowed,
-                **_RELEASED,
-            )
+        result.next_refresh_at = record_success(
+            session,
+            self.provider,
+            self.category,
+            now,
+            outcome="ok"
+            if not result.warnings or result.source is ModelSource.CURATED
+            else "warning",
+            source=result.source.value,
+            discovered_count=result.discovered,
+            new_count=len(result.new),
+            deprecated_count=len(result.deprecated),
+            errors=list(result.warnings) or None,
         )
-
-
-class CatalogRow(Protocol):
-    """What planning reads of a stored model."""
-
-    @property
-    def model_id(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def deprecated_by_admin(self) -> bool: ...
-
-
-_Row = TypeVar("_Row", bound=CatalogRow)
-_STILL_OFFERED = frozenset(
-    {ModelStatus.PENDING.value, ModelStatus.ENABLED.value, ModelStatus.DISABLED.value}
-)
-
-
-@dataclass(slots=True)
-class RefreshPlan(Generic[_Row]):
-    """What one listing does to one (provider, category)'s catalog."""
-
-    new: list[str]  # listed, not in the catalog: inserted as pending
-    returned: list[str]  # deprecated by discovery, listed again: back to pending
-    refreshed: int  # known models listed again: metadata refreshed
-    deprecate: list[_Row]  # no longer listed: deprecated
-    held_back: list[_Row]  # no longer listed, but the guard does not trust the listing
-    held_back_because: str | None = None
-
-
-def plan_refresh(
-    rows: Sequence[_Row],
-    listed: Sequence[str],
-    skipped: Sequence[str] = (),
-    *,
-    complete: bool = True,
-    max_share: float = MAX_DEPRECATION_SHARE,
-) -> RefreshPlan[_Row]:
-    """Decide what a listing changes, from the catalog rows before it. Pure: the real refresh
-    applies this plan and a dry run only reports it, so the two cannot disagree.
-
-    `listed` are the storable ids (unique), `skipped` the listed ids that cannot be stored;
-    a skipped id still counts as listed (never deprecated) and keeps the listing complete.
-    """
-    by_id = {row.model_id: row for row in rows}
-    new = [model_id for model_id in listed if model_id not in by_id]
-    returned = [
-        model_id
-        for model_id in listed
-        if (row := by_id.get(model_id)) is not None
-        and row.status == ModelStatus.DEPRECATED.value
-        and not row.deprecated_by_admin
-    ]
-    # "Known" for the guard: API-sourced models not yet deprecated.
-    known = [
-        row for row in rows if row.source == ModelSource.API.value and row.status in _STILL_OFFERED
-    ]
-    seen = set(listed) | set(skipped)
-    # Disabled models stay disabled (the admin's decision); only pending/enabled ones retire.
-    missing = [
-        row
-        for row in known
-        if row.model_id not in seen and row.status != ModelStatus.DISABLED.value
-    ]
-    plan: RefreshPlan[_Row] = RefreshPlan(new, returned, len(listed) - len(new), missing, [])
-    why = None
-    if not missing:
-        pass
-    elif not complete:
-        why = "the listing was incomplete"
-    elif not listed:
-        why = "the provider listed no models"
-    elif len(missing) > max_share * len(known):
-        why = (
-            f"it would deprecate {len(missing)} of {len(known)} known models "
-            f"(more than {max_share:.0%})"
-        )
-    if why:
-        plan.deprecate, plan.held_back, plan.held_back_because = [], missing, why
-    return plan
 
 
 def _unique(models: Sequence[DiscoveredModel]) -> list[DiscoveredModel]:

@@ -47,6 +47,7 @@ from registry.errors import (
     ModelNotFoundError,
     RegistryError,
 )
+from registry.refresh_plan import ListedChange, listed_change
 from registry.schema import AIModel, AppSetting, utcnow
 from registry.text import has_unsafe_characters, inert
 from registry.types import (
@@ -1110,7 +1111,8 @@ def ingest_discovered(
     """Write one provider listing into the catalog inside the caller's transaction.
 
     New ids arrive as `pending`; known ones get fresh metadata but keep the admin's decision and
-    edits; a deprecated model listed again goes back to `pending` unless an admin retired it.
+    edits; a deprecated model listed again goes back to `pending` unless an admin retired it
+    (`registry.refresh_plan.listed_change`, the rule the dry run's plan follows too).
     Bulk statements throughout: a 5,000-voice account is a few executemany calls, not 5,000.
     Every id must pass `unstorable_id_reason`; names, descriptions and metadata are made
     storable and inert here.
@@ -1145,7 +1147,7 @@ def ingest_discovered(
         description = _provider_text(model.description, MAX_PROVIDER_DESCRIPTION_LENGTH)
         listed = _listed_metadata(model)
         known = existing.get(model.model_id)
-        if known is None:
+        if known is None:  # ListedChange.NEW
             inserts.append(
                 fresh
                 | listed
@@ -1176,7 +1178,7 @@ def ingest_discovered(
             values["display_name"] = display_name
         if not known.description_edited:
             values["description"] = description
-        if known.status == ModelStatus.DEPRECATED.value and not known.deprecated_by_admin:
+        if listed_change(known) is ListedChange.RETURNED:
             values |= {
                 "status": ModelStatus.PENDING.value,
                 "deprecated_at": None,

@@ -301,9 +301,9 @@ def test_a_claim_whose_heartbeat_stopped_is_taken_over_with_a_warning(
 def test_a_running_refresh_keeps_its_claim_alive_with_heartbeats(
     database: Database, providers: StandInProviders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import registry.discovery as discovery
+    import registry.discovery_claims as claims
 
-    monkeypatch.setattr(discovery, "HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr(claims, "HEARTBEAT_SECONDS", 0.1)
     server = providers.servers["xai"]
     release = threading.Event()
     server.route("/v1/models", _held_listing(load_fixture("xai"), release))

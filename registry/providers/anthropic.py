@@ -7,7 +7,8 @@ page that fails, or a page that says more follow without giving a cursor, fails 
 listing (never a partial list).
 
 **text** — every entry (`type: "model"`): Anthropic's API serves only Claude models, and every
-Claude model answers in text. Entries whose `lifecycle` is `retired` are left out (requests
+Claude model answers in text; the shared rules of `registry.providers.classify` still look at
+each id, as for every provider. Entries whose `lifecycle` is `retired` are left out (requests
 naming them fail); the default listing already omits them. `deprecated` models are kept,
 since they still answer for existing users; their `retires_at` is carried over.
 
@@ -32,6 +33,7 @@ import anthropic
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError
 from registry.providers.base import Credentials, ProviderListing
+from registry.providers.classify import Decision, ListingFacts, kept_entries, text_decision
 from registry.providers.common import (
     AdapterBase,
     PageCursors,
@@ -88,8 +90,15 @@ _CAPABILITY_FLAGS = {
 }
 
 
-def is_text_model(entry: dict[str, Any]) -> bool:
-    return entry.get("type", "model") == "model" and entry.get("lifecycle") != "retired"
+def classify(entry: dict[str, Any]) -> Decision:
+    """Whether a listing entry is a text model (the rules above)."""
+    retired = entry.get("lifecycle") == "retired"
+    facts = ListingFacts(
+        generates_text=entry.get("type", "model") == "model",
+        no_text_because="its `type` is not `model`",
+        withdrawn="its `lifecycle` is `retired`" if retired else None,
+    )
+    return text_decision(PROVIDER, entry["id"], facts)
 
 
 def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
@@ -133,7 +142,8 @@ class AnthropicAdapter(AdapterBase):
     ) -> ProviderListing:
         base_url = provider_base_url(PROVIDER) or PUBLIC_BASE_URL
         entries, pages = _fetch_entries(base_url, credentials, self.key_env, timeout)
-        models = first_wins(_discovered(e) for e in entries if is_text_model(e))
+        kept = kept_entries(PROVIDER, category.value, entries, lambda e: (e["id"], classify(e)))
+        models = first_wins(_discovered(e) for e in kept)
         logger.info(
             "%s: %d text models in %d entries over %d page(s)",
             PROVIDER,

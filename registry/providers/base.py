@@ -56,7 +56,8 @@ class ProviderListing:
     """A provider's answer for one category. `complete` is False when a page was missing.
 
     `warnings` says, for an admin, why a listing is incomplete (e.g. one of two sources
-    failed); the texts are already redacted.
+    failed); the texts are already redacted. `left_out`: the listed models that are not of
+    `category`, each with the rule that says so (`registry.providers.classify`).
     """
 
     provider: str
@@ -65,6 +66,7 @@ class ProviderListing:
     complete: bool = True
     pages: int = 1
     warnings: list[str] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

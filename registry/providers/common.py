@@ -58,6 +58,7 @@ from registry.providers.base import (
     transport_error,
     unreachable_error,
 )
+from registry.providers.classify import collecting_left_out
 from registry.text import inert
 from registry.types import Category, DiscoveredModel, clean_token_count, parse_category
 
@@ -96,11 +97,13 @@ class AdapterBase:
                 f"no API key is configured; add one on the API keys page or set {self.key_env}",
             )
         seconds = discovery_timeout()
-        listing = guarded(
-            lambda: self._list(parsed, credentials, min(timeout, seconds)),
-            ListingGuard(self.provider, seconds),
-            credentials.api_key,
-        )
+        with collecting_left_out() as left_out:
+            listing = guarded(
+                lambda: self._list(parsed, credentials, min(timeout, seconds)),
+                ListingGuard(self.provider, seconds),
+                credentials.api_key,
+            )
+        listing.left_out.update(left_out)
         return capped_metadata(listing)
 
     def _list(

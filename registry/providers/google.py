@@ -9,11 +9,12 @@ Sources
   in the URL). One body, no pagination.
 
 Classification
-- text: the model lists `generateContent` and its id has none of the tokens `tts`, `image`,
-  `imagen`, `veo`, `embedding`, `aqa`, `live`, `native-audio`, `nano-banana` (tokens are
-  separated by `-`, `_`, `.` or `/`). So Gemma, LearnLM, Robotics-ER, computer-use and
-  deep-research models count as text generators; Imagen, Veo, Nano Banana (image output),
-  embeddings, AQA, native-audio/Live (bidirectional audio) and TTS models do not.
+By the shared rules of `registry.providers.classify` (README, "Which listed models count as
+text models"):
+- text: the model lists `generateContent` and no not-text rule matches its id. So Gemini,
+  Gemma and LearnLM models count as text generators; Imagen, Veo, Nano Banana (image
+  output), Lyria (music), embeddings, AQA, native-audio/Live (bidirectional audio), TTS,
+  computer-use, Robotics-ER and deep-research (Interactions API only) models do not.
 - tts: Gemini models with `generateContent` whose id has the token `tts`, plus every Cloud
   TTS voice (model_id = the voice name, e.g. `en-US-Chirp3-HD-Achernar`). The first of a
   repeated id wins. When the Cloud TTS call fails (often: the key's project has not enabled
@@ -43,7 +44,6 @@ import logging
 import re
 import wave
 from collections.abc import Mapping
-from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -62,6 +62,14 @@ from registry.providers.base import (
     redact,
     shared_ssl_context,
     transport_error,
+)
+from registry.providers.classify import (
+    Decision,
+    ListingFacts,
+    id_tokens,
+    kept_entries,
+    text_decision,
+    tts_decision,
 )
 from registry.providers.common import (
     AdapterBase,
@@ -88,9 +96,6 @@ CLOUD_TTS_DEFAULT_ORIGIN = "https://texttospeech.googleapis.com"
 CLOUD_TTS_SYNTHESIS_PATH = "/v1/text:synthesize"
 GEMINI_PAGE_SIZE = 1000  # the API's maximum: one request for today's ~50 models
 
-_TOKEN_SPLIT = re.compile(r"[-_./]+")
-_NOT_TEXT_TOKENS = frozenset({"tts", "image", "imagen", "veo", "embedding", "aqa", "live"})
-_NOT_TEXT_PAIRS = frozenset({("native", "audio"), ("nano", "banana")})
 _STREAMING_VOICE_FAMILIES = ("-Chirp3-HD-", "-Chirp-HD-")
 _GENDERS = {"FEMALE": "Female", "MALE": "Male", "NEUTRAL": "Neutral"}
 
@@ -98,23 +103,21 @@ _GENDERS = {"FEMALE": "Female", "MALE": "Male", "NEUTRAL": "Neutral"}
 _WIRE_NAMES = {"supportedActions": "supportedGenerationMethods"}
 
 
-def _tokens(model_id: str) -> list[str]:
-    return [t for t in _TOKEN_SPLIT.split(model_id.lower()) if t]
+def classify(category: Category, entry: dict[str, Any]) -> Decision:
+    """Whether a Gemini entry is a model of `category` (the rules above)."""
+    facts = ListingFacts(
+        generates_text="generateContent" in entry["_methods"],
+        no_text_because="`supportedGenerationMethods` has no `generateContent`",
+    )
+    if category is Category.TTS:
+        return tts_decision(PROVIDER, entry["_id"], facts)
+    return text_decision(PROVIDER, entry["_id"], facts)
 
 
-def _has_marker(tokens: list[str]) -> bool:
-    if any(t in _NOT_TEXT_TOKENS for t in tokens):
-        return True
-    return any(pair in _NOT_TEXT_PAIRS for pair in pairwise(tokens))
-
-
-def is_text_model(model_id: str, methods: list[str]) -> bool:
-    """A Gemini model that generates text (see the module docstring for the rule)."""
-    return "generateContent" in methods and not _has_marker(_tokens(model_id))
-
-
-def is_tts_model(model_id: str, methods: list[str]) -> bool:
-    return "generateContent" in methods and "tts" in _tokens(model_id)
+def _kept(category: Category, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return kept_entries(
+        PROVIDER, category.value, entries, lambda e: (e["_id"], classify(category, e))
+    )
 
 
 class GoogleAdapter(AdapterBase):
@@ -130,11 +133,11 @@ class GoogleAdapter(AdapterBase):
         api_key = credentials.api_key
         entries, pages = _fetch_gemini(api_key, timeout)
         if category is Category.TEXT:
-            models = [_gemini_model(e) for e in entries if is_text_model(e["_id"], e["_methods"])]
+            models = [_gemini_model(e) for e in _kept(category, entries)]
             logger.info("google: %d text models of %d entries", len(models), len(entries))
             return ProviderListing(PROVIDER, category, first_wins(models), pages=pages)
 
-        gemini_tts = [_gemini_model(e) for e in entries if is_tts_model(e["_id"], e["_methods"])]
+        gemini_tts = [_gemini_model(e) for e in _kept(category, entries)]
         try:
             voices = _fetch_cloud_tts_voices(api_key, timeout)
         except ProviderError as exc:
@@ -212,7 +215,7 @@ def is_cloud_tts_voice(model_id: str, metadata: Mapping[str, Any]) -> bool:
     service = metadata.get("service")
     if service is not None:
         return bool(service == "cloud-tts")
-    return "tts" not in _tokens(model_id)
+    return "tts" not in id_tokens(model_id)
 
 
 def _generate(

@@ -1,15 +1,17 @@
 """Mistral: text models from `GET /v1/models`, read with the `mistralai` SDK.
 
-Every entry carries a `capabilities` object of flags, and the category is read from those:
+Every entry carries a `capabilities` object of flags, and the category is read from those, by
+the shared rules of `registry.providers.classify` (README, "Which listed models count as text
+models"):
 
-**text** — `capabilities.completion_chat` is true, and none of these is: `ocr`, `moderation`,
-`classification`, `audio_transcription`, `audio_transcription_realtime`, `audio_speech`
-(OCR, moderation, transcription and speech models), and the id does not name one of those
-kinds either (`embed`, `moderation`, `ocr`, `transcri`, `tts`). Archived fine-tunes are left
-out. Chat models that also take images or audio as input (Pixtral, Voxtral chat) answer in
-text and are listed; `voxtral-small-2507`, which the API flags without `completion_chat`,
-is not. Aliases (`mistral-medium-latest`) are listed as ids of their own, since requests may
-name them.
+**text** — `capabilities.completion_chat` is true, none of the flags naming another kind is
+(`ocr`, `moderation`, `classification`, `audio_transcription`, `audio_transcription_realtime`,
+`audio_speech`: OCR, moderation, transcription and speech models), the entry is not archived,
+and no not-text rule matches the id (`embed`, `moderation`, `ocr`, `transcribe`, `tts` …).
+Chat models that also take images or audio as input (Pixtral, Voxtral chat) answer in text
+and are listed; `voxtral-small-2507`, which the API flags without `completion_chat`, is not.
+Aliases (`mistral-medium-latest`) are listed as ids of their own, since requests may name
+them.
 
 Mistral lists no TTS models for the registry; it is a text provider here.
 
@@ -31,7 +33,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -49,6 +50,7 @@ from registry.providers.base import (
     shared_ssl_context,
     transport_error,
 )
+from registry.providers.classify import Decision, ListingFacts, kept_entries, text_decision
 from registry.providers.common import (
     AdapterBase,
     chat_answer,
@@ -70,27 +72,38 @@ PROVIDER = "mistral"
 PUBLIC_BASE_URL = "https://api.mistral.ai"
 MODELS_PATH = "/v1/models"
 
-_NOT_TEXT_CAPABILITIES = (
-    "ocr",
-    "moderation",
-    "classification",
-    "audio_transcription",
-    "audio_transcription_realtime",
-    "audio_speech",
-)
+# Capability flags that make a model another kind than text, and the rule each names.
+_NOT_TEXT_CAPABILITIES = {
+    "ocr": "ocr",
+    "moderation": "moderation",
+    "classification": "moderation",
+    "audio_transcription": "transcription",
+    "audio_transcription_realtime": "transcription",
+    "audio_speech": "speech",
+}
 _CAPABILITY_FLAGS = {"function_calling": "tools", "vision": "vision", "audio": "audio_input"}
-_NOT_TEXT_ID = re.compile(r"embed|moderation|ocr|transcri|(?:^|-)tts(?:-|$)")
 
 
-def is_text_model(entry: dict[str, Any]) -> bool:
-    capabilities = entry.get("capabilities")
-    if not isinstance(capabilities, dict) or capabilities.get("completion_chat") is not True:
-        return False
-    if any(capabilities.get(flag) is True for flag in _NOT_TEXT_CAPABILITIES):
-        return False
-    if entry.get("archived") is True:
-        return False
-    return not _NOT_TEXT_ID.search(str(entry.get("id", "")).lower())
+def listing_facts(entry: dict[str, Any]) -> ListingFacts:
+    """What an entry's `capabilities` flags and `archived` say, in the rules' terms."""
+    flags = entry.get("capabilities")
+    if not isinstance(flags, dict):
+        flags = {}
+    return ListingFacts(
+        generates_text=flags.get("completion_chat") is True,
+        no_text_because="`capabilities.completion_chat` is not true",
+        kinds={
+            rule: f"`capabilities.{flag}` is true"
+            for flag, rule in _NOT_TEXT_CAPABILITIES.items()
+            if flags.get(flag) is True
+        },
+        withdrawn="the entry is archived" if entry.get("archived") is True else None,
+    )
+
+
+def classify(entry: dict[str, Any]) -> Decision:
+    """Whether a listing entry is a text model (the rules above)."""
+    return text_decision(PROVIDER, str(entry.get("id", "")), listing_facts(entry))
 
 
 def _display_name(entry: dict[str, Any]) -> str:
@@ -205,7 +218,8 @@ class MistralAdapter(AdapterBase):
     ) -> ProviderListing:
         server_url = provider_base_url(PROVIDER) or PUBLIC_BASE_URL
         entries = _fetch_entries(server_url, credentials, self.key_env, timeout)
-        models = first_wins(_discovered(e) for e in entries if is_text_model(e))
+        kept = kept_entries(PROVIDER, category.value, entries, lambda e: (e["id"], classify(e)))
+        models = first_wins(_discovered(e) for e in kept)
         logger.info(
             "%s: %d text models in a listing of %d entries", PROVIDER, len(models), len(entries)
         )

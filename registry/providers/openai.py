@@ -1,20 +1,22 @@
 """OpenAI: text and TTS models, both filtered from one `GET /v1/models` listing.
 
 The listing carries only `id`, `created`, `owned_by` (and, on some entries, `shutdown_date`),
-so the category is read from the id. Rules, applied to the id in lower case; for fine-tuned
-models (`ft:<base>:<org>:<name>:<job>[:ckpt-step-N]`) to the base model's id:
+so the category is read from the id by the shared rules of `registry.providers.classify`
+(README, "Which listed models count as text models"); for fine-tuned models
+(`ft:<base>:<org>:<name>:<job>[:ckpt-step-N]`) from the base model's id:
 
 **text** — a model that generates text through Chat Completions, Responses or the legacy
 Completions API:
 - its id names a text family: `gpt-…`, `chatgpt-…`, the o-series (`o1`, `o3-mini`, `o4-mini…`),
   `codex-…`, `davinci-002`, `babbage-002`; `-gpt-` inside the id (custom deployments such as
   `acme-gpt-4.1-mini-…`) counts too;
-- and it is none of: embeddings (`embed`), moderation, image (`image`, `dall-e`), video
-  (`sora`, `video`), speech (`tts`), transcription (`transcribe`, `whisper`, `diariz`),
-  realtime (`realtime`), audio-native chat (`audio`: gpt-audio, gpt-4o-audio-preview require
-  audio in or out), computer use (`computer-use`).
-- Search (`…-search-preview`, `gpt-5-search-api`), Codex, deep-research, `-pro` and
-  fine-tuned text models are text: they answer in text.
+- and no not-text rule matches it: embeddings, moderation, image (`gpt-image-1`, `dall-e`,
+  `chatgpt-image-latest`), video (`sora`), speech (`tts`), transcription (`transcribe`,
+  `whisper`, `diarize`), realtime, audio-native chat (`gpt-audio`, `gpt-4o-audio-preview`
+  require audio in or out), computer use, and deep research (which refuses a request without
+  a search tool).
+- Search (`…-search-preview`, `gpt-5-search-api`), Codex, `-pro` and fine-tuned text models
+  are text: they answer in text.
 - Any other id (a new family the rules do not know) is left out rather than guessed.
 
 **tts** — `tts-1`, `tts-1-hd` and their dated snapshots, and every `…-tts` model
@@ -38,6 +40,7 @@ import openai
 
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.providers.base import AudioSample, Credentials, ProviderListing
+from registry.providers.classify import Decision, kept_entries, text_decision, tts_decision
 from registry.providers.common import (
     AdapterBase,
     chat_answer,
@@ -54,13 +57,7 @@ logger = logging.getLogger(__name__)
 PROVIDER = "openai"
 PUBLIC_BASE_URL = "https://api.openai.com/v1"
 
-_TEXT_FAMILY = re.compile(r"(?:^|[-:])(?:gpt|chatgpt|o\d+|codex|davinci|babbage)(?:-|$)")
-_NOT_TEXT = re.compile(
-    r"embed|moderation|image|dall-e|sora|video|tts|transcribe|whisper|diariz|realtime|audio"
-    r"|computer-use"
-)
-_TTS = re.compile(r"(?:^|-)tts(?:-|$)")
-_NOT_TTS = re.compile(r"realtime|audio|transcribe")
+TEXT_FAMILY = re.compile(r"(?:^|[-:])(?:gpt|chatgpt|o\d+|codex|davinci|babbage)(?:-|$)")
 _NO_STREAMING = re.compile(r"^o[13]-pro(?:-|$)")
 
 
@@ -71,14 +68,12 @@ def base_model_id(model_id: str) -> str:
     return model_id
 
 
-def is_text_model(model_id: str) -> bool:
-    base = base_model_id(model_id).lower()
-    return bool(_TEXT_FAMILY.search(base)) and not _NOT_TEXT.search(base)
-
-
-def is_tts_model(model_id: str) -> bool:
-    base = base_model_id(model_id).lower()
-    return bool(_TTS.search(base)) and not _NOT_TTS.search(base)
+def classify(category: Category, model_id: str) -> Decision:
+    """Whether the listing's `model_id` is a model of `category` (the rules above)."""
+    base = base_model_id(model_id)
+    if category is Category.TTS:
+        return tts_decision(PROVIDER, base)
+    return text_decision(PROVIDER, base, family=TEXT_FAMILY)
 
 
 def fetch_openai_compatible_models(
@@ -167,8 +162,10 @@ class OpenAIAdapter(AdapterBase):
             credentials=credentials,
             timeout=timeout,
         )
-        keep = is_text_model if category is Category.TEXT else is_tts_model
-        models = first_wins(_discovered(e) for e in entries if keep(e["id"]))
+        kept = kept_entries(
+            PROVIDER, category.value, entries, lambda e: (e["id"], classify(category, e["id"]))
+        )
+        models = first_wins(_discovered(e) for e in kept)
         logger.info(
             "%s: %d %s models in a listing of %d entries",
             PROVIDER,

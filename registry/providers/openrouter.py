@@ -5,11 +5,16 @@ Source
   `links.next`, it is followed until it is null; a next link to another host is refused (it
   would receive the key), and a repeated link stops the listing as malformed.
 
-Classification (text only; OpenRouter has no TTS catalog here)
-- text: `architecture.output_modalities` contains `"text"` and does not contain
-  `"embeddings"`. Models that answer with text plus images or audio (e.g. `openai/gpt-5-image`,
-  `openai/gpt-audio`, the `openrouter/auto` router) are text generators and are kept; image,
-  video, speech, transcription, rerank and embedding models are not. Without
+Classification (text only; OpenRouter has no TTS catalog here), by the shared rules of
+`registry.providers.classify` (README, "Which listed models count as text models")
+- text: `architecture.output_modalities` is `["text"]` and no not-text rule matches the id
+  (the part after the vendor's `/`). So image, video, speech, transcription, rerank and
+  embedding models are left out, and so are those that answer with text *and* images or
+  audio (`openai/gpt-5-image`, `google/gemini-2.5-flash-image`, `openai/gpt-audio`,
+  `google/lyria-…`), as they are on OpenAI and Gemini; and safety classifiers that answer in
+  text (`llama-guard-…`, `gpt-oss-safeguard-…`, Nemotron content safety). Routers
+  (`tokenizer: "Router"`: `openrouter/auto` …) are kept: they list image output because they
+  may pick an image model, but a text prompt goes to a text model. Without
   `output_modalities` the output side of `architecture.modality` (`"text+image->text"`) is
   used; with neither, the entry counts as text because the default listing only returns
   text-output models.
@@ -35,6 +40,7 @@ import httpx
 from registry.config import PROVIDER_KEY_ENV, provider_base_url
 from registry.errors import MalformedResponseError
 from registry.providers.base import Credentials, ProviderListing
+from registry.providers.classify import Decision, ListingFacts, kept_entries, text_decision
 from registry.providers.common import (
     AdapterBase,
     PageCursors,
@@ -83,11 +89,15 @@ def output_modalities(entry: dict[str, Any]) -> list[str] | None:
     return None
 
 
-def is_text_model(entry: dict[str, Any]) -> bool:
+def classify(entry: dict[str, Any]) -> Decision:
+    """Whether a listing entry is a text model (the rules above)."""
     outputs = output_modalities(entry)
-    if outputs is None:
-        return True
-    return "text" in outputs and "embeddings" not in outputs
+    architecture = entry.get("architecture")
+    tokenizer = architecture.get("tokenizer") if isinstance(architecture, dict) else None
+    facts = ListingFacts(
+        outputs=frozenset(outputs) if outputs is not None else None, router=tokenizer == "Router"
+    )
+    return text_decision(PROVIDER, str(entry.get("id", "")), facts)
 
 
 class OpenRouterAdapter(AdapterBase):
@@ -101,15 +111,13 @@ class OpenRouterAdapter(AdapterBase):
         self, category: Category, credentials: Credentials, timeout: float
     ) -> ProviderListing:
         entries, pages = _fetch(credentials.api_key, timeout)
-        found: list[DiscoveredModel] = []
         for entry in entries:
             if not isinstance(entry, dict):
                 raise MalformedResponseError(PROVIDER, "a model entry is not a JSON object")
-            if is_text_model(entry):
-                model = _model(entry)
-                if model is not None:
-                    found.append(model)
-        models = first_wins(found)
+        kept = kept_entries(
+            PROVIDER, category.value, entries, lambda e: (str(e.get("id")), classify(e))
+        )
+        models = first_wins(m for m in map(_model, kept) if m is not None)
         logger.info(
             "openrouter: %d text models of %d entries in %d pages", len(models), len(entries), pages
         )

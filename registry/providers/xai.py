@@ -1,13 +1,12 @@
 """xAI: text models from `GET /v1/models`, an OpenAI-compatible API read with the `openai` SDK.
 
-`/v1/models` carries only `id`, `created`, `owned_by`, so the category is read from the id
-(lower case):
+`/v1/models` carries only `id`, `created`, `owned_by`, so the category is read from the id by
+the shared rules of `registry.providers.classify` (README, "Which listed models count as text
+models"):
 
-**text** — every `grok-…` model except
-- image and video generators: ids containing `imagine`, `image` or `video`
-  (`grok-imagine-image`, `grok-imagine-image-pro`, `grok-imagine-video`, `grok-2-image-1212`);
-- embeddings (`embed`), speech (`tts`, `voice`, `speech`), transcription (`transcri`,
-  `stt`) and realtime models, should xAI list any.
+**text** — every `grok-…` model that no not-text rule matches: image and video generators
+(`grok-imagine-image`, `grok-imagine-image-pro`, `grok-imagine-video`, `grok-2-image-1212`),
+and embeddings, speech, transcription or realtime models, should xAI list any, are left out.
 Vision-input models (`grok-2-vision-1212`), reasoning / non-reasoning variants, `grok-code-…`
 and `…-multi-agent-…` models answer in text and are listed.
 Ids outside the `grok` family are left out rather than guessed.
@@ -27,6 +26,7 @@ from typing import Any
 
 from registry.config import PROVIDER_KEY_ENV
 from registry.providers.base import Credentials, ProviderListing
+from registry.providers.classify import Decision, kept_entries, text_decision
 from registry.providers.common import AdapterBase, chat_answer, first_wins, readable_name
 from registry.providers.openai import fetch_openai_compatible_models, openai_compatible_client
 from registry.types import Category, DiscoveredModel
@@ -36,15 +36,12 @@ logger = logging.getLogger(__name__)
 PROVIDER = "xai"
 PUBLIC_BASE_URL = "https://api.x.ai/v1"
 
-_TEXT_FAMILY = re.compile(r"^grok(?:-|$)")
-_NOT_TEXT = re.compile(
-    r"imagine|image|video|embed|tts|voice|speech|transcri|(?:^|-)stt(?:-|$)|realtime"
-)
+TEXT_FAMILY = re.compile(r"^grok(?:-|$)")
 
 
-def is_text_model(model_id: str) -> bool:
-    lowered = model_id.lower()
-    return bool(_TEXT_FAMILY.search(lowered)) and not _NOT_TEXT.search(lowered)
+def classify(model_id: str) -> Decision:
+    """Whether the listing's `model_id` is a text model (the rules above)."""
+    return text_decision(PROVIDER, model_id, family=TEXT_FAMILY)
 
 
 def _discovered(entry: dict[str, Any]) -> DiscoveredModel:
@@ -78,7 +75,10 @@ class XAIAdapter(AdapterBase):
             timeout=timeout,
             send_openai_account_headers=False,
         )
-        models = first_wins(_discovered(e) for e in entries if is_text_model(e["id"]))
+        kept = kept_entries(
+            PROVIDER, category.value, entries, lambda e: (e["id"], classify(e["id"]))
+        )
+        models = first_wins(_discovered(e) for e in kept)
         logger.info(
             "%s: %d text models in a listing of %d entries", PROVIDER, len(models), len(entries)
         )

@@ -298,7 +298,7 @@ def test_gemini_stand_in_rejects_an_unknown_page_token(server: StandInServer) ->
 
 @pytest.mark.parametrize(
     ("fixture", "text_count"),
-    [("gemini_models.json", 24), ("gemini_models_page1.json", 35)],
+    [("gemini_models.json", 21), ("gemini_models_page1.json", 33)],
 )
 def test_gemini_recorded_listings_split_into_text_and_tts(
     server: StandInServer, fixture: str, text_count: int
@@ -308,11 +308,12 @@ def test_gemini_recorded_listings_split_into_text_and_tts(
     standin.install_cloud_tts(server, {})
     text = _ids(Category.TEXT)
     tts = _ids(Category.TTS)
-    # Counted by reading the files. gemini_models.json: 44 entries = 24 text generators
-    # (Gemini 2.0-3.1, Gemma, robotics-ER, computer-use, deep-research), 2 TTS, and 18 others
-    # (5 image incl. nano-banana-pro-preview, 1 embedding, aqa, 3 Imagen, 5 Veo, 3 native
-    # audio). gemini_models_page1.json (the first page only: its recorded nextPageToken is
-    # not served): 50 = 35 text, 2 TTS, 13 others (6 embedding, 2 image, aqa, 4 Imagen).
+    # Counted by reading the files. gemini_models.json: 44 entries = 21 text generators
+    # (Gemini 2.0-3.1, Gemma), 2 TTS, and 21 others (5 image incl. nano-banana-pro-preview,
+    # 1 embedding, aqa, 3 Imagen, 5 Veo, 3 native audio, robotics-ER, computer-use,
+    # deep-research). gemini_models_page1.json (the first page only: its recorded
+    # nextPageToken is not served): 50 = 33 text, 2 TTS, 15 others (6 embedding, 2 image,
+    # aqa, 4 Imagen, robotics-ER, computer-use).
     assert len(text) == text_count
     assert tts == ["gemini-2.5-flash-preview-tts", "gemini-2.5-pro-preview-tts"]
     assert not set(text) & set(tts)

@@ -32,11 +32,12 @@ def _entry(
     context: int | None = 131072,
     expires: str | None = None,
     modality: str | None = None,
+    tokenizer: str = "Other",
 ) -> dict[str, Any]:
     architecture: dict[str, Any] = {
         "modality": modality or f"text->{'+'.join(outputs or ['text'])}",
         "input_modalities": ["text"],
-        "tokenizer": "Other",
+        "tokenizer": tokenizer,
         "instruct_type": None,
     }
     if outputs is not None:
@@ -64,7 +65,9 @@ LISTING: dict[str, Any] = {
         _entry("z-ai/glm-4.5", ["text"], expires="2026-12-31"),
         _entry("openai/gpt-5-image", ["image", "text"]),
         _entry("openai/gpt-audio", ["text", "audio"]),
+        _entry("openrouter/auto", ["text", "image"], tokenizer="Router"),
         _entry("legacy/only-modality-string", None, modality="text+image->text"),
+        _entry("meta-llama/llama-guard-4-12b", ["text"]),
         _entry("openai/text-embedding-3-small", ["embeddings"]),
         _entry("voyageai/voyage-odd", ["text", "embeddings"]),
         _entry("openai/gpt-image-1", ["image"]),
@@ -75,14 +78,13 @@ LISTING: dict[str, Any] = {
         _entry("legacy/embedder", None, modality="text->embeddings"),
         _entry("qwen/qwen3-27b", ["text"], context=1),
     ],
-    "total_count": 14,
+    "total_count": 17,
     "links": {"next": None},
 }
 TEXT_IDS = [
     "qwen/qwen3-27b",
     "z-ai/glm-4.5",
-    "openai/gpt-5-image",
-    "openai/gpt-audio",
+    "openrouter/auto",
     "legacy/only-modality-string",
 ]
 
@@ -105,6 +107,9 @@ def test_openrouter_text_listing_keeps_models_that_answer_with_text(
 @pytest.mark.parametrize(
     "model_id",
     [
+        "openai/gpt-5-image",
+        "openai/gpt-audio",
+        "meta-llama/llama-guard-4-12b",
         "openai/text-embedding-3-small",
         "voyageai/voyage-odd",
         "openai/gpt-image-1",
@@ -194,17 +199,19 @@ def test_openrouter_next_link_that_loops_is_malformed(server: StandInServer) -> 
 
 
 @pytest.mark.parametrize("fixture", ["openrouter_models.json", "openrouter_models_all.json"])
-def test_openrouter_recorded_listings_yield_the_414_text_models(
+def test_openrouter_recorded_listings_yield_the_398_text_models(
     server: StandInServer, fixture: str
 ) -> None:
     standin.install(server, recorded(fixture))
     listing = _listing()
     ids = [m.model_id for m in listing.models]
     # Counted by reading the files: the default listing has 414 entries, all answering with
-    # text (399 text only, 9 image+text, 2 text+image, 4 text+audio). The `all` listing adds
-    # 135 entries whose outputs lack text (34 image, 34 embeddings, 23 video,
-    # 19 transcription, 18 speech, 7 rerank), so the same 414 remain.
-    assert len(ids) == 414 == len(set(ids))
+    # text (399 text only, 9 image+text, 2 text+image, 4 text+audio). Left out: the 9 image
+    # generators and 4 audio (2 Lyria, 2 gpt-audio) that also answer in text, and 3 safety
+    # classifiers that answer only in text; the 2 text+image routers stay. The `all` listing
+    # adds 135 entries whose outputs lack text (34 image, 34 embeddings, 23 video,
+    # 19 transcription, 18 speech, 7 rerank), so the same 398 remain.
+    assert len(ids) == 398 == len(set(ids))
     assert "openai/text-embedding-3-small" not in ids and "openai/whisper-1" not in ids
     assert "openrouter/auto" in ids
     retiring = {m.model_id: m.retires_at for m in listing.models if m.retires_at is not None}
@@ -221,4 +228,4 @@ def test_openrouter_recorded_listing_is_complete_across_small_pages(
 ) -> None:
     standin.install(server, recorded("openrouter_models_all.json"), page_size=100)
     listing = _listing()
-    assert len(listing.models) == 414 and listing.pages == 6  # 549 entries, 100 a page
+    assert len(listing.models) == 398 and listing.pages == 6  # 549 entries, 100 a page
