@@ -50,12 +50,10 @@ SELECT_X = 40  # px from the grid's left edge: the Select checkbox
 
 
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[str]:
+def served_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     """455 enabled OpenRouter models besides the curated six (20 of them "bulk/old-…"),
     15 pending Mistral models."""
-    data = tmp_path_factory.mktemp("actions")
-    url = migrated_sqlite(data)
-    database = Database(url)
+    database = Database(migrated_sqlite(tmp_path_factory.mktemp("actions")))
     set_database(database)
     many = [DiscoveredModel(f"vendor/m-{i:03d}", f"Model {i}") for i in range(435)]
     many += [DiscoveredModel(f"bulk/old-{i:02d}", f"Old {i}") for i in range(20)]
@@ -64,9 +62,24 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterat
     upsert_discovered_models(
         "mistral", "text", [DiscoveredModel(f"mistral-new-{i:02d}", f"New {i}") for i in range(15)]
     )
-    with streamlit_server(data, {"REGISTRY_DATABASE_URL": url}) as base:
-        yield base
+    set_database(None)
+    yield database
     database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _checks_read_the_served_database(served_database: Database, registry_instance: object) -> None:
+    """This test's default registry (which its checks read) is the one the dashboard serves."""
+    set_database(served_database)
+
+
+@pytest.fixture(scope="module")
+def dashboard(
+    tmp_path_factory: pytest.TempPathFactory, served_database: Database, chromium: Any
+) -> Iterator[str]:
+    env = {"REGISTRY_DATABASE_URL": served_database.url}
+    with streamlit_server(tmp_path_factory.mktemp("actions-app"), env) as base:
+        yield base
 
 
 @dataclass

@@ -40,6 +40,7 @@ ACTOR_KEY = "registry:actor"
 SIGN_IN_KEY = "registry:sign-in"
 SIGNED_OUT_NOTE_KEY = "registry:signed-out-note"
 FLASH_KEY = "registry:flash"
+TOAST_KEY = "registry:toasts"
 UNAVAILABLE = "The registry is unavailable right now. Try again later, or ask its administrator."
 LOCKED = "Too many failed sign-in attempts"
 # How long Streamlit keeps serving an export after it was made: the browser fetches it at once.
@@ -67,6 +68,7 @@ def flash(kind: Kind, text: str, table: Mapping[str, str] | None = None) -> None
 
 
 def show_flashes() -> None:
+    show_toasts()
     for item in st.session_state.pop(FLASH_KEY, []):
         say(item.kind, item.text)
         if item.table:
@@ -89,13 +91,19 @@ TOAST_ICONS: Mapping[Kind, str] = {
 def toast(kind: Kind, text: str) -> None:
     """Feedback beside the action: a toast shows wherever the admin has scrolled to.
 
-    Errors stay until closed; the rest fade. Works inside widget callbacks.
+    Errors stay until closed; the rest fade. Queued, then shown by `show_toasts`: a toast sent
+    from a callback of a fragment's widget is lost when that fragment then reruns the page.
     """
-    st.toast(
-        escape_markdown(text),
-        icon=TOAST_ICONS[kind],
-        duration="infinite" if kind == "error" else "long",
-    )
+    st.session_state.setdefault(TOAST_KEY, []).append((kind, text))
+
+
+def show_toasts() -> None:
+    for kind, text in st.session_state.pop(TOAST_KEY, []):
+        st.toast(
+            escape_markdown(text),
+            icon=TOAST_ICONS[kind],
+            duration="infinite" if kind == "error" else "long",
+        )
 
 
 def attempt(

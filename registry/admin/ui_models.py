@@ -28,6 +28,7 @@ from registry.admin.ui_common import (
     flash,
     say,
     show_flashes,
+    show_toasts,
     toast,
 )
 from registry.admin.ui_refresh import refresh_panel
@@ -397,7 +398,17 @@ def _section(
     row reruns only this; an action that changed data (or has something to say) reruns the
     whole page."""
     if _page_is_stale(view, defaults):
-        st.rerun()
+        st.rerun()  # queued toasts wait for that run
+    _draw_section(view, section, defaults, actor)
+    show_toasts()  # what this section's actions said, unless they reran the page
+
+
+def _draw_section(
+    view: View,
+    section: ModelStatus,
+    defaults: dict[tuple[str, str], str],
+    actor: Actor,
+) -> None:
     filters = view.filter(section)
     total = count_models(filters)
     # Heading and select boxes share one line: more rows fit above the fold.
