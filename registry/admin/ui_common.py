@@ -33,6 +33,7 @@ from registry.db import get_database
 from registry.errors import DatabaseError, RegistryError
 from registry.migrate import is_up_to_date
 from registry.text import inert
+from registry.types import Category
 
 Kind = Literal["success", "info", "warning", "error"]
 
@@ -95,6 +96,20 @@ def toast(kind: Kind, text: str) -> None:
     from a callback of a fragment's widget is lost when that fragment then reruns the page.
     """
     st.session_state.setdefault(TOAST_KEY, []).append((kind, text))
+
+
+def category_label(category: Category) -> str:
+    return "Text" if category is Category.TEXT else "TTS"
+
+
+def data_generation_key(category: Category) -> str:
+    """Session key of the category's data generation: `ui_models.bump` raises it after every
+    write to the catalog, so grids and stored summaries know their rows are old."""
+    return f"{category.value}-data-gen"
+
+
+def data_generation(category: Category) -> int:
+    return int(st.session_state.get(data_generation_key(category), 0))
 
 
 def show_toasts() -> None:

@@ -24,7 +24,9 @@ from registry.admin.timefmt import now_utc
 from registry.admin.ui_common import (
     FLASH_KEY,
     attempt,
+    category_label,
     current_actor,
+    data_generation_key,
     flash,
     say,
     show_flashes,
@@ -109,10 +111,6 @@ EDITABLE = {
 }
 
 
-def category_label(category: Category) -> str:
-    return "Text" if category is Category.TEXT else "TTS"
-
-
 # --- state ---------------------------------------------------------------------------------
 
 
@@ -165,17 +163,13 @@ class View:
         )
 
 
-def _gen_key(category: Category) -> str:
-    return f"{category.value}-data-gen"
-
-
 def bump(category: Category) -> None:
     """Every grid of the category starts again from fresh rows (call after each write).
 
     Unsaved cell edits are kept first (see the drafts below): new grid keys lose none.
     """
     _keep_all_edits(category)
-    key = _gen_key(category)
+    key = data_generation_key(category)
     st.session_state[key] = int(st.session_state.get(key, 0)) + 1
 
 
@@ -331,7 +325,7 @@ def _controls(category: Category) -> View:
         search=search,
         show_archived=show_archived,
         view_gen=int(st.session_state[gen_key]),
-        data_gen=int(st.session_state.get(_gen_key(category), 0)),
+        data_gen=int(st.session_state.get(data_generation_key(category), 0)),
         order=order,
         **chosen,
     )
@@ -351,9 +345,9 @@ def model_management(category: Category) -> None:
         "until an admin approves them; the application only uses enabled models.",
     )
     view = _controls(category)
-    refresh_panel(view, actor)
+    refresh_panel(view, actor, after_write=bump)
     # Re-read the generation: a refresh in this run changed the rows.
-    view = replace(view, data_gen=int(st.session_state.get(_gen_key(category), 0)))
+    view = replace(view, data_gen=int(st.session_state.get(data_generation_key(category), 0)))
     show_flashes()
     defaults = get_default_models()
     banner = st.container()
@@ -380,7 +374,7 @@ def _page_is_stale(view: View, defaults: dict[tuple[str, str], str]) -> bool:
     """After an action in a section's fragment: does the rest of the page show old data now?"""
     archived = bool(st.session_state.get(f"{view.category.value}-show-archived", False))
     return (
-        int(st.session_state.get(_gen_key(view.category), 0)) != view.data_gen
+        int(st.session_state.get(data_generation_key(view.category), 0)) != view.data_gen
         or archived != view.show_archived
         or bool(st.session_state.get(FLASH_KEY))
         or get_default_models() != defaults
@@ -597,7 +591,7 @@ def _offer_undo(view: View, section: ModelStatus, change: StatusChange, summary:
     if not change.changed:
         return
     st.session_state[_undo_key(view)] = Undoable(
-        section, change, summary, int(st.session_state.get(_gen_key(view.category), 0))
+        section, change, summary, int(st.session_state.get(data_generation_key(view.category), 0))
     )
 
 

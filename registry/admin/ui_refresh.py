@@ -12,7 +12,7 @@ back, deprecate or hold back — writing nothing — with an "Apply refresh" but
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,7 @@ from registry.admin.outcomes import (
 )
 from registry.admin.timefmt import now_utc
 from registry.admin.ui_app import PAGES_DIR
-from registry.admin.ui_common import say
+from registry.admin.ui_common import category_label, data_generation, say
 from registry.admin.views import escape_markdown, names, one_line
 from registry.audit import Actor
 from registry.discovery import (
@@ -51,27 +51,6 @@ if TYPE_CHECKING:
 
 # Model ids named per group of a preview; the rest are counted ("and 120 more").
 PREVIEW_LIMIT = 50
-
-# ui_models imports this module at its top: its names are imported at call time.
-
-
-def _category_label(category: Category) -> str:
-    from registry.admin.ui_models import category_label
-
-    return category_label(category)
-
-
-def _data_generation(category: Category) -> int:
-    """Changes after every write to the catalog (see `ui_models.bump`)."""
-    from registry.admin.ui_models import _gen_key
-
-    return int(st.session_state.get(_gen_key(category), 0))
-
-
-def _bump(category: Category) -> None:
-    from registry.admin.ui_models import bump
-
-    bump(category)
 
 
 def no_keys_notice(providers: Sequence[str]) -> None:
@@ -103,14 +82,15 @@ def _states(view: View) -> list[DiscoveryStatus]:
     ]
 
 
-def refresh_panel(view: View, actor: Actor) -> None:
+def refresh_panel(view: View, actor: Actor, *, after_write: Callable[[Category], None]) -> None:
+    """Refresh, Force refresh and Preview → Apply; `after_write` is told of every write."""
     category = view.category
     st.subheader("Refresh from the providers")
     states = _states(view)
     providers = [s.provider for s in states]
     now = now_utc()
     limited = any(is_rate_limited(s, now) for s in states)
-    scope = view.provider or f"all {_category_label(category)} providers"
+    scope = view.provider or f"all {category_label(category)} providers"
     buttons = st.columns([1, 1, 1, 2])
     refresh = buttons[0].button(
         "Refresh models",
@@ -140,10 +120,10 @@ def refresh_panel(view: View, actor: Actor) -> None:
     elif applied:
         # Apply follows a preview the admin just read: an explicit request, so the 5-minute
         # limit yields as it does for Force refresh.
-        _run_refresh(view, applied, force=True, actor=actor)
+        _run_refresh(view, applied, force=True, actor=actor, after_write=after_write)
     elif refresh or force:
         _drop_preview(view)
-        _run_refresh(view, providers, force=force, actor=actor)
+        _run_refresh(view, providers, force=force, actor=actor, after_write=after_write)
     stored_preview = st.session_state.get(_preview_key(view))
     if stored_preview is not None:
         _show_preview(view, stored_preview)
@@ -156,7 +136,7 @@ def refresh_panel(view: View, actor: Actor) -> None:
     # The last refresh's summary stays until the next change of the catalog.
     stored = st.session_state.get(view.key("refresh-summary"))
     summary = None
-    if stored is not None and stored[1] == _data_generation(category):
+    if stored is not None and stored[1] == data_generation(category):
         summary = stored[0]
     with buttons[3]:
         _last_refresh(view, states, now, said=summary is not None)
@@ -256,15 +236,22 @@ def _run_discovery(
     return report
 
 
-def _run_refresh(view: View, providers: Sequence[str], *, force: bool, actor: Actor) -> None:
+def _run_refresh(
+    view: View,
+    providers: Sequence[str],
+    *,
+    force: bool,
+    actor: Actor,
+    after_write: Callable[[Category], None],
+) -> None:
     title = "Force-refreshing" if force else "Refreshing"
     report = _run_discovery(view, providers, title=title, force=force, dry_run=False, actor=actor)
     if report is None:
         return
-    _bump(view.category)
+    after_write(view.category)
     st.session_state[view.key("refresh-summary")] = (
         summarize_report(report),
-        _data_generation(view.category),
+        data_generation(view.category),
     )
 
 
