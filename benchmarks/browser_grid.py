@@ -131,7 +131,8 @@ def bench_default(ui: Ui) -> list[float]:
         option = f"mistral/mistral-bench-{i:05d}"
         ui.page.keyboard.type(option)
         started_at.append(time.perf_counter())
-        ui.page.get_by_role("option", name=option, exact=True).click()
+        # Options read "Name — provider/model_id".
+        ui.page.get_by_role("option").filter(has_text=option).first.click()
         samples.append(until_shown(ui, f"{option} is now the default", started_at[0]))
         ui.settle()
     return samples
