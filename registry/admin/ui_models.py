@@ -227,25 +227,11 @@ def _filters_popover(category: Category) -> dict[str, Any]:
             key=f"{key}-max-price",
             placeholder="any",
         )
-        min_context = (
-            st.selectbox(
-                "Min context (tokens)",
-                CONTEXT_CHOICES,
-                format_func=lambda c: c if c == ANY else f"{c:,}",
-                key=f"{key}-min-context",
-            )
-            if text
-            else ANY
+        min_context = _token_floor(
+            "Min context (tokens)", CONTEXT_CHOICES, f"{key}-min-context", text
         )
-        min_output = (
-            st.selectbox(
-                "Min max output (tokens per reply)",
-                OUTPUT_CHOICES,
-                format_func=lambda c: c if c == ANY else f"{c:,}",
-                key=f"{key}-min-output",
-            )
-            if text
-            else ANY
+        min_output = _token_floor(
+            "Min max output (tokens per reply)", OUTPUT_CHOICES, f"{key}-min-output", text
         )
         retiring = st.selectbox(
             "Retiring within",
@@ -268,6 +254,13 @@ def _filters_popover(category: Category) -> dict[str, Any]:
         "retiring_within_days": None if retiring == ANY else int(retiring),
         "page_size": int(page_size),
     }
+
+
+def _token_floor(label: str, choices: Sequence[Any], key: str, shown: bool) -> Any:
+    """A "at least N tokens" filter (text models only; ANY when not shown)."""
+    if not shown:
+        return ANY
+    return st.selectbox(label, choices, format_func=lambda c: c if c == ANY else f"{c:,}", key=key)
 
 
 def _controls(category: Category) -> View:
