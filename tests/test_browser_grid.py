@@ -7,7 +7,6 @@ section (≤ 0.3 s click to updated count).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +24,6 @@ VIEWPORTS = [(1024, 768), (1440, 900)]
 HERMES = "openrouter/nousresearch/hermes-3-llama-3.1-405b"
 PENDING = ".st-key-text-section-pending"
 ROW_HEIGHT = 35
-TICK_GOAL_SECONDS = 0.3
 
 
 def catalog() -> list[DiscoveredModel]:
@@ -146,7 +144,7 @@ def test_sorting_orders_every_page_not_just_the_visible_one(dashboard: str, chro
     ui.page.close()
 
 
-def test_a_tick_updates_the_selection_within_the_goal(dashboard: str, chromium: Any) -> None:
+def test_each_tick_updates_the_selection_count(dashboard: str, chromium: Any) -> None:
     ui = open_text_models(chromium, dashboard, VIEWPORTS[0])
     page = ui.page
     ui.see("Rows 1–50 of 441 · 0 selected")
@@ -159,8 +157,7 @@ def test_a_tick_updates_the_selection_within_the_goal(dashboard: str, chromium: 
         page.get_by_text(f"Rows 1–50 of 441 · {count} selected").wait_for(timeout=WAIT_MS)
         timings.append(time.perf_counter() - started)
         ui.settle()
-    # The goal holds on an idle machine (`make bench` measures it); a CI box busy with other
-    # jobs gets three times the time rather than a flaky failure.
-    busy = os.getloadavg()[0] > (os.cpu_count() or 1)
-    assert min(timings) <= TICK_GOAL_SECONDS * (3 if busy else 1), timings
+    # Speed is a benchmark's business (`benchmarks/browser_grid.py`, goal 0.3 s): a timed
+    # assertion here would only be flaky on a busy machine.
+    print(f"tick → count updated: {', '.join(f'{t:.2f} s' for t in timings)}")
     page.close()

@@ -76,7 +76,7 @@ def test_sections_show_counts_and_models_as_provider_slash_id(database: Database
     seed_pending("mistral", ["mistral-new-1", "mistral-new-2"])
     at = text_page()
     total_enabled = count_models(ModelFilter(category="text", status="enabled"))
-    assert headings(at)[1:] == [
+    assert headings(at) == [
         "Pending approval (2)",
         f"Enabled ({total_enabled})",
         "Disabled (0)",
@@ -131,7 +131,7 @@ def test_search_filters_every_section(database: Database) -> None:
     at = text_page()
     at.text_input(key="text-search").input("ZETA").run()
     assert_clean(at)
-    assert headings(at)[1:] == [
+    assert headings(at) == [
         "Pending approval (2)",
         "Enabled (0)",
         "Disabled (0)",
@@ -145,7 +145,7 @@ def test_search_filters_every_section(database: Database) -> None:
 def test_thousands_of_rows_are_paginated(database: Database) -> None:
     seed_pending("openrouter", [f"vendor/model-{i:04d}" for i in range(120)])
     at = text_page("openrouter")
-    assert headings(at)[1] == "Pending approval (120)"
+    assert headings(at)[0] == "Pending approval (120)"
     assert len(grid_models(at, "text", "pending")) == 50
     assert "Rows 1–50 of 120 · 0 selected" in everything(at)
     pager = next(p for p in at.pagination if "pending" in str(p.key))
@@ -167,7 +167,7 @@ def test_refresh_shows_progress_then_new_models_wait_in_pending(
     assert_clean(at)
     assert messages(at, "success")[0].startswith("Refreshed 1 of 1 provider(s): 3 new")
     assert "✓ openai: 11 listed, 3 new, 0 deprecated" in everything(at)
-    assert headings(at)[1] == "Pending approval (3)"
+    assert headings(at)[0] == "Pending approval (3)"
     assert grid_models(at, "text", "pending") == [
         "openai/gpt-5.4-nano",
         "openai/o3",
@@ -246,12 +246,12 @@ def test_approve_and_reject_selected(database: Database) -> None:
     at = click(at, "text-approve")
     assert toasts(at) == ["Approved 2 model(s): mistral/m-a, mistral/m-c"]
     assert enabled("mistral") == before + 2
-    assert headings(at)[1] == "Pending approval (1)"
+    assert headings(at)[0] == "Pending approval (1)"
     at = select_models(at, "text", "pending", ["mistral/m-b"])
     at = click(at, "text-reject")
     assert toasts(at) == ["Rejected 1 model(s): mistral/m-b"]
     assert status_of("mistral", "m-b") is ModelStatus.DISABLED
-    assert headings(at)[3] == "Disabled (1)"
+    assert headings(at)[2] == "Disabled (1)"
     # The acting admin is recorded.
     entries = list_audit_entries(model="m-a", action="status_change")
     assert [e.actor for e in entries] == ["local-admin@localhost"]
@@ -277,7 +277,7 @@ def test_approve_all_covers_every_page(database: Database) -> None:
     at = text_page("openrouter")
     at = click(at, "text-approve-all")
     assert toasts(at) == ["Approved all 70 pending model(s)"]
-    assert headings(at)[1] == "Pending approval (0)"
+    assert headings(at)[0] == "Pending approval (0)"
     assert status_of("mistral", "not-this-provider") is ModelStatus.PENDING
 
 
@@ -310,7 +310,7 @@ def test_grid_edits_are_saved_together(database: Database) -> None:
         "for long stories",
     )
     assert status_of("anthropic", "claude-haiku-4-5-20251001") is ModelStatus.DISABLED
-    assert headings(at)[3] == "Disabled (1)"
+    assert headings(at)[2] == "Disabled (1)"
     assert {e.field for e in list_audit_entries(model="claude-opus-4-6", action="edit")} == {
         "display_name",
         "admin_notes",
@@ -477,7 +477,7 @@ def test_tts_page_is_the_same_component_for_voices(database: Database) -> None:
     at = open_app("tts_models")
     assert_clean(at)
     assert at.title[0].value == "TTS models"
-    assert headings(at)[1] == "Pending approval (3)"
+    assert headings(at)[0] == "Pending approval (3)"
     at.selectbox(key="tts-provider").set_value("elevenlabs").run()
     at = select_models(at, "tts", "pending", ["elevenlabs/voice-0"])
     at = click(at, "tts-approve")

@@ -398,8 +398,9 @@ def _draw_section(
 ) -> None:
     filters = view.filter(section)
     total = count_models(filters)
-    # Heading and select boxes share one line: more rows fit above the fold.
-    head = st.columns([3, 2, 2], vertical_alignment="bottom")
+    # Heading and select boxes (or an empty section's note) share one line: more rows fit
+    # above the fold.
+    head = st.columns([3, 2, 2] if total else [3, 4], vertical_alignment="center")
     head[0].subheader(f"{SECTION_TITLES[section]} ({total})")
     _undo_bar(view, section, actor)
     if section is ModelStatus.DEPRECATED:
@@ -408,7 +409,7 @@ def _draw_section(
         _default_warning(view, defaults)
     if total == 0:
         narrowed = "search is on" if view.search else "filters are on" if view.narrowed else ""
-        st.caption(EMPTY_NOTES[section] + (f" ({narrowed})" if narrowed else ""))
+        head[1].caption(EMPTY_NOTES[section] + (f" ({narrowed})" if narrowed else ""))
         return
     pages = max(1, math.ceil(total / view.page_size))
     grid_slot = st.container()  # the page picker goes under the grid, the grid here

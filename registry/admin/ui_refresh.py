@@ -85,7 +85,6 @@ def _states(view: View) -> list[DiscoveryStatus]:
 def refresh_panel(view: View, actor: Actor, *, after_write: Callable[[Category], None]) -> None:
     """Refresh, Force refresh and Preview → Apply; `after_write` is told of every write."""
     category = view.category
-    st.subheader("Refresh from the providers")
     states = _states(view)
     providers = [s.provider for s in states]
     now = now_utc()
