@@ -55,6 +55,12 @@ from registry.discovery_claims import (
 from registry.discovery_claims import (
     ClaimVerdict as ClaimVerdict,  # re-exported: the claim policy's public names
 )
+from registry.discovery_fetch import (
+    CURATED_NO_KEY_NOTE as CURATED_NO_KEY_NOTE,  # re-exported: the dashboard names them
+)
+from registry.discovery_fetch import (
+    CURATED_SOURCE_NOTE as CURATED_SOURCE_NOTE,
+)
 from registry.discovery_fetch import fetch_listing, missing_key_message
 from registry.errors import (
     KeyRejectedError,
@@ -85,10 +91,6 @@ from registry.types import (
 
 logger = logging.getLogger(__name__)
 
-CURATED_SOURCE_NOTE = "Using curated list (provider API doesn't support discovery)"
-CURATED_NO_KEY_NOTE = (
-    "Using curated list (no API key to list the provider's models: add one on the API keys page)"
-)
 # Skipped entries named one by one in a refresh's warnings; the rest are counted.
 MAX_SKIPPED_NAMED = 5
 
@@ -491,9 +493,8 @@ class _Refresh:
             if exc.retry_after:
                 result.next_refresh_at = utcnow() + timedelta(seconds=exc.retry_after)
             raise
-        if listing is None:
-            listable = self.category in get_adapter(self.provider).categories
-            self._use_curated(result, CURATED_NO_KEY_NOTE if listable else CURATED_SOURCE_NOTE)
+        if isinstance(listing, str):  # the curated list stands in, for the reason it says
+            self._use_curated(result, listing)
         else:
             self._write(listing, result)
 

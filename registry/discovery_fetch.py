@@ -6,7 +6,7 @@ from __future__ import annotations
 from registry import keys
 from registry.errors import MissingKeyError, ProviderError
 from registry.providers import get_adapter
-from registry.providers.base import Credentials, ProviderListing, redact
+from registry.providers.base import ProviderListing, redact
 from registry.types import Category
 
 # Categories a provider cannot list without a key but whose curated list is good enough.
@@ -15,26 +15,32 @@ CURATED_WHEN_NO_KEY: frozenset[tuple[Category, str]] = frozenset(
 )
 
 
+CURATED_SOURCE_NOTE = "Using curated list (provider API doesn't support discovery)"
+CURATED_NO_KEY_NOTE = (
+    "Using curated list (no API key to list the provider's models: add one on the API keys page)"
+)
+
+
 def missing_key_message(provider: str, env: str) -> str:
     extra = " and AZURE_SPEECH_REGION" if provider == "azure" else ""
     return f"no API key configured: add one on the API keys page or set {env}{extra}"
 
 
-def fetch_listing(provider: str, category: Category, timeout: float) -> ProviderListing | None:
-    """The provider's listing of `category`; None when the curated list stands in for it (the
-    API cannot list the category, or no key is configured where the curated list is enough).
+def fetch_listing(provider: str, category: Category, timeout: float) -> ProviderListing | str:
+    """The provider's listing of `category`; or, when the curated list stands in for it, the
+    note saying why (the API cannot list the category, or no key is configured where the
+    curated list is enough).
 
     Raises `MissingKeyError` without a key otherwise, and any failure as a `ProviderError`
     (`ProviderRateLimitedError` with the provider's Retry-After).
     """
     adapter = get_adapter(provider)
-    credentials: Credentials | None = None
-    listable = category in adapter.categories
-    if listable:
-        credentials = keys.get_credentials(provider)
-    if not listable or credentials is None:
-        if (category, provider) in CURATED_WHEN_NO_KEY or not listable:
-            return None
+    if category not in adapter.categories:
+        return CURATED_SOURCE_NOTE
+    credentials = keys.get_credentials(provider)
+    if credentials is None:
+        if (category, provider) in CURATED_WHEN_NO_KEY:
+            return CURATED_NO_KEY_NOTE
         raise MissingKeyError(provider, missing_key_message(provider, adapter.key_env))
     try:
         return adapter.list_models(category, credentials, timeout=timeout)

@@ -58,8 +58,26 @@ class Fallback(Protocol):
     def reason(self) -> str | None: ...
 
 
+class _RequestedAndResolved:
+    """`provider/model` of what the application asked for and of what it got."""
+
+    __slots__ = ()
+    requested_provider: str
+    requested_model: str
+    resolved_provider: str
+    resolved_model: str
+
+    @property
+    def requested_display(self) -> str:
+        return display_id(self.requested_provider, self.requested_model)
+
+    @property
+    def resolved_display(self) -> str:
+        return display_id(self.resolved_provider, self.resolved_model)
+
+
 @dataclass(frozen=True, slots=True)
-class FallbackUsage:
+class FallbackUsage(_RequestedAndResolved):
     """One row of `fallback_counts`: on `day`, the app asked for `requested_*` `count` times and
     got `resolved_*` (the latest answer) because of `reason`."""
 
@@ -72,14 +90,6 @@ class FallbackUsage:
     resolved_model: str
     count: int
     last_at: datetime
-
-    @property
-    def requested_display(self) -> str:
-        return display_id(self.requested_provider, self.requested_model)
-
-    @property
-    def resolved_display(self) -> str:
-        return display_id(self.resolved_provider, self.resolved_model)
 
 
 _PendingKey = tuple[date, str, str, str, str]
@@ -254,7 +264,7 @@ def read_fallback_counts(
 
 
 @dataclass(frozen=True, slots=True)
-class FallbackSummary:
+class FallbackSummary(_RequestedAndResolved):
     """One requested model across days: what it got lately, why, and how often."""
 
     category: Category
@@ -266,14 +276,6 @@ class FallbackSummary:
     count_today: int  # the current UTC day
     count_7d: int  # the last 7 UTC days, today included
     last_at: datetime
-
-    @property
-    def requested_display(self) -> str:
-        return display_id(self.requested_provider, self.requested_model)
-
-    @property
-    def resolved_display(self) -> str:
-        return display_id(self.resolved_provider, self.resolved_model)
 
 
 def summarize_fallbacks(usages: Iterable[FallbackUsage], today: date) -> list[FallbackSummary]:

@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +288,30 @@ class Ui:
         self.settle()
         self.page.screenshot(path=str(path))
         assert path.stat().st_size > 10_000, f"{path} looks empty"
+
+
+@dataclass
+class OpenAIDashboard:
+    url: str
+    standin: StandInServer
+    database_url: str
+    screenshots: Path
+
+
+@contextmanager
+def openai_dashboard(data: Path) -> Iterator[OpenAIDashboard]:
+    """The dashboard on a fresh SQLite database in `data`, OpenAI listed by a stand-in serving
+    the project's fixture. Screenshots go to `REGISTRY_SCREENSHOTS_DIR` (`docs/screenshots`
+    refreshes the README's), else to the data folder."""
+    database_url = migrated_sqlite(data)
+    with StandInServer() as standin:
+        openai_standin.install(standin, load_fixture("openai"))
+        env = {
+            "REGISTRY_DATABASE_URL": database_url,
+            "REGISTRY_OPENAI_BASE_URL": standin.origin,
+            "OPENAI_API_KEY": "sk-browser-test-0000",
+        }
+        with streamlit_server(data, env) as url:
+            shots = Path(os.environ.get("REGISTRY_SCREENSHOTS_DIR") or data / "screenshots")
+            shots.mkdir(parents=True, exist_ok=True)
+            yield OpenAIDashboard(url, standin, database_url, shots)

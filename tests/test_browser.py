@@ -10,10 +10,7 @@ test's temporary folder.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,18 +21,10 @@ from registry.db import Database, set_database
 from registry.demo import load_fixture
 from registry.resolution import get_ai_config_for_story
 from registry.standin import openai as openai_standin
-from registry.standin.server import StandInServer
-from tests.dashboard_support import WAIT_MS, Ui, migrated_sqlite, streamlit_server
+from tests.dashboard_support import WAIT_MS, Ui, openai_dashboard
+from tests.dashboard_support import OpenAIDashboard as Dashboard
 
 pytestmark = pytest.mark.browser
-
-
-@dataclass
-class Dashboard:
-    url: str
-    standin: StandInServer
-    database_url: str
-    screenshots: Path
 
 
 def _listing_without(model_id: str) -> Any:
@@ -46,19 +35,8 @@ def _listing_without(model_id: str) -> Any:
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[Dashboard]:
-    data = tmp_path_factory.mktemp("browser")
-    database_url = migrated_sqlite(data)
-    with StandInServer() as standin:
-        openai_standin.install(standin, load_fixture("openai"))
-        env = {
-            "REGISTRY_DATABASE_URL": database_url,
-            "REGISTRY_OPENAI_BASE_URL": standin.origin,
-            "OPENAI_API_KEY": "sk-browser-test-0000",
-        }
-        with streamlit_server(data, env) as url:
-            shots = Path(os.environ.get("REGISTRY_SCREENSHOTS_DIR") or data / "screenshots")
-            shots.mkdir(parents=True, exist_ok=True)
-            yield Dashboard(url, standin, database_url, shots)
+    with openai_dashboard(tmp_path_factory.mktemp("browser")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,7 @@ it pending.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,39 +17,20 @@ from registry.db import Database, set_database
 from registry.demo import load_fixture
 from registry.errors import ModelNotFoundError
 from registry.standin import openai as openai_standin
-from registry.standin.server import StandInServer
 from registry.store import get_model_by_provider_id
 from registry.types import Category, ModelStatus
-from tests.dashboard_support import Ui, migrated_sqlite, streamlit_server
+from tests.dashboard_support import OpenAIDashboard as Dashboard
+from tests.dashboard_support import Ui, openai_dashboard
 
 pytestmark = pytest.mark.browser
 
 VIEWPORTS = [(1024, 768), (1440, 900)]
 
 
-@dataclass
-class Dashboard:
-    url: str
-    standin: StandInServer
-    database_url: str
-    screenshots: Path
-
-
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    data = tmp_path_factory.mktemp("browser-refresh")
-    database_url = migrated_sqlite(data)
-    with StandInServer() as standin:
-        openai_standin.install(standin, load_fixture("openai"))
-        env = {
-            "REGISTRY_DATABASE_URL": database_url,
-            "REGISTRY_OPENAI_BASE_URL": standin.origin,
-            "OPENAI_API_KEY": "sk-browser-refresh-0000",
-        }
-        with streamlit_server(data, env) as url:
-            shots = Path(os.environ.get("REGISTRY_SCREENSHOTS_DIR") or data / "screenshots")
-            shots.mkdir(parents=True, exist_ok=True)
-            yield Dashboard(url, standin, database_url, shots)
+    with openai_dashboard(tmp_path_factory.mktemp("browser-refresh")) as served:
+        yield served
 
 
 def status_of(dashboard: Dashboard, model_id: str) -> ModelStatus | None:
