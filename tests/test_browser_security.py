@@ -122,9 +122,9 @@ def _login_page(chromium: Any, url: str) -> Any:
     return page
 
 
-def _submit(page: Any, password: str) -> None:
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+def _submit(page: Any, password: str, timeout_ms: float = WAIT_MS) -> None:
+    page.get_by_label("Password", exact=True).fill(password, timeout=timeout_ms)
+    page.get_by_role("button", name="Sign in").click(timeout=timeout_ms)
 
 
 def _failed_sign_ins(database_url: str) -> int:
@@ -216,7 +216,10 @@ def test_parallel_guessing_is_throttled_then_the_right_password_works(
     right = pages[0]
     deadline = time.monotonic() + LOCKOUT_SECONDS + 30
     while time.monotonic() < deadline:
-        _submit(right, PASSWORD)
+        try:
+            _submit(right, PASSWORD, timeout_ms=2_000)
+        except PlaywrightTimeout:
+            pass  # on a busy machine the last try's rerun signed in after the check below
         Ui(right).settle()
         if not right.get_by_label("Password", exact=True).count():
             break  # signed in (the Overview may still be drawing)
