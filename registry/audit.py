@@ -122,7 +122,9 @@ def bulk_audit_rows(
         return []
     targets = [new] * len(models) if isinstance(new, str) else list(new)
     if len(models) == 1 and not undo:
-        return [model_audit_row(actor, "status_change", models[0], "status", old[0], new, at)]
+        return [
+            model_audit_row(actor, "status_change", models[0], "status", old[0], targets[0], at)
+        ]
     groups: dict[str, list[str]] = {}
     for model, target in zip(models, targets, strict=True):
         groups.setdefault(target, []).append(f"{model.provider}/{model.model_id}")

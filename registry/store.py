@@ -755,6 +755,7 @@ def apply_model_edits(edits: Sequence[ModelEdit], *, actor: Actor = SYSTEM) -> E
         }
         defaults = _defaults(session)
         audit: list[dict[str, object]] = []
+        moved: list[tuple[AIModel, str, str]] = []  # row, old status, new status
         for key, edit in zip(keys, edits, strict=True):
             row = rows.get(key)
             if row is None:
@@ -769,17 +770,11 @@ def apply_model_edits(edits: Sequence[ModelEdit], *, actor: Actor = SYSTEM) -> E
             if not changes:
                 continue
             for column, new in changes.items():
-                if column in _AUDITED_COLUMNS:
+                if column == "status":
+                    moved.append((row, row.status, new))
+                elif column in _AUDITED_COLUMNS:
                     audit.append(
-                        model_audit_row(
-                            actor,
-                            "status_change" if column == "status" else "edit",
-                            row,
-                            column,
-                            getattr(row, column),
-                            new,
-                            now,
-                        )
+                        model_audit_row(actor, "edit", row, column, getattr(row, column), new, now)
                     )
                 setattr(row, column, new)
             row.updated_at = now
@@ -787,6 +782,10 @@ def apply_model_edits(edits: Sequence[ModelEdit], *, actor: Actor = SYSTEM) -> E
             report.changed += 1
         if report.errors:
             raise EditsRejectedError(report.errors)
+        # Status changes saved together are one bulk change: one entry listing its models.
+        audit += bulk_audit_rows(
+            actor, [m[0] for m in moved], [m[1] for m in moved], [m[2] for m in moved], now
+        )
         write_audit(session, audit)
     return report
 

@@ -9,7 +9,9 @@ from registry.audit import Actor, list_audit_entries
 from registry.db import Database
 from registry.errors import RegistryError
 from registry.store import (
+    ModelEdit,
     ModelFilter,
+    apply_model_edits,
     bulk_update_models,
     change_model_statuses,
     get_default_model_for_provider,
@@ -60,6 +62,40 @@ def test_approving_many_models_writes_one_audit_entry_naming_each(database: Data
 def test_one_model_keeps_its_own_audit_entry(database: Database) -> None:
     model = get_model_by_provider_id("openai", "gpt-4o", "text")
     bulk_update_models([model.id], "disabled", actor=ADMIN)
+    (entry,) = list_audit_entries(model="gpt-4o")
+    assert (entry.model_id, entry.old_value, entry.new_value) == ("gpt-4o", "enabled", "disabled")
+
+
+def test_status_edits_saved_from_the_grid_together_are_one_audit_entry(
+    database: Database,
+) -> None:
+    ids = seed_openrouter(4)
+    bulk_update_models(ids, "enabled", actor=ADMIN)
+    before = len(list_audit_entries(limit=100_000))
+    edits = [ModelEdit(i, status="disabled") for i in ids[:3]]
+    edits += [ModelEdit(ids[3], status="deprecated", display_name="Renamed")]
+    assert apply_model_edits(edits, actor=ADMIN).changed == 4
+    after = list_audit_entries(limit=100_000)
+    entries = after[: len(after) - before]  # newest first
+    status = [e for e in entries if e.action == "status_change"]
+    assert len(status) == 1, [e.new_value for e in status]
+    assert (status[0].model_id, status[0].old_value) == (None, "enabled")
+    assert status[0].new_value == (
+        "disabled — 3 models: openrouter/v/m-000, openrouter/v/m-001, openrouter/v/m-002; "
+        "deprecated — 1 model: openrouter/v/m-003"
+    )
+    # A renamed model keeps its own entry: the new name is not a status.
+    (renamed,) = [e for e in entries if e.action == "edit"]
+    assert (renamed.model_id, renamed.field, renamed.new_value) == (
+        "v/m-003",
+        "display_name",
+        "Renamed",
+    )
+
+
+def test_one_status_edit_saved_from_the_grid_names_its_model(database: Database) -> None:
+    model = get_model_by_provider_id("openai", "gpt-4o", "text")
+    apply_model_edits([ModelEdit(model.id, status="disabled")], actor=ADMIN)
     (entry,) = list_audit_entries(model="gpt-4o")
     assert (entry.model_id, entry.old_value, entry.new_value) == ("gpt-4o", "enabled", "disabled")
 
