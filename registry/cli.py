@@ -107,7 +107,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             f"refreshed {r.refreshed}, deprecated {len(r.deprecated)}{held}",
             file=sys.stderr,
         )
-        for line in r.errors + r.warnings:
+        for line in r.errors + r.warnings + r.notes:
             print(f"{'':<11} {inert(line)}", file=sys.stderr)
 
     providers = [args.provider] if args.provider else None

@@ -110,6 +110,7 @@ class ProviderResult:
     held_back: list[str] = field(default_factory=list)  # missing, kept by the deprecation guard
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for information only, e.g. what was left out
     rate_limited: bool = False  # skipped by our 5-minute limit, or the provider answered 429
     missing_key: bool = False  # failed only because no API key is configured
     next_refresh_at: datetime | None = None
@@ -133,6 +134,7 @@ class ProviderResult:
             "refreshed": self.refreshed,
             "held_back": list(self.held_back),
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
             "next_refresh_at": self.next_refresh_at.isoformat() if self.next_refresh_at else None,
             "seconds": round(self.seconds, 3),
         }
@@ -582,7 +584,7 @@ class _Refresh:
         now = utcnow()
         if self.dry_run:
             if listing.left_out:  # a preview says what classification left out, and why
-                result.warnings.append(left_out_summary(self.category.value, listing.left_out))
+                result.notes.append(left_out_summary(self.category.value, listing.left_out))
             with self.database.read() as session:
                 plan = self._plan(session, listing, models, skipped)
                 self._report_plan(session, plan, result)

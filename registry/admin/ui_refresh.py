@@ -300,6 +300,8 @@ def _show_preview(view: View, report: DiscoveryReport) -> None:
                     say("warning", text)
                 else:
                     st.text(text)
+            for note in result.notes:  # what classification left out: not a fault
+                st.caption(escape_markdown(note))
             st.caption(escape_markdown(preview_changed(result)))
         no_keys_notice(summary.missing_keys)
         cols = st.columns([1, 1, 3])
