@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, select
 
-from registry.admin.outcomes import Outcome, outcome_of
 from registry.cli import main as cli_main
 from registry.db import Database
 from registry.demo import StandInProviders, load_fixture
@@ -72,18 +71,6 @@ def test_a_dry_run_writes_nothing_and_reports_what_the_real_run_then_does(
         planned.held_back,
     )
     assert dump(database) != before
-
-
-def test_a_dry_run_notes_what_classification_left_out_without_a_warning(
-    database: Database, providers: StandInProviders
-) -> None:
-    # The stand-in's OpenAI listing holds embeddings, speech and image models beside text ones.
-    (planned,) = discover_models("text", ["openai"], dry_run=True).results
-    assert planned.warnings == []
-    assert outcome_of(planned) is Outcome.DONE  # ✓, not ⚠: leaving an embedding out is no fault
-    (note,) = planned.notes
-    assert note.startswith("left out ") and "embedding 1" in note
-    assert planned.to_json()["notes"] == [note]
 
 
 def test_a_dry_run_shows_what_the_deprecation_guard_would_hold_back(
