@@ -96,15 +96,30 @@ _SETTINGS = cast(Table, AppSetting.__table__)
 class Snapshot:
     """One consistent view of the catalog and settings; never mutated except its memo dicts."""
 
-    __slots__ = ("loaded_at", "loaded_wall", "memo", "models", "resolved", "settings", "version")
+    __slots__ = (
+        "loaded_at",
+        "loaded_wall",
+        "memo",
+        "models",
+        "read_started",
+        "resolved",
+        "settings",
+        "version",
+    )
 
     def __init__(
-        self, version: int | None, models: dict[ModelKey, ModelEntry], settings: dict[str, str]
+        self,
+        version: int | None,
+        models: dict[ModelKey, ModelEntry],
+        settings: dict[str, str],
+        read_started: float | None = None,
     ) -> None:
         self.version = version  # None: the curated catalog, not read from a database
         self.models = models
         self.settings = settings
         self.loaded_at = time.monotonic()
+        # When the read began (monotonic): of two reads, the later one saw the newer database.
+        self.read_started = self.loaded_at if read_started is None else read_started
         self.loaded_wall = datetime.now(UTC)
         # Answers computed from this snapshot; a new snapshot starts empty.
         self.resolved: dict[object, Any] = {}
@@ -161,6 +176,7 @@ def read_snapshot(connection: Connection) -> Snapshot:
     """`load_snapshot` on a connection the caller holds (one transaction, committed)."""
     # Committing a read is no catalog change: it must not mark the keeper stale.
     connection = connection.execution_options(**{NOT_A_CATALOG_CHANGE: True})
+    started = time.monotonic()
     with connection.begin():
         version = int(connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1)) or 0)
         models: dict[ModelKey, ModelEntry] = {
@@ -179,7 +195,7 @@ def read_snapshot(connection: Connection) -> Snapshot:
             key: value
             for key, value in connection.execute(select(_SETTINGS.c.key, _SETTINGS.c.value))
         }
-    return Snapshot(version, models, settings)
+    return Snapshot(version, models, settings, read_started=started)
 
 
 def push_wanted() -> bool:
@@ -379,6 +395,7 @@ class SnapshotKeeper:
         self._outage = False
         self._state_lock = threading.Lock()
         self._local_lock = threading.Lock()
+        self._install_lock = threading.Lock()
         self._stop = threading.Event()
         self._first_load = threading.Event()
         self._thread: threading.Thread | None = None
@@ -475,7 +492,12 @@ class SnapshotKeeper:
     # freshness ---------------------------------------------------------------------------
 
     def _install(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
+        # Two threads may load at once (the listener on a notice, a caller after its own
+        # write): a read that began earlier must not replace one that began later, or the
+        # caller's own change would vanish until the next notice.
+        with self._install_lock:
+            if snapshot.read_started >= self.snapshot.read_started:
+                self.snapshot = snapshot
 
     def _check(self) -> None:
         """Reload when the stamp moved, or the snapshot is older than the TTL."""

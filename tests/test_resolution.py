@@ -38,6 +38,7 @@ from registry.resolution import (
 )
 from registry.schema import AIModel, DiscoveryState, RegistryStamp, utcnow
 from registry.settings import GlobalConfig, set_global_config
+from registry.snapshot import SnapshotKeeper, load_snapshot
 from registry.store import (
     get_model_by_provider_id,
     set_default_model,
@@ -362,6 +363,20 @@ def test_snapshot_follows_set_database(
     assert resolve("text", "openai", "gpt-4o").fallback is False
     set_database(sqlite_database)
     assert resolve("text", "openai", "gpt-4o").fallback is True
+
+
+def test_a_read_that_began_earlier_never_replaces_a_newer_snapshot(database: Database) -> None:
+    """The listener's reload for an earlier change can finish after the reload a caller made
+    for its own write; the caller's change must stay visible (seen once in CI as a lookup that
+    answered from before the caller's last write)."""
+    keeper = SnapshotKeeper(database)
+    earlier = load_snapshot(database)  # the listener's read, begun before the write
+    _set_status("openai", "gpt-4o", "disabled")
+    later = load_snapshot(database)  # the caller's read for its own write
+    keeper._install(later)
+    keeper._install(earlier)  # the listener finishes last
+    assert keeper.snapshot is later
+    assert keeper.snapshot.status("text", "openai", "gpt-4o") == "disabled"
 
 
 def test_lookups_stay_consistent_while_admins_write(database: Database) -> None:
