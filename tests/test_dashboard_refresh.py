@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from registry.admin.outcomes import Outcome, outcome_of, summarize_report
 from registry.audit import list_audit_entries
+from registry.config import PROVIDER_KEY_ENV
 from registry.db import Database
 from registry.demo import StandInProviders
 from registry.discovery import DiscoveryReport, ProviderResult, get_discovery_state
@@ -167,6 +168,9 @@ def test_preview_writes_nothing_and_apply_applies(
     text = everything(at)
     assert "Preview — nothing was written" in text
     assert "New (pending approval) (3): gpt-5.4-nano, o3, o4-mini" in text
+    # What classification left out is a caption, not a warning.
+    assert "left out 8 listed models that are not text models (embedding 1" in text
+    assert not [w for w in messages(at, "warning") if "left out" in w]
     held = [w for w in messages(at, "warning") if w.startswith("Held back by the guard")]
     assert held == ["Held back by the guard (missing, but kept) (2): gone-0, gone-1"]
     assert "Would refresh 1 of 1 provider(s): 3 new, 0 deprecated · 1 with warnings" in (
@@ -186,6 +190,19 @@ def test_preview_writes_nothing_and_apply_applies(
     assert any(w.startswith("⚠ openai: 11 listed, 3 new") for w in alerts(at, "warning"))
     assert len(webhook.posts) == 1
     assert len(providers.servers["openai"].requests_to("/v1/models")) == 2
+
+
+def test_a_preview_without_any_key_offers_no_apply(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in PROVIDER_KEY_ENV.values():
+        monkeypatch.delenv(variable, raising=False)
+    at = click(open_app("text_models"), "text-preview-refresh")
+    assert_clean(at)
+    assert "Would refresh 0 of 6 provider(s): 0 new, 0 deprecated · 6 without an API key" in (
+        messages(at, "info")
+    )
+    assert at.button(key="text-apply-refresh").disabled
 
 
 def test_one_webhook_per_dashboard_refresh_run(

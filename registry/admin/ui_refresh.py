@@ -305,13 +305,18 @@ def _show_preview(view: View, report: DiscoveryReport) -> None:
             st.caption(escape_markdown(preview_changed(result)))
         no_keys_notice(summary.missing_keys)
         cols = st.columns([1, 1, 3])
+        # Without a key no provider can be listed: applying would only repeat the note above.
+        nothing_to_apply = all(line.outcome is Outcome.NO_KEY for line in summary.lines)
         cols[0].button(
             "Apply refresh",
             type="primary",
             key=view.key("apply-refresh"),
             on_click=_request_apply,
             args=(view, report),
-            help="Refresh now: the providers are listed again and what they list is applied.",
+            disabled=nothing_to_apply,
+            help="Add an API key first: no provider here can be listed without one."
+            if nothing_to_apply
+            else "Refresh now: the providers are listed again and what they list is applied.",
         )
         cols[1].button(
             "Discard preview",
