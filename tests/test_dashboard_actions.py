@@ -64,6 +64,30 @@ def test_default_chooser_offers_every_enabled_model_by_name_and_id(database: Dat
     assert get_default_model_for_provider("openrouter", "text") == "vendor/m-377"
 
 
+def test_default_chooser_follows_models_enabled_or_disabled_elsewhere(database: Database) -> None:
+    seed("openrouter", ["vendor/late"])
+    at = page("openrouter")
+
+    def offered() -> list[str]:
+        picker = next(s for s in at.selectbox if s.label == "Default text model of openrouter")
+        return list(picker.options)
+
+    before = offered()
+    assert "Name vendor/late — openrouter/vendor/late" not in before
+    # Another admin (or the command line) enables one and disables another: the chooser,
+    # kept between runs for speed, follows the catalog's change stamp.
+    bulk_update_models(
+        list_model_ids(ModelFilter(provider="openrouter", status="pending")), "enabled"
+    )
+    gone = get_model_by_provider_id("openrouter", "openai/gpt-5-mini", "text")
+    bulk_update_models([gone.id], "disabled")
+    at.run()
+    now = offered()
+    assert "Name vendor/late — openrouter/vendor/late" in now
+    assert not [o for o in now if o.endswith("openrouter/openai/gpt-5-mini")]
+    assert len(now) == len(before)
+
+
 def test_unsaved_edits_survive_an_approval_elsewhere_on_the_page(database: Database) -> None:
     seed("xai", ["grok-new"])
     at = page("xai")
