@@ -71,12 +71,23 @@ class Registry:
     `Registry(database_url=...)` names the database; `Registry(database=db)` uses an open
     `Database` that the caller keeps (and disposes); `Registry()` or
     `Registry.from_environment()` reads `REGISTRY_DATABASE_URL` (default: SQLite in
-    `REGISTRY_DATA_DIR`) when the database is first needed. Building one does no I/O.
+    `REGISTRY_DATA_DIR`) when the database is first needed. `secret_key` is the Fernet key
+    its stored API keys were encrypted with (default: `REGISTRY_SECRET_KEY`, else the data
+    folder's file). Building one does no I/O.
     """
 
-    def __init__(self, database_url: str | None = None, *, database: Database | None = None):
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        database: Database | None = None,
+        secret_key: str | None = None,
+    ):
         if database_url is not None and database is not None:
             raise InvalidInputError("give a Registry a database_url or a database, not both")
+        # The Fernet key its stored API keys were encrypted with; None: the process's
+        # (REGISTRY_SECRET_KEY, else the data folder's file).
+        self._secret_key = secret_key
         self._database_url = database_url
         self._database = database
         self._owns_database = database is None
@@ -321,18 +332,18 @@ class Registry:
     # secrets and adapters ----------------------------------------------------------------
 
     def get_api_key(self, provider: str) -> str | None:
-        """The provider's API key stored in this registry's database (decrypted with the
-        process's secret: `REGISTRY_SECRET_KEY`, else the data folder's file), else the
-        environment's; None when neither is configured."""
+        """The provider's API key stored in this registry's database (decrypted with its
+        `secret_key`, else the process's secret: `REGISTRY_SECRET_KEY`, else the data folder's
+        file), else the environment's; None when neither is configured."""
         from registry import keys  # loaded on first use: resolution does not need it
 
-        return keys.get_api_key(provider, database=self.database)
+        return keys.get_api_key(provider, database=self.database, secret_key=self._secret_key)
 
     def credentials(self, provider: str) -> Credentials | None:
         """What the provider's adapter needs (key, Azure region), from this registry."""
         from registry import keys
 
-        return keys.get_credentials(provider, database=self.database)
+        return keys.get_credentials(provider, database=self.database, secret_key=self._secret_key)
 
     def adapter(self, provider: str) -> ProviderAdapter:
         """The provider's adapter (needs the `discovery` extra; adapters hold no state)."""

@@ -41,13 +41,18 @@ def mask_key(key: str) -> str:
 class _Secret:
     value: str
     path: Path | None  # the generated file it was read from; None for REGISTRY_SECRET_KEY
+    given: bool = False  # Registry(secret_key=...) named it
 
     @property
     def origin(self) -> str:
+        if self.given:
+            return "the secret_key given to Registry()"
         return SECRET_ENV if self.path is None else f"the secret key file {self.path}"
 
     @property
     def remedy(self) -> str:
+        if self.given:
+            return "give Registry() the key the API keys were stored with"
         if self.path is None:
             return f"set {SECRET_ENV} to the key the API keys were stored with"
         return f"restore the file from a backup, or set {SECRET_ENV} to the key it held"
@@ -129,8 +134,10 @@ def _mismatch(secret: _Secret) -> str:
     )
 
 
-def _decrypt(provider: str, token: str, database: Database | None = None) -> str:
-    secret = _secret(database)
+def _decrypt(
+    provider: str, token: str, database: Database | None = None, secret_key: str | None = None
+) -> str:
+    secret = _Secret(secret_key.strip(), None, given=True) if secret_key else _secret(database)
     try:
         return _fernet_for(secret).decrypt(token.encode()).decode()
     except InvalidToken:
@@ -204,9 +211,12 @@ def delete_api_key(provider: str, *, actor: Actor = SYSTEM) -> bool:
         return True
 
 
-def get_api_key(provider: str, *, database: Database | None = None) -> str | None:
-    """The stored key (in `database`, default: the default registry's), else the
-    environment's; None when neither is configured."""
+def get_api_key(
+    provider: str, *, database: Database | None = None, secret_key: str | None = None
+) -> str | None:
+    """The stored key (in `database`, default: the default registry's, decrypted with
+    `secret_key`, default: the process's secret), else the environment's; None when neither
+    is configured."""
     prov = parse_provider(provider)
     with (database or get_database()).read() as session:
         token = session.scalar(
@@ -214,7 +224,7 @@ def get_api_key(provider: str, *, database: Database | None = None) -> str | Non
         )
     if token is None:
         return config.environment_api_key(prov)
-    return _decrypt(prov, token, database)
+    return _decrypt(prov, token, database, secret_key)
 
 
 def azure_region(*, database: Database | None = None) -> str | None:
@@ -225,9 +235,11 @@ def azure_region(*, database: Database | None = None) -> str | None:
     return stored or config.setting(config.AZURE_REGION_ENV)
 
 
-def get_credentials(provider: str, *, database: Database | None = None) -> Credentials | None:
+def get_credentials(
+    provider: str, *, database: Database | None = None, secret_key: str | None = None
+) -> Credentials | None:
     """What an adapter needs, read at call time; None when no key is configured."""
-    key = get_api_key(provider, database=database)
+    key = get_api_key(provider, database=database, secret_key=secret_key)
     if key is None:
         return None
     region = azure_region(database=database) if provider == "azure" else None

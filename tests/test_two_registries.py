@@ -18,11 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import update
 
-from registry import Registry, RegistryError
+from registry import Registry, RegistryError, set_default_registry
 from registry.db import Database
-from registry.keys import set_api_key
+from registry.errors import SecretKeyError
+from registry.keys import SECRET_ENV, set_api_key
 from registry.resolution import FallbackReason, resolve
 from registry.schema import AIModel
 from tests.conftest import make_database
@@ -238,3 +240,32 @@ def test_each_registry_reads_the_api_keys_stored_in_its_own_database(
         credentials = first.credentials("openai")
         assert credentials is not None and credentials.api_key == "sk-first-registry-0001"
         assert second.credentials("openai") is None
+
+
+def test_each_registry_decrypts_its_keys_with_its_own_secret(
+    sqlite_database: Database, other_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first_secret, second_secret = (Fernet.generate_key().decode() for _ in range(2))
+    monkeypatch.setenv(SECRET_ENV, first_secret)
+    set_api_key("openai", "sk-first-registry-0001")  # the default registry: the first database
+    storing = Registry(database=other_database)
+    previous = set_default_registry(storing)
+    try:
+        monkeypatch.setenv(SECRET_ENV, second_secret)
+        set_api_key("openai", "sk-second-registry-0002")
+    finally:
+        set_default_registry(previous)
+        storing.close()
+    monkeypatch.delenv(SECRET_ENV)  # the process's own secret is now neither of them
+    with (
+        Registry(database=sqlite_database, secret_key=first_secret) as first,
+        Registry(database=other_database, secret_key=second_secret) as second,
+        Registry(database=other_database, secret_key=first_secret) as mismatched,
+    ):
+        assert first.get_api_key("openai") == "sk-first-registry-0001"
+        credentials = second.credentials("openai")
+        assert credentials is not None and credentials.api_key == "sk-second-registry-0002"
+        with pytest.raises(SecretKeyError) as refused:
+            mismatched.get_api_key("openai")
+    assert "the secret_key given to Registry()" in str(refused.value)
+    assert first_secret not in str(refused.value) and "0002" not in str(refused.value)
