@@ -32,6 +32,7 @@ from typing import Any
 from registry import config
 from registry.db import Database
 from registry.errors import DatabaseError, InvalidInputError, RegistryError
+from registry.keeper import SnapshotKeeper, SnapshotSummary, one_line, unconfigured_keeper
 from registry.providers.base import Credentials, ProviderAdapter
 from registry.rules import (
     Exhausted,
@@ -46,13 +47,7 @@ from registry.rules import (
     story_in,
 )
 from registry.settings import GlobalConfig, parse_temperature
-from registry.snapshot import (
-    Snapshot,
-    SnapshotKeeper,
-    SnapshotSummary,
-    one_line,
-    unconfigured_keeper,
-)
+from registry.snapshot import Snapshot
 from registry.types import Category, parse_category, parse_provider
 from registry.usage import FallbackUsage, read_fallback_counts
 

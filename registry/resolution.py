@@ -21,10 +21,10 @@ from datetime import date
 from typing import Any
 
 from registry.client import default_registry
+from registry.keeper import SnapshotSummary
 from registry.provider_status import ProviderStatus, get_provider_status
 from registry.rules import FallbackReason, ResolutionRule, ResolvedConfig, ResolvedModel
 from registry.settings import GlobalConfig
-from registry.snapshot import SnapshotSummary
 from registry.types import Category
 from registry.usage import FallbackUsage
 

@@ -17,6 +17,7 @@ from registry.catalog import CURATED
 from registry.cli import main as cli_main
 from registry.db import Database, set_database
 from registry.errors import InvalidInputError, ModelNotEnabledError, NoAvailableModelError
+from registry.keeper import SnapshotKeeper
 from registry.keys import set_api_key
 from registry.migrate import upgrade as migrate_database
 from registry.resolution import (
@@ -38,7 +39,7 @@ from registry.resolution import (
 )
 from registry.schema import AIModel, DiscoveryState, RegistryStamp, utcnow
 from registry.settings import GlobalConfig, set_global_config
-from registry.snapshot import SnapshotKeeper, load_snapshot
+from registry.snapshot import load_snapshot
 from registry.store import (
     get_model_by_provider_id,
     set_default_model,

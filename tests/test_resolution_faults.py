@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
-from registry import snapshot
+from registry import keeper
 from registry.catalog import CURATED
 from registry.cli import main as cli_main
 from registry.client import default_registry
@@ -364,7 +364,7 @@ def test_a_lone_surrogate_in_a_requested_id_is_logged_as_an_escape(
 def test_log_limiter_keeps_limiting_past_its_capacity(
     database: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(snapshot, "LOG_KEYS_LIMIT", 500)
+    monkeypatch.setattr(keeper, "LOG_KEYS_LIMIT", 500)
     with caplog.at_level(logging.WARNING, logger="registry"):
         for _ in range(2):
             for n in range(2_000):
@@ -385,12 +385,12 @@ def test_a_failing_flush_is_warned_once_per_interval(
     with sqlite_database.transaction() as connection:
         connection.exec_driver_sql("DROP TABLE fallback_counts")
     with caplog.at_level(logging.DEBUG, logger="registry"):
-        keeper = default_registry().keeper()
-        keeper.flush_quietly()
-        keeper.flush_quietly()
+        running = default_registry().keeper()
+        running.flush_quietly()
+        running.flush_quietly()
     warned = [r for r in caplog.records if r.levelno >= logging.WARNING and "counts" in r.msg]
     assert len(warned) == 1 and "fallback counts not saved" in warned[0].getMessage()
-    assert keeper.recorder.pending_count() == 1  # kept for the next attempt
+    assert running.recorder.pending_count() == 1  # kept for the next attempt
 
 
 def test_pending_counts_stay_bounded_while_they_cannot_be_written(database: Database) -> None:

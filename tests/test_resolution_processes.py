@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
-from registry import snapshot
+from registry import keeper
 from registry.catalog import CURATED
 from registry.db import Database, set_database
 from registry.migrate import upgrade as migrate_database
@@ -61,8 +61,8 @@ else:
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Re-check a lost database every 0.2–0.5 s instead of 1–5 s, to keep the tests short."""
-    monkeypatch.setattr(snapshot, "OUTAGE_RETRY_MIN", 0.2)
-    monkeypatch.setattr(snapshot, "OUTAGE_RETRY_MAX", 0.5)
+    monkeypatch.setattr(keeper, "OUTAGE_RETRY_MIN", 0.2)
+    monkeypatch.setattr(keeper, "OUTAGE_RETRY_MAX", 0.5)
 
 
 def _wait_for(condition: object, timeout: float = 15.0) -> bool:
@@ -235,7 +235,7 @@ def test_postgres_outage_keeps_answering_from_the_snapshot_and_recovers(
     assert _wait_for(lambda: resolve("text", "openai", "gpt-4o").fallback)
     assert resolve("text", "openai", "gpt-4o").reason is FallbackReason.DISABLED
     assert not snapshot_summary().outage
-    messages = [r.getMessage() for r in caplog.records if r.name == "registry.snapshot"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "registry.keeper"]
     assert len([m for m in messages if "cannot read the catalog" in m]) == 1
     assert len([m for m in messages if "reachable again" in m]) == 1
     assert "answers from the snapshot loaded at" in messages[0]

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import event, update
 from sqlalchemy.engine import make_url
 
-from registry import snapshot
+from registry import keeper
 from registry.client import default_registry
 from registry.db import Database, set_database
 from registry.resolution import reset_snapshot, resolve
@@ -158,7 +158,7 @@ def test_an_idle_process_costs_at_most_one_transaction_a_second_on_one_connectio
 def test_a_change_without_a_notification_is_found_by_the_backstop_read(
     postgres: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(snapshot, "PUSH_BACKSTOP", 0.5)
+    monkeypatch.setattr(keeper, "PUSH_BACKSTOP", 0.5)
     set_database(postgres)
     try:
         assert resolve("text", "openai", "gpt-4o").fallback is False
@@ -187,14 +187,14 @@ def test_a_background_reload_leaves_lookups_without_io(
     try:
         reset_snapshot()
         assert resolve("text", "openai", "gpt-4o").fallback is False
-        keeper = default_registry().keeper()
-        assert keeper is not None
-        loaded = keeper.snapshot.version
+        running = default_registry().keeper()
+        assert running is not None
+        loaded = running.snapshot.version
         assert loaded is not None
         _set_status(other_process, "gpt-4o", "disabled")
         # Reloaded in the background, with no lookup in between to tidy up after it.
-        assert _wait_for(lambda: (keeper.snapshot.version or 0) > loaded)
-        assert keeper.dirty is False
+        assert _wait_for(lambda: (running.snapshot.version or 0) > loaded)
+        assert running.dirty is False
     finally:
         other_process.dispose()
 
