@@ -49,7 +49,8 @@ _IMPORT_PROBE = textwrap.dedent(
 
     os.register_at_fork, atexit.register = at_fork, at_exit
     import registry
-    import registry.client, registry.keeper, registry.resolution, registry.snapshot, registry.testing
+    import registry.client, registry.keeper, registry.resolution
+    import registry.snapshot, registry.testing
     from registry import Registry, get_ai_model  # the names exist; nothing is called
 
     print(json.dumps({
