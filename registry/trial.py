@@ -14,7 +14,8 @@ Safety. Every call is bounded in time and size (`MAX_SAMPLE_BYTES`) by the adapt
 `ListingGuard`, and never follows a redirect to another origin. A preview URL is provider
 text, so it is fetched without any key, only over http(s), and only from the provider's
 configured base URL or an https host whose addresses are all public (no loopback, private or
-link-local targets). Every error is a `RegistryError` whose message has the key redacted.
+link-local targets), connecting to the address that was checked (DNS rebinding). Every error
+is a `RegistryError` whose message has the key redacted.
 """
 
 from __future__ import annotations
@@ -268,30 +269,36 @@ def voice_sample(model: CatalogModel, *, timeout: float = DEFAULT_TIMEOUT_SECOND
 
 def preview_refusal(provider: str, url: str) -> str | None:
     """Why a preview URL may not be fetched, or None when it may (see the module docstring)."""
+    return _checked_preview(provider, url)[0]
+
+
+def _checked_preview(provider: str, url: str) -> tuple[str | None, tuple[str, str] | None]:
+    """(why not, None), or (None, the (host, address) the fetch must connect to: the address
+    checked here, so a name that resolves elsewhere a moment later is not followed), or
+    (None, None) for the provider's own configured origin."""
     import httpx  # the discovery extra; kept out of `import registry`
 
     try:
         target = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
-        return "it is not a valid URL"
+        return "it is not a valid URL", None
     if target.scheme not in ("http", "https") or not target.host:
-        return "only http(s) addresses are fetched"
+        return "only http(s) addresses are fetched", None
     configured = provider_base_url(provider)
     if configured:
         home = httpx.URL(configured)
         if (home.scheme, home.host, home.port) == (target.scheme, target.host, target.port):
-            return None  # the provider's own (configured) origin
+            return None, None  # the provider's own (configured) origin
     if target.scheme != "https":
-        return "only https addresses are fetched outside the provider's base URL"
+        return "only https addresses are fetched outside the provider's base URL", None
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(target.host, target.port or 443)}
+        found = socket.getaddrinfo(target.host, target.port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return "its host does not resolve"
-    if not addresses or not all(
-        ipaddress.ip_address(str(a).split("%")[0]).is_global for a in addresses
-    ):
-        return "its host is not a public address"
-    return None
+        return "its host does not resolve", None
+    addresses = [str(info[4][0]) for info in found]
+    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses):
+        return "its host is not a public address", None
+    return None, (target.host, addresses[0])
 
 
 def fetch_preview(provider: str, url: str, *, timeout: float) -> AudioSample:
@@ -304,12 +311,12 @@ def fetch_preview(provider: str, url: str, *, timeout: float) -> AudioSample:
         send,
     )
 
-    refusal = preview_refusal(provider, url)
+    refusal, pinned = _checked_preview(provider, url)
     if refusal is not None:
         raise MalformedResponseError(provider, f"the preview URL was not fetched: {refusal}")
 
     def fetch() -> AudioSample:
-        with listing_client(timeout=timeout) as client:
+        with listing_client(timeout=timeout, pinned=pinned) as client:
             response = send(
                 client, "GET", url, provider=provider, key_env="", secret=None, timeout=timeout
             )

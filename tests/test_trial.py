@@ -3,11 +3,17 @@ the stand-in servers (`registry.trial`)."""
 
 from __future__ import annotations
 
+import http.server
 import io
+import socket
+import threading
 import wave
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
+import httpx
 import pytest
 
 from registry import trial
@@ -15,6 +21,7 @@ from registry.db import Database
 from registry.demo import StandInProviders, load_fixture
 from registry.discovery import discover_models
 from registry.errors import MissingKeyError, ProviderError, ProviderTimeoutError
+from registry.providers.common import listing_client
 from registry.standin import StandInResponse
 from registry.standin.audio import SILENT_MP3
 from registry.standin.server import StandInServer
@@ -160,6 +167,70 @@ def test_a_preview_redirect_to_another_host_is_not_followed(providers: StandInPr
                 "elevenlabs", f"{_elevenlabs(providers).origin}{PREVIEW_PATH}", timeout=5
             )
         assert not foreign.requests
+
+
+class _Answering(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.server.hits += 1  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/mpeg")
+        self.send_header("Content-Length", str(len(SILENT_MP3)))
+        self.end_headers()
+        self.wfile.write(SILENT_MP3)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@contextmanager
+def _loopback_pair() -> Iterator[tuple[Any, Any]]:
+    """Two servers on one port: the address the check approved (127.0.0.2) and the one a
+    rebinding name points to a moment later (127.0.0.1)."""
+    for _ in range(20):
+        checked = http.server.ThreadingHTTPServer(("127.0.0.2", 0), _Answering)
+        try:
+            inside = http.server.ThreadingHTTPServer(
+                ("127.0.0.1", checked.server_address[1]), _Answering
+            )
+        except OSError:  # that port is taken on 127.0.0.1: try another
+            checked.server_close()
+            continue
+        break
+    servers = (checked, inside)
+    for server in servers:
+        server.hits = 0  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+def test_a_preview_fetch_connects_to_the_checked_address_not_a_rebound_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: the name now resolves inside, but the fetch goes where the check looked."""
+    real = socket.getaddrinfo
+
+    def rebound(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == "voices.example" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebound)
+    with _loopback_pair() as (checked, inside):
+        url = f"http://voices.example:{checked.server_address[1]}/preview.mp3"
+        with listing_client(timeout=5, pinned=("voices.example", "127.0.0.2")) as client:
+            assert client.get(url).content == SILENT_MP3
+        assert (checked.hits, inside.hits) == (1, 0)
+        with listing_client(timeout=5) as client:  # unpinned, the rebound name is followed
+            client.get(url)
+        assert inside.hits == 1
+        with (
+            listing_client(timeout=5, pinned=("voices.example", "127.0.0.2")) as client,
+            pytest.raises(httpx.ConnectError, match=r"only voices\.example"),
+        ):
+            client.get(f"http://elsewhere.example:{checked.server_address[1]}/")
 
 
 def test_an_oversized_sample_is_refused(providers: StandInProviders) -> None:

@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
+import httpcore
 import httpx
 import httpx2
 
@@ -713,15 +714,55 @@ def not_json(provider: str, status: int = 200) -> MalformedResponseError:
 
 
 def listing_client(
-    *, timeout: float | None = None, response_hooks: Iterable[Callable[[Any], None]] = ()
+    *,
+    timeout: float | None = None,
+    response_hooks: Iterable[Callable[[Any], None]] = (),
+    pinned: tuple[str, str] | None = None,
 ) -> httpx.Client:
-    """The plain httpx client of one listing: shared SSL context, guard hooks, no redirects."""
+    """The plain httpx client of one listing: shared SSL context, guard hooks, no redirects.
+
+    `pinned` = (host, address): connect to that host only, at the address checked before the
+    request, whatever DNS answers by then (DNS rebinding); TLS still verifies the host's
+    certificate.
+    """
     return httpx.Client(
         verify=shared_ssl_context(),
         follow_redirects=False,
         timeout=timeout if timeout is not None else httpx.Timeout(DEFAULT_TIMEOUT_SECONDS),
         event_hooks=guard_hooks(response_hooks),
+        transport=_pinned_transport(*pinned) if pinned else None,
     )
+
+
+class _PinnedBackend(httpcore.SyncBackend):
+    """httpcore's network backend that reaches one host, only at one address."""
+
+    def __init__(self, host: str, address: str) -> None:
+        self.host = host
+        self.address = address
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        if host != self.host:
+            raise httpcore.ConnectError(f"only {self.host} may be reached here")
+        return super().connect_tcp(self.address, port, timeout, local_address, socket_options)
+
+
+def _pinned_transport(host: str, address: str) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(verify=shared_ssl_context())
+    # httpx offers no public hook for name resolution: its connection pool (built exactly as
+    # HTTPTransport builds it, with our SSL context) is given a backend that connects to the
+    # checked address. httpx is held at 0.28 by the lock file.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=shared_ssl_context(), network_backend=_PinnedBackend(host, address)
+    )
+    return transport
 
 
 def get_json(
