@@ -61,7 +61,7 @@ from registry.discovery_fetch import (
 from registry.discovery_fetch import (
     CURATED_SOURCE_NOTE as CURATED_SOURCE_NOTE,
 )
-from registry.discovery_fetch import fetch_listing, missing_key_message
+from registry.discovery_fetch import fetch_listing
 from registry.errors import (
     KeyRejectedError,
     MissingKeyError,
@@ -70,6 +70,7 @@ from registry.errors import (
     ProviderTimeoutError,
     ProviderUnreachableError,
     RegistryError,
+    missing_key_message,
 )
 from registry.prices import fill_catalog_prices, fill_missing_prices
 from registry.providers import get_adapter

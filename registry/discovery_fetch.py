@@ -4,7 +4,7 @@ errors an SDK may raise that our adapters did not map, as a `ProviderError`."""
 from __future__ import annotations
 
 from registry import keys
-from registry.errors import MissingKeyError, ProviderError
+from registry.errors import MissingKeyError, ProviderError, missing_key_message
 from registry.providers import get_adapter
 from registry.providers.base import ProviderListing, redact
 from registry.types import Category
@@ -19,11 +19,6 @@ CURATED_SOURCE_NOTE = "Using curated list (provider API doesn't support discover
 CURATED_NO_KEY_NOTE = (
     "Using curated list (no API key to list the provider's models: add one on the API keys page)"
 )
-
-
-def missing_key_message(provider: str, env: str) -> str:
-    extra = " and AZURE_SPEECH_REGION" if provider == "azure" else ""
-    return f"no API key configured: add one on the API keys page or set {env}{extra}"
 
 
 def fetch_listing(provider: str, category: Category, timeout: float) -> ProviderListing | str:

@@ -64,6 +64,12 @@ class MissingKeyError(ProviderError):
     """No API key is configured for the provider (neither stored nor in the environment)."""
 
 
+def missing_key_message(provider: str, env: str) -> str:
+    """What a `MissingKeyError` says: where to add the key (`env`: its variable)."""
+    extra = " and AZURE_SPEECH_REGION" if provider == "azure" else ""
+    return f"no API key configured: add one on the API keys page or set {env}{extra}"
+
+
 class KeyRejectedError(ProviderError):
     """The provider answered 401/403 to the configured key."""
 

@@ -37,6 +37,7 @@ from registry.errors import (
     MissingKeyError,
     ProviderError,
     RegistryError,
+    missing_key_message,
 )
 from registry.providers.base import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -378,10 +379,7 @@ def _ready(model: CatalogModel) -> tuple[ProviderAdapter, Credentials]:
     adapter = get_adapter(model.provider)
     credentials = get_credentials(model.provider)
     if credentials is None:
-        raise MissingKeyError(
-            model.provider,
-            f"no API key is configured; add one on the API keys page or set {adapter.key_env}",
-        )
+        raise MissingKeyError(model.provider, missing_key_message(model.provider, adapter.key_env))
     return adapter, credentials
 
 

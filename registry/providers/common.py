@@ -44,6 +44,7 @@ from registry.errors import (
     MissingKeyError,
     ProviderError,
     ProviderTimeoutError,
+    missing_key_message,
 )
 from registry.providers.base import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -92,11 +93,7 @@ class AdapterBase:
         parsed = parse_category(category)
         if parsed not in self.categories:
             raise InvalidInputError(f"{self.provider} does not list {parsed.value} models")
-        if not credentials.api_key or not credentials.api_key.strip():
-            raise MissingKeyError(
-                self.provider,
-                f"no API key is configured; add one on the API keys page or set {self.key_env}",
-            )
+        self._require_key(credentials)
         seconds = discovery_timeout()
         with collecting_left_out() as left_out:
             listing = guarded(
@@ -149,11 +146,11 @@ class AdapterBase:
     def _check_trial(self, category: Category, credentials: Credentials) -> None:
         if category not in self.categories:
             raise InvalidInputError(f"{self.provider} has no {category.value} models to try")
+        self._require_key(credentials)
+
+    def _require_key(self, credentials: Credentials) -> None:
         if not credentials.api_key or not credentials.api_key.strip():
-            raise MissingKeyError(
-                self.provider,
-                f"no API key is configured; add one on the API keys page or set {self.key_env}",
-            )
+            raise MissingKeyError(self.provider, missing_key_message(self.provider, self.key_env))
 
     def _synthesize(
         self,
