@@ -192,7 +192,7 @@ def voices_rerun() -> str:
     timed_run(at)
     afresh, kept = [], []
     for _ in range(ROUNDS):
-        del at.session_state["tts-enabled-choices"]  # what every run did before
+        del at.session_state["tts-enabled-choices-google"]  # what every run did before
         afresh.append(timed_run(at))
         kept.append(timed_run(at))
     before, after = median(afresh), median(kept)

@@ -908,16 +908,16 @@ def _enabled_choices(view: View, provider: str, leave_out: Sequence[str] = ()) -
     5,000-voice provider takes about 0.2 s, which every tick in its Enabled grid would pay.
     """
     version = snapshot_summary().version  # None: the curated catalog or an outage, not kept
-    key = view.key("enabled-choices")
+    key = view.key("enabled-choices", provider)
     kept = st.session_state.get(key)
-    if version is not None and kept is not None and kept[0] == (provider, version):
+    if version is not None and kept is not None and kept[0] == version:
         rows: list[tuple[str, str, str]] = kept[1]
     else:
         rows = [
             (str(m.id), m.model_id, model_label(m))
             for m in get_enabled_models_for_provider(provider, view.category)
         ]
-        st.session_state[key] = ((provider, version), rows)
+        st.session_state[key] = (version, rows)
     skip = set(leave_out)
     return {model_id: label for uuid, model_id, label in rows if uuid not in skip}
 
