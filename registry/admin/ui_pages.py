@@ -103,8 +103,8 @@ def api_keys_page() -> None:
         "Test saved key",
         key="keys-test-saved",
         disabled=not status.configured,
-        on_click=_test_key,
-        args=(provider, None),
+        on_click=_test_saved_key,
+        args=(provider,),
         help="Lists the provider's models once with the key in use; changes nothing.",
     )
     cols[1].button(
@@ -220,6 +220,10 @@ def key_check_message(provider: str, check: KeyCheck) -> str:
     if check.verdict is KeyVerdict.MISSING:
         return f"No {provider} key to test: {check.message}"
     return f"{provider} answered, but not with its models; the key was not judged: {check.message}"
+
+
+def _test_saved_key(provider: str) -> None:
+    _test_key(provider, None)
 
 
 def _test_key(provider: str, key: str | None) -> KeyCheck | None:
