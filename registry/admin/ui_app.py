@@ -8,8 +8,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from registry.admin.outage import outage_banner
 from registry.admin.ui_common import require_admin, say
-from registry.errors import RegistryError
+from registry.errors import DatabaseError, RegistryError
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 
@@ -18,8 +19,11 @@ def run() -> None:
     st.set_page_config(
         page_title="Model Registry", page_icon=":material/inventory_2:", layout="wide"
     )
+    outage: DatabaseError | None = None
     try:
         require_admin()
+    except DatabaseError as exc:  # an admin may see why; the navigation stays (README)
+        outage = exc
     except RegistryError as exc:
         say("error", f"Could not sign you in: {exc}")
         st.stop()
@@ -36,8 +40,14 @@ def run() -> None:
         st.Page(PAGES_DIR / "activity.py", title="Activity", icon=":material/history:"),
     ]
     page = st.navigation(pages, position="top")
+    top = st.container()
+    if outage is not None:
+        outage_banner(outage, top)
+        return
     try:
         page.run()
+    except DatabaseError as exc:
+        outage_banner(exc, top)
     except RegistryError as exc:
         say("error", str(exc))
 

@@ -26,6 +26,7 @@ from streamlit import config as streamlit_config
 from streamlit import runtime
 
 from registry.admin import access
+from registry.admin.outage import ready_databases
 from registry.admin.timefmt import now_utc
 from registry.admin.views import escape_markdown, label
 from registry.audit import Actor, audit_row, ensure_user, list_audit_entries, write_audit
@@ -242,20 +243,27 @@ def _refuse_foreign_host() -> None:
 
 # --- the database ------------------------------------------------------------------------------
 
-_ready: set[str] = set()
-
 
 def _database_ready(details: bool) -> bool:
     """True when the database is reachable and migrated; otherwise says so.
 
     Only a visitor who may use the dashboard (`details`) is told where the database is and
-    what to run; anyone else learns only that the registry is unavailable.
+    what to run; anyone else learns only that the registry is unavailable. An unreachable
+    database raises `DatabaseError` for such an admin: `ui_app.run` then keeps the navigation
+    and shows the outage banner with Retry (`outage`).
     """
     database = get_database()
-    if database.url in _ready:
+    if database.url in ready_databases:
         return True
     try:
         current = is_up_to_date(database)
+    except DatabaseError as exc:
+        if details:
+            raise
+        logger.warning("Dashboard: the registry database is unavailable: %s", exc)
+        say("error", UNAVAILABLE)
+        st.button("Retry", key="registry-unavailable-retry", icon=":material/refresh:")
+        return False
     except RegistryError as exc:
         logger.warning("Dashboard: the registry database is unavailable: %s", exc)
         say("error", f"Cannot reach the registry database: {exc}" if details else UNAVAILABLE)
@@ -269,7 +277,7 @@ def _database_ready(details: bool) -> bool:
             else UNAVAILABLE,
         )
         return False
-    _ready.add(database.url)
+    ready_databases.add(database.url)
     return True
 
 

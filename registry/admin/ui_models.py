@@ -20,6 +20,7 @@ from typing import Any
 
 import streamlit as st
 
+from registry.admin.outage import outage_banner
 from registry.admin.timefmt import now_utc
 from registry.admin.ui_common import (
     FLASH_KEY,
@@ -50,7 +51,7 @@ from registry.admin.views import (
     snapshot,
 )
 from registry.audit import Actor
-from registry.errors import NoAvailableModelError, RegistryError
+from registry.errors import DatabaseError, NoAvailableModelError, RegistryError
 from registry.resolution import get_fallback_counts, preview_resolve, snapshot_summary
 from registry.store import (
     EditsRejectedError,
@@ -384,9 +385,12 @@ def _section(
     """One section: heading, selection, grid, pages, notes and actions. A fragment: ticking a
     row reruns only this; an action that changed data (or has something to say) reruns the
     whole page."""
-    if _page_is_stale(view, defaults):
-        st.rerun()  # queued toasts wait for that run
-    _draw_section(view, section, defaults, actor)
+    try:
+        if _page_is_stale(view, defaults):
+            st.rerun()  # queued toasts wait for that run
+        _draw_section(view, section, defaults, actor)
+    except DatabaseError as exc:  # lost while ticking a row: the banner, not the exception box
+        outage_banner(exc, key=view.key("outage", section.value))
     show_toasts()  # what this section's actions said, unless they reran the page
 
 
