@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -76,6 +76,9 @@ from registry.store import (
 )
 from registry.types import CAPABILITIES, PROVIDERS, CatalogModel, Category, ModelStatus
 
+# The view (provider, search, sort, filters, page) lives in the URL: each control is bound to
+# the query parameter named by its key, so a view survives a reload and can be shared.
+URL: Literal["query-params"] = "query-params"
 PAGE_SIZES = (25, 50, 100, 250, 500)
 DEFAULT_PAGE_SIZE = 50
 ALL = "all"
@@ -212,10 +215,11 @@ def _filters_popover(category: Category) -> dict[str, Any]:
             default=list(SECTION_TITLES),
             format_func=lambda s: SECTION_TITLES[s],
             key=f"{key}-sections",
+            bind=URL,
         )
         text = category is Category.TEXT
         capability = (
-            st.selectbox("Capability", [ANY, *CAPABILITIES], key=f"{key}-capability")
+            st.selectbox("Capability", [ANY, *CAPABILITIES], key=f"{key}-capability", bind=URL)
             if text
             else ANY
         )
@@ -226,6 +230,7 @@ def _filters_popover(category: Category) -> dict[str, Any]:
             value=None,
             step=0.5,
             key=f"{key}-max-price",
+            bind=URL,
             placeholder="any",
         )
         min_context = _token_floor(
@@ -239,12 +244,14 @@ def _filters_popover(category: Category) -> dict[str, Any]:
             RETIRING_CHOICES,
             format_func=lambda d: d if d == ANY else f"{d} days",
             key=f"{key}-retiring",
+            bind=URL,
         )
         page_size = st.selectbox(
             "Rows per page",
             PAGE_SIZES,
             index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE),
             key=f"{key}-page-size",
+            bind=URL,
         )
     return {
         "sections": tuple(s for s in SECTION_TITLES if s in (sections or SECTION_TITLES)),
@@ -261,7 +268,9 @@ def _token_floor(label: str, choices: Sequence[Any], key: str, shown: bool) -> A
     """A "at least N tokens" filter (text models only; ANY when not shown)."""
     if not shown:
         return ANY
-    return st.selectbox(label, choices, format_func=lambda c: c if c == ANY else f"{c:,}", key=key)
+    return st.selectbox(
+        label, choices, format_func=lambda c: c if c == ANY else f"{c:,}", key=key, bind=URL
+    )
 
 
 def _controls(category: Category) -> View:
@@ -283,10 +292,13 @@ def _controls(category: Category) -> View:
         # Sent again each run: the browser otherwise keeps showing the label it last had for
         # the chosen provider ("15 pending" after three were approved).
         st.session_state[provider_key] = st.session_state[provider_key]
-    provider = provider_col.selectbox("Provider", options, format_func=label, key=provider_key)
+    provider = provider_col.selectbox(
+        "Provider", options, format_func=label, key=provider_key, bind=URL
+    )
     search = search_col.text_input(
         "Search models",
         key=f"{category.value}-search",
+        bind=URL,
         max_chars=200,
         placeholder="every word: e.g. hermes 405b",
         help="Every word must occur in the model id, the name or the description.",
@@ -297,11 +309,12 @@ def _controls(category: Category) -> View:
         list(sort_choices),
         format_func=lambda c: _sort_label(category, c),
         key=f"{category.value}-sort",
+        bind=URL,
         help="Sorts every page in the database (a click on a column header sorts only the "
         "rows on screen).",
     )
     direction = direction_col.selectbox(
-        "Order", ("↑ asc", "↓ desc"), key=f"{category.value}-sort-direction"
+        "Order", ("↑ asc", "↓ desc"), key=f"{category.value}-sort-direction", bind=URL
     )
     with filter_col:
         chosen = _filters_popover(category)
@@ -311,6 +324,9 @@ def _controls(category: Category) -> View:
     sig_key = f"{category.value}-view-signature"
     gen_key = f"{category.value}-view-gen"
     if st.session_state.get(sig_key) != signature:
+        if sig_key in st.session_state:  # a changed view starts at page 1 (a loaded URL keeps its)
+            for section in SECTION_TITLES:
+                st.session_state[f"{category.value}-{section.value}-page"] = 1
         st.session_state[sig_key] = signature
         st.session_state[gen_key] = int(st.session_state.get(gen_key, 0)) + 1
     return View(
@@ -408,7 +424,7 @@ def _draw_section(
     head[0].subheader(f"{SECTION_TITLES[section]} ({total})")
     _undo_bar(view, section, actor)
     if section is ModelStatus.DEPRECATED:
-        st.toggle("Show archived", key=f"{view.category.value}-show-archived")
+        st.toggle("Show archived", key=f"{view.category.value}-show-archived", bind=URL)
     if section is ModelStatus.ENABLED and view.provider is not None:
         _default_warning(view, defaults)
     if total == 0:
@@ -419,7 +435,7 @@ def _draw_section(
     grid_slot = st.container()  # the page picker goes under the grid, the grid here
     page = 1
     if pages > 1:
-        page = st.pagination(pages, key=view.key(section.value, "page", view.view_gen))
+        page = st.pagination(pages, key=view.key(section.value, "page"), bind=URL)
     models = list_models(
         filters, limit=view.page_size, offset=(page - 1) * view.page_size, order=view.order
     )
@@ -713,7 +729,8 @@ def unsaved_banner(view: View, place: Any, actor: Actor) -> None:
         say(
             "warning",
             f"{count} unsaved change(s) in the grids below — save or discard them. They are "
-            "kept meanwhile, also when you leave this page.",
+            "kept while this browser tab stays open, also when you leave this page; reloading "
+            "the page or closing the tab loses them.",
             text,
         )
         save.button(
