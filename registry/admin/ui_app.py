@@ -9,6 +9,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from registry.admin.outage import outage_banner
+from registry.admin.status_strip import status_strip
+from registry.admin.timefmt import now_utc
 from registry.admin.ui_common import require_admin, say
 from registry.errors import DatabaseError, RegistryError
 
@@ -45,6 +47,8 @@ def run() -> None:
         outage_banner(outage, top)
         return
     try:
+        with top:
+            status_strip(now_utc())
         page.run()
     except DatabaseError as exc:
         outage_banner(exc, top)
