@@ -180,20 +180,27 @@ def _newest_key(
     return (not is_retiring_soon(model, today), versions, dates, seen)
 
 
+def may_succeed(candidate: CatalogModel, model: Replaceable, today: date) -> bool:
+    """Whether `candidate` can replace `model`: enabled, same provider and category, not the
+    model itself, and not retiring today or retired (it could not serve for long)."""
+    days = days_until_retirement(candidate, today)
+    return (
+        candidate.status is ModelStatus.ENABLED
+        and candidate.provider == model.provider
+        and candidate.category is model.category
+        and candidate.model_id != model.model_id
+        and (days is None or days > 0)
+    )
+
+
 def suggest_successor(
     model: Replaceable, catalog: Iterable[CatalogModel], today: date | None = None
 ) -> str | None:
     """The model id to replace `model` with: the provider's replacement if enabled in
-    `catalog`, else the newest enabled model of the same family; None when there is none."""
+    `catalog`, else the newest enabled model of the same family; None when there is none.
+    A model whose retirement date is today or past is never suggested (it cannot serve)."""
     today = today or utcnow().date()
-    candidates = [
-        m
-        for m in catalog
-        if m.status is ModelStatus.ENABLED
-        and m.provider == model.provider
-        and m.category is model.category
-        and m.model_id != model.model_id
-    ]
+    candidates = [m for m in catalog if may_succeed(m, model, today)]
     replacement = model.replacement_model_id
     if replacement and any(m.model_id == replacement for m in candidates):
         return replacement

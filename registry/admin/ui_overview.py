@@ -17,6 +17,7 @@ import streamlit as st
 from registry.admin.timefmt import ago, now_utc
 from registry.admin.ui_common import Kind, current_actor, say
 from registry.admin.ui_refresh import fresh_install_notice
+from registry.admin.ui_successors import accept_suggested_bar, successor_choice
 from registry.admin.views import (
     ProviderCard,
     escape_markdown,
@@ -31,7 +32,6 @@ from registry.retirement import (
     FALLBACK_DAYS,
     FallbackItem,
     RetiringModel,
-    accept_successor,
     fallback_report,
     name_successor,
     retiring_models,
@@ -168,7 +168,7 @@ def _successor_picker(choose: Any, act: Any, item: FallbackItem, key: str, actor
         disabled=not choices,
     )
     act.button(
-        "Name successor",
+        escape_markdown(f"Name successor for {label(usage.requested_display)}"),
         key=f"fallback-name-{key}",
         type="primary",
         on_click=_name_successor,
@@ -220,6 +220,7 @@ def _retiring_panel(actor: Actor) -> None:
         "Enabled models whose provider retires them within 30 days. Accept a successor now: "
         "once the model is deprecated, requests for it get the successor."
     )
+    accept_suggested_bar(retiring, actor)
     for entry in retiring:
         _retiring_row(entry, actor)
 
@@ -243,25 +244,8 @@ def _retiring_row(entry: RetiringModel, actor: Actor) -> None:
         else:
             note = "No suggestion: enable a newer model of this provider"
         cols[1].markdown(escape_markdown(label(note)))
-        cols[2].button(
-            "Accept",
-            key=f"retiring-accept-{key}",
-            on_click=_accept,
-            args=(str(model.id), key, actor),
-            disabled=suggested is None or suggested == accepted,
-            help="Make the suggested successor this model's successor.",
-        )
+        successor_choice(cols[1], cols[2], entry, key, actor, _done)
         _show_done(key)
-
-
-def _accept(model_id: str, key: str, actor: Actor) -> None:
-    try:
-        model = accept_successor(model_id, actor=actor)
-    except RegistryError as exc:
-        _done(key, "error", f"Not saved: {exc}")
-        return
-    successor = display_id(model.provider, model.successor_model_id or "")
-    _done(key, "success", f"Accepted: {successor} replaces {model.display_id} once it retires.")
 
 
 # --- shared bits -----------------------------------------------------------------------------
