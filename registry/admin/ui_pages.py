@@ -21,6 +21,7 @@ from registry.admin.views import (
     activity_rows,
     escape_markdown,
     label,
+    model_label,
     models_csv,
 )
 from registry.audit import Actor, list_audit_entries
@@ -286,12 +287,14 @@ def _settings_form(category: Category, actor: Actor) -> None:
         index=providers.index(config.provider) if config.provider in providers else 0,
         key=f"{prefix}-provider",
     )
-    enabled = [
-        m.model_id
+    # Labelled by name (a voice with its locale and gender), so typing a name finds it.
+    names = {
+        m.model_id: model_label(m)
         for m in list_models(
             ModelFilter(category=category, provider=provider, status=ModelStatus.ENABLED)
         )
-    ]
+    }
+    enabled = list(names)
     if config.provider == provider and config.model and config.model not in enabled:
         say(
             "warning",
@@ -311,7 +314,7 @@ def _settings_form(category: Category, actor: Actor) -> None:
         if config.provider == provider and config.model in enabled
         else None,
         key=f"{prefix}-model",
-        format_func=lambda m: label(f"{provider}/{m}"),
+        format_func=lambda m: names.get(m, label(f"{provider}/{m}")),
         placeholder="Choose an enabled model",
     )
     temperature: float | None = None
