@@ -31,7 +31,8 @@ ICONS: Mapping[StripKind, str] = {
     "retired": ":material/event_busy:",
     "default": ":material/report:",
 }
-PAGES: Mapping[Category, str] = {
+# The models pages (their controls are bound to the URL: `ui_models`).
+PAGE_FILES: Mapping[Category, str] = {
     Category.TEXT: "pages/text_models.py",
     Category.TTS: "pages/tts_models.py",
 }
@@ -72,7 +73,7 @@ def failed_items(states: Iterable[DiscoveryStatus], keyed: frozenset[str]) -> li
             StripItem(
                 "failed",
                 f"{state.provider} ({state.category.value}): the last refresh failed — {error}",
-                API_KEYS_PAGE if rejected else PAGES[state.category],
+                API_KEYS_PAGE if rejected else PAGE_FILES[state.category],
                 {} if rejected else _view(state.category, state.provider),
             )
         )
@@ -96,7 +97,7 @@ def retired_items(
                 "retired",
                 f"{model.display_id} retired {_retired_note(model, now)} ({role}): "
                 "name a successor or disable it",
-                PAGES[model.category],
+                PAGE_FILES[model.category],
                 _view(model.category, model.provider, model.model_id),
             )
         )
@@ -126,7 +127,7 @@ def default_items(
                 "default",
                 f"The {category.value} default of {provider}, {provider}/{model_id}, cannot "
                 f"serve: {why}. Choose another default",
-                PAGES[category],
+                PAGE_FILES[category],
                 _view(category, provider),
             )
         )

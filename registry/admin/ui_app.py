@@ -11,10 +11,11 @@ from streamlit.runtime.pages_manager import PagesManager
 from registry.admin.outage import outage_banner
 from registry.admin.status_strip import status_strip
 from registry.admin.timefmt import now_utc
-from registry.admin.ui_common import require_admin, say
+from registry.admin.ui_common import ARRIVED_KEY, require_admin, say
 from registry.errors import DatabaseError, RegistryError
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
+PAGE_KEY = "registry:page"  # the page of the last run
 
 
 def run() -> None:
@@ -46,6 +47,9 @@ def run() -> None:
     if outage is not None:
         outage_banner(outage, top)
         return
+    arrived = st.session_state.get(PAGE_KEY) != page.url_path
+    st.session_state[PAGE_KEY] = page.url_path
+    st.session_state[ARRIVED_KEY] = arrived
     try:
         with top:
             status_strip(now_utc())

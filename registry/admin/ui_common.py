@@ -43,6 +43,8 @@ SIGN_IN_KEY = "registry:sign-in"
 SIGNED_OUT_NOTE_KEY = "registry:signed-out-note"
 FLASH_KEY = "registry:flash"
 TOAST_KEY = "registry:toasts"
+# True on the first run of a page after another page (set by `ui_app.run`).
+ARRIVED_KEY = "registry:arrived"
 UNAVAILABLE = "The registry is unavailable right now. Try again later, or ask its administrator."
 LOCKED = "Too many failed sign-in attempts"
 # How long Streamlit keeps serving an export after it was made: the browser fetches it at once.

@@ -21,8 +21,10 @@ from typing import Any, Literal
 import streamlit as st
 
 from registry.admin.outage import outage_banner
+from registry.admin.status_strip import PAGE_FILES
 from registry.admin.timefmt import now_utc
 from registry.admin.ui_common import (
+    ARRIVED_KEY,
     FLASH_KEY,
     attempt,
     category_label,
@@ -273,7 +275,36 @@ def _token_floor(label: str, choices: Sequence[Any], key: str, shown: bool) -> A
     )
 
 
+def _view_keys(category: Category) -> tuple[str, ...]:
+    """The URL parameters (and session keys) of the view's controls and pages."""
+    names: tuple[str, ...] = ("provider", "search", "sort", "sort-direction", "sections")
+    names += ("capability", "max-price", "min-context", "min-output", "retiring", "page-size")
+    names += ("show-archived", *(f"{s.value}-page" for s in SECTION_TITLES))
+    return tuple(f"{category.value}-{n}" for n in names)
+
+
+def _keep_view(category: Category) -> None:
+    """The view comes back when the admin returns through the navigation.
+
+    The controls are bound to the URL, which a reload, Back or a shared link restores; a link
+    of the navigation carries no parameters, so on arrival without any the page reopens with
+    the parameters of the last visit (as Streamlit wrote them).
+    """
+    saved = st.session_state.get(f"{category.value}-view-url")
+    arrived = bool(st.session_state.get(ARRIVED_KEY))
+    if arrived and saved and not any(k in st.query_params for k in _view_keys(category)):
+        st.session_state[ARRIVED_KEY] = False
+        st.switch_page(PAGE_FILES[category], query_params=saved)
+
+
+def _remember_view(category: Category) -> None:
+    st.session_state[f"{category.value}-view-url"] = {
+        k: st.query_params.get_all(k) for k in _view_keys(category) if k in st.query_params
+    }
+
+
 def _controls(category: Category) -> View:
+    _keep_view(category)
     counts = count_by_status(category)
     pending = {p: counts.get((p, ModelStatus.PENDING.value), 0) for p in PROVIDERS[category]}
     options = [ALL, *PROVIDERS[category]]
@@ -355,6 +386,7 @@ def model_management(category: Category) -> None:
         "until an admin approves them; the application only uses enabled models.",
     )
     view = _controls(category)
+    _remember_view(category)
     refresh_panel(view, actor, after_write=bump)
     # Re-read the generation: a refresh in this run changed the rows.
     view = replace(view, data_gen=int(st.session_state.get(data_generation_key(category), 0)))
