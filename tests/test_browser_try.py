@@ -55,7 +55,7 @@ def test_listen_plays_a_sample_of_the_selected_voice(
     audio.wait_for(state="attached", timeout=WAIT_MS)
     ui.settle()
     assert audio.get_attribute("src"), "the audio element has no source"
-    ui.see("Rachel — female — elevenlabs/21m00T…")
+    ui.see("Rachel — elevenlabs/21m00T…")
     page.close()
 
 
