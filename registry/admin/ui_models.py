@@ -387,6 +387,7 @@ def model_management(category: Category) -> None:
     )
     view = _controls(category)
     _remember_view(category)
+    st.html(UNDO_CSS)
     refresh_panel(view, actor, after_write=bump)
     # Re-read the generation: a refresh in this run changed the rows.
     view = replace(view, data_gen=int(st.session_state.get(data_generation_key(category), 0)))
@@ -662,12 +663,24 @@ def _undo(view: View, actor: Actor) -> None:
         )
 
 
+UNDO_CSS = """<style>
+.st-key-text-undo-bar, .st-key-tts-undo-bar {
+  position: fixed; bottom: 1rem; right: 1rem; z-index: 999990; width: 24rem;
+  background: #fff; border: 1px solid rgba(49, 51, 63, 0.25); border-radius: 0.5rem;
+  padding: 0.25rem 0.75rem; box-shadow: 0 4px 14px rgba(0, 0, 0, 0.15);
+}
+</style>"""
+
+
 def _undo_bar(view: View, section: ModelStatus, actor: Actor) -> None:
     """Beside the section's buttons: what the last bulk action did, with one Undo."""
     offer: Undoable | None = st.session_state.get(_undo_key(view))
     if offer is None or offer.section is not section or offer.data_gen != view.data_gen:
         return
-    text, button = st.columns([5, 1], vertical_alignment="center")
+    # Floats at the bottom right (UNDO_CSS), under the toast that reported the action, wherever
+    # the admin has scrolled; it stays until the next change.
+    bar = st.container(key=view.key("undo-bar"))
+    text, button = bar.columns([4, 1], vertical_alignment="center")
     text.caption(escape_markdown(offer.summary))
     button.button(
         "Undo",
