@@ -20,7 +20,12 @@ from registry.admin.ui_common import Kind, say
 from registry.admin.views import escape_markdown, label, model_label
 from registry.audit import Actor
 from registry.errors import RegistryError
-from registry.retirement import RetiringModel, accept_successor, enabled_catalog, may_succeed
+from registry.retirement import (
+    RetiringModel,
+    accept_successor,
+    enabled_catalog_of,
+    may_succeed,
+)
 from registry.store import set_successor
 from registry.types import CatalogModel, display_id
 
@@ -58,7 +63,9 @@ def _open_suggestions(retiring: Sequence[RetiringModel]) -> list[RetiringModel]:
 
 def accept_suggested_bar(retiring: Sequence[RetiringModel], actor: Actor) -> None:
     """ "Accept N suggested successors", and the last bulk accept's answer with Undo."""
-    st.session_state[CATALOG_KEY] = enabled_catalog()
+    st.session_state[CATALOG_KEY] = enabled_catalog_of(
+        {(r.model.category, r.model.provider) for r in retiring}
+    )
     waiting = _open_suggestions(retiring)
     cols = st.columns([3, 1, 4], vertical_alignment="center")
     cols[0].button(
@@ -123,7 +130,7 @@ def successor_choice(
     model = entry.model
     catalog = st.session_state.get(CATALOG_KEY)
     if catalog is None:
-        catalog = enabled_catalog()
+        catalog = enabled_catalog_of({(model.category, model.provider)})
     candidates = successor_candidates(model, catalog, now_utc().date())
     ids = [m.model_id for m in candidates]
     names = {m.model_id: model_label(m) for m in candidates}
