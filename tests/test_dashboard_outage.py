@@ -11,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from registry.admin import outage
 from registry.db import Database, get_database, set_database
+from registry.store import get_model_by_provider_id
+from registry.types import ModelStatus
 from tests.dashboard_support import (
     assert_clean,
     click,
@@ -18,6 +20,7 @@ from tests.dashboard_support import (
     messages,
     open_app,
     select_models,
+    toasts,
 )
 
 pytestmark = pytest.mark.usefixtures("loopback")
@@ -105,3 +108,21 @@ def test_ticking_a_row_while_the_database_is_down_is_calm(
     finally:
         set_database(working)
         outage.ready_databases.discard(unreachable.url)
+
+
+def test_a_button_pressed_while_the_database_is_down_says_so_calmly(
+    database: Database, unreachable: Database
+) -> None:
+    at = select_models(open_app("text_models"), "text", "enabled", ["openai/gpt-4.1"])
+    working = get_database()
+    outage.ready_databases.add(unreachable.url)
+    set_database(unreachable)
+    try:
+        at = click(at, "text-disable")  # its callback reads the defaults first
+        assert_calm_outage(at)
+        (said,) = [t for t in toasts(at) if t.startswith(outage.OUTAGE_TITLE)]
+        assert "Nothing was changed" in said
+    finally:
+        set_database(working)
+        outage.ready_databases.discard(unreachable.url)
+    assert get_model_by_provider_id("openai", "gpt-4.1", "text").status is ModelStatus.ENABLED

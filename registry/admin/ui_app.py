@@ -11,7 +11,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from registry.admin.outage import outage_banner
 from registry.admin.status_strip import status_strip
 from registry.admin.timefmt import now_utc
-from registry.admin.ui_common import ARRIVED_KEY, require_admin, say
+from registry.admin.ui_common import ARRIVED_KEY, require_admin, say, show_toasts
 from registry.errors import DatabaseError, RegistryError
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
@@ -46,6 +46,7 @@ def run() -> None:
     top = st.container()
     if outage is not None:
         outage_banner(outage, top)
+        show_toasts()  # what a callback met (calm_callback) before the page failed
         return
     arrived = st.session_state.get(PAGE_KEY) != page.url_path
     st.session_state[PAGE_KEY] = page.url_path
@@ -56,6 +57,7 @@ def run() -> None:
         page.run()
     except DatabaseError as exc:
         outage_banner(exc, top)
+        show_toasts()
     except RegistryError as exc:
         say("error", str(exc))
 

@@ -19,14 +19,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from functools import wraps
+from typing import Any, Literal, ParamSpec
 
 import streamlit as st
 from streamlit import config as streamlit_config
 from streamlit import runtime
 
 from registry.admin import access
-from registry.admin.outage import ready_databases
+from registry.admin.outage import OUTAGE_TITLE, ready_databases
 from registry.admin.timefmt import now_utc
 from registry.admin.views import escape_markdown, label
 from registry.audit import Actor, audit_row, ensure_user, list_audit_entries, write_audit
@@ -99,6 +100,24 @@ def toast(kind: Kind, text: str) -> None:
     from a callback of a fragment's widget is lost when that fragment then reruns the page.
     """
     st.session_state.setdefault(TOAST_KEY, []).append((kind, text))
+
+
+P = ParamSpec("P")
+
+
+def calm_callback(action: Callable[P, None]) -> Callable[P, None]:
+    """A widget callback that meets a database outage says so in a toast: Streamlit runs
+    callbacks before the page, where an exception would show its exception box instead."""
+
+    @wraps(action)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            action(*args, **kwargs)
+        except DatabaseError as exc:
+            logger.warning("Dashboard: the registry database is unavailable: %s", exc)
+            toast("error", f"{OUTAGE_TITLE} Nothing was changed; try again shortly. ({exc})")
+
+    return guarded
 
 
 def category_label(category: Category) -> str:

@@ -27,6 +27,7 @@ from registry.admin.ui_common import (
     ARRIVED_KEY,
     FLASH_KEY,
     attempt,
+    calm_callback,
     category_label,
     current_actor,
     data_generation_key,
@@ -642,6 +643,7 @@ def _offer_undo(view: View, section: ModelStatus, change: StatusChange, summary:
     )
 
 
+@calm_callback
 def _undo(view: View, actor: Actor) -> None:
     offer: Undoable | None = st.session_state.pop(_undo_key(view), None)
     if offer is None:
@@ -816,6 +818,7 @@ def _change_status(
     return True
 
 
+@calm_callback
 def _set_status(
     view: View,
     grid: str,
@@ -839,6 +842,7 @@ def _set_status(
     )
 
 
+@calm_callback
 def _approve_all(view: View, actor: Actor) -> None:
     ids = [str(i) for i in list_model_ids(view.filter(ModelStatus.PENDING))]
     summary = "Approved all {n} pending model(s)"
@@ -884,6 +888,7 @@ def _pending_actions(
 # --- enabled -------------------------------------------------------------------------------
 
 
+@calm_callback
 def _save_edits(
     view: View,
     grid: str,
@@ -919,6 +924,7 @@ def _save_edits(
     toast("success", f"Saved changes to {report.changed} model(s).")
 
 
+@calm_callback
 def _discard(view: View, section: ModelStatus | None = None) -> None:
     bump(view.category)  # first: it keeps what the grids hold, which is then dropped
     for s in list(EDITABLE) if section is None else [section]:
@@ -926,6 +932,7 @@ def _discard(view: View, section: ModelStatus | None = None) -> None:
     toast("info", "Changes discarded.")
 
 
+@calm_callback
 def _choose_default(view: View, key: str, actor: Actor) -> None:
     model_id = st.session_state.get(key)
     if not model_id or view.provider is None:
@@ -1035,6 +1042,7 @@ def _ask_key(view: View) -> str:
     return view.key("disable-default-question")
 
 
+@calm_callback
 def _disable(
     view: View,
     grid: str,
@@ -1062,6 +1070,7 @@ def _disable(
     )
 
 
+@calm_callback
 def _disable_with_new_default(view: View, choice_key: str, actor: Actor) -> None:
     """The admin said yes: one bulk change (with the new default first, when one is needed)."""
     question: Question | None = st.session_state.pop(_ask_key(view), None)
@@ -1090,6 +1099,7 @@ def _disable_with_new_default(view: View, choice_key: str, actor: Actor) -> None
     )
 
 
+@calm_callback
 def _cancel_question(view: View) -> None:
     st.session_state.pop(_ask_key(view), None)
 
@@ -1231,6 +1241,7 @@ def _disabled_actions(
 # --- deprecated ----------------------------------------------------------------------------
 
 
+@calm_callback
 def _archive(view: View, grid: str, rows: Sequence[RowSnapshot], actor: Actor, undo: bool) -> None:
     chosen = _selection(grid, rows)
     verb = "unarchive" if undo else "archive"
@@ -1249,6 +1260,7 @@ def _archive(view: View, grid: str, rows: Sequence[RowSnapshot], actor: Actor, u
     bump(view.category)
 
 
+@calm_callback
 def _set_successor(
     view: View, model_key: str, successor_key: str, actor: Actor, clear: bool
 ) -> None:
