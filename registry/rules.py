@@ -13,7 +13,8 @@ Rules (DESIGN.md), for one (category, provider, model):
 4. an enabled model whose retirement date has passed is treated like a deprecated one, reason
    `retired`: the successor an admin named, else its `replacement_model_id` (the provider's or
    a dataset's) when that is enabled → the provider default → the rest of rule 2; a provider
-   default or curated default past its date is skipped the same way. "Passed" means
+   default or curated default past its date is never handed out: its successor (found the
+   same way) stands in for it, else the next step of the chain answers. "Passed" means
    `now >= retires_at`, the stored UTC instant (a date without a time is stored as 00:00 UTC of
    that day). The snapshot decides this when it is built (`retirement_view`) and its keeper
    decides again at the next retirement instant, so lookups never read a clock. The app setting
@@ -316,6 +317,10 @@ def provider_choice(
         tried.append(
             f"the {provider} default {_shown(provider, default)} is {_state(status, retired_at)}"
         )
+        if status == RETIRED:  # rule 4: a retired default is replaced as a retired model is
+            successor = _successor(snap, cat.value, provider, default)
+            if successor is not None:
+                return successor, ResolutionRule.PROVIDER_DEFAULT
     else:
         tried.append(f"no {cat.value} default is set for {provider}")
     curated = curated_default(cat, provider)
@@ -330,6 +335,10 @@ def provider_choice(
         tried.append(
             f"the built-in default {_shown(provider, curated)} is {_state(status, retired_at)}"
         )
+        if status == RETIRED:
+            successor = _successor(snap, cat.value, provider, curated)
+            if successor is not None:
+                return successor, ResolutionRule.CURATED_DEFAULT
     return None
 
 

@@ -147,17 +147,23 @@ def read_snapshot(connection: Connection) -> Snapshot:
         version = int(connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1)) or 0)
         models: dict[ModelKey, ModelEntry] = {}
         dated: ModelDates = {}
-        for category, provider, model_id, status, successor, retires, replacement in (
-            connection.execute(
-                select(
-                    _MODELS.c.category,
-                    _MODELS.c.provider,
-                    _MODELS.c.model_id,
-                    _MODELS.c.status,
-                    _MODELS.c.successor_model_id,
-                    _MODELS.c.retires_at,
-                    _MODELS.c.replacement_model_id,
-                )
+        for (
+            category,
+            provider,
+            model_id,
+            status,
+            successor,
+            retires,
+            replacement,
+        ) in connection.execute(
+            select(
+                _MODELS.c.category,
+                _MODELS.c.provider,
+                _MODELS.c.model_id,
+                _MODELS.c.status,
+                _MODELS.c.successor_model_id,
+                _MODELS.c.retires_at,
+                _MODELS.c.replacement_model_id,
             )
         ):
             models[(category, provider, model_id)] = (status, successor)
