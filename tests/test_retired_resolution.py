@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from registry.admin.ui_overview import row_key
+from registry.admin.views import model_table
 from registry.audit import list_audit_entries
 from registry.catalog import CURATED, CuratedModel, CuratedProvider
 from registry.cli import main as cli_main
@@ -27,12 +28,12 @@ from registry.resolution import (
     get_tts_model,
     resolve,
 )
-from registry.retirement import retired_report, set_retire_by_date
+from registry.retirement import DateSource, date_source, retired_report, set_retire_by_date
 from registry.rules import RETIRED, resolve_in
 from registry.schema import AIModel, RegistryStamp, utcnow
 from registry.snapshot import Snapshot, curated_snapshot
 from registry.store import edit_model, get_model_by_provider_id, set_default_model, set_successor
-from registry.types import Category
+from registry.types import Category, ModelStatus
 from tests.dashboard_support import assert_clean, click, messages, open_app
 
 OPENAI_DEFAULT = CURATED[(Category.TEXT, "openai")].default  # gpt-5.4-mini
@@ -301,3 +302,37 @@ def test_the_overview_links_a_dataset_date_to_its_source(database: Database) -> 
         for c in captions
     ), captions
     assert at.get("download_button")[0].proto.label == "Download the retirement calendar (.ics)"
+
+
+def test_a_dates_source_is_read_defensively_and_only_http_links() -> None:
+    dataset = "dataset litellm 1.110.2 2026-11-20"
+    url = "https://example.com/deprecations"
+    assert date_source({"retires_at": dataset, "retires_at_url": url}) == DateSource(dataset, url)
+    assert date_source({"retires_at": f"{dataset} {url}"}) == DateSource(dataset, url)
+    assert date_source({"retires_at": "listing"}).describe() == "the provider's listing"
+    assert date_source({"retires_at": "admin"}).describe() == "an admin"
+    assert date_source({"retires_at_url": "javascript:alert(1)"}) == DateSource(None, None)
+    assert date_source(None).describe() == "unknown"
+
+
+def test_the_models_grid_shows_where_a_date_came_from(database: Database) -> None:
+    gpt5 = get_model_by_provider_id("openai", "gpt-5", "text")
+    with database.write() as session:
+        session.execute(
+            update(AIModel)
+            .where(AIModel.id == gpt5.id)
+            .values(
+                retires_at=utcnow() + timedelta(days=5),
+                metadata_sources={
+                    "retires_at": "dataset litellm 1.110.2 2026-11-20",
+                    "retires_at_url": "https://example.com/deprecations",
+                },
+            )
+        )
+    models = [get_model_by_provider_id("openai", m, "text") for m in ("gpt-5", "gpt-4o")]
+    rows = model_table(models, ModelStatus.ENABLED).to_dict("records")
+    assert (rows[0]["retires_source"], rows[0]["retires_link"]) == (
+        "dataset litellm 1.110.2 2026-11-20",
+        "https://example.com/deprecations",
+    )
+    assert (rows[1]["retires_source"], rows[1]["retires_link"]) == ("", "")
