@@ -510,7 +510,7 @@ def retired_report(now: datetime | None = None) -> RetiredReport:
     # A default is always enabled (registry.store): the enabled models cover the defaults.
     dated = [
         m
-        for m in list_models(ModelFilter(status=ModelStatus.ENABLED))
+        for m in list_models(ModelFilter(status=ModelStatus.ENABLED, retiring_within_days=1))
         if m.retires_at is not None and m.retires_at <= now
     ]
     found: list[RetiredModel] = []

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from registry.admin.ui_overview import row_key
-from registry.admin.views import model_table
+from registry.admin.views import model_table, provider_card
 from registry.audit import list_audit_entries
 from registry.catalog import CURATED, CuratedModel, CuratedProvider
 from registry.cli import main as cli_main
@@ -141,6 +141,8 @@ def test_a_default_dated_yesterday_is_skipped(database: Database) -> None:
     assert status.default_retired_at is not None
     assert status.default_retired_at.date().isoformat() == YESTERDAY
     assert status.retired == {"gpt-4.1": (status.default_retired_at, f"openai/{OPENAI_DEFAULT}")}
+    card = provider_card(status, None)
+    assert card.default_note == f"retired on {YESTERDAY}; resolution uses openai/{OPENAI_DEFAULT}"
 
 
 def test_a_retired_default_hands_over_to_its_successor(database: Database) -> None:

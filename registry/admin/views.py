@@ -414,6 +414,8 @@ def provider_card(
         default_note = "nothing usable: the application cannot use this provider"
     elif effective != default:
         default_note = f"resolution uses {effective}"
+    if status.default_retired_at is not None:
+        default_note = f"retired on {status.default_retired_at.date().isoformat()}; {default_note}"
     return ProviderCard(
         provider=provider,
         category=status.category,
