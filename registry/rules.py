@@ -225,17 +225,14 @@ def retire_by_date(settings: Mapping[str, str]) -> bool:
     return value is None or value.strip().lower() not in _OFF
 
 
-def date_instant(value: date | str | None) -> datetime | None:
-    """A retirement date as the instant it takes effect: 00:00 UTC of that day; None when
+def date_instant(value: str | None) -> datetime | None:
+    """An ISO retirement date as the instant it takes effect: 00:00 UTC of that day; None when
     absent or not an ISO date (a curated entry must never stop resolution)."""
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    if value is None:
+    try:
+        day = date.fromisoformat(value.strip()) if value else None
+    except ValueError:
         return None
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def curated_dates(models: tuple[CuratedModel, ...]) -> dict[str, tuple[datetime, str | None]]:

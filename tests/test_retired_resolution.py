@@ -29,7 +29,7 @@ from registry.resolution import (
     resolve,
 )
 from registry.retirement import DateSource, date_source, retired_report, set_retire_by_date
-from registry.rules import RETIRED, resolve_in
+from registry.rules import RETIRED, date_instant, resolve_in
 from registry.schema import AIModel, RegistryStamp, utcnow
 from registry.snapshot import Snapshot, curated_snapshot
 from registry.store import edit_model, get_model_by_provider_id, set_default_model, set_successor
@@ -221,6 +221,9 @@ def test_a_snapshot_decides_retirement_when_built_not_per_lookup() -> None:
     assert before.status("text", "openai", "gpt-4o") == "enabled"  # never mutated
     off = Snapshot(1, models, {"registry.retire_by_date": "false"}, dated=dated, now=due)
     assert off.status("text", "openai", "gpt-4o") == "enabled"
+    # A curated date is a day: it takes effect at 00:00 UTC; a malformed one is ignored.
+    assert date_instant("2026-12-01") == due
+    assert date_instant("2026-13-01") is None and date_instant(None) is None
 
 
 def test_the_snapshot_flips_at_the_retirement_instant_without_a_database_change(
