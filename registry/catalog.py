@@ -19,6 +19,8 @@ class CuratedModel:
     display_name: str
     context_window: int | None = None
     description: str | None = None
+    retires_at: str | None = None  # ISO date (YYYY-MM-DD): resolution stops using it then
+    successor: str | None = None  # the model id that replaces it (same provider, category)
 
 
 @dataclass(frozen=True, slots=True)
