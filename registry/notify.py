@@ -315,6 +315,8 @@ def _post(
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         response.read(64 * 1024)
+        if expired.is_set():  # the answer's end was the deadline's shutdown, not the listener's
+            raise TimeoutError
         outcome.append(f"HTTP {response.status}")
     except Exception as exc:
         # Exception texts may carry the URL; only the type is kept.

@@ -357,25 +357,34 @@ def test_enabled_and_default_models_past_their_date_are_reported_retired(
 class Dripper:
     """Reads the request, then answers one byte every `every` seconds, forever."""
 
-    def __init__(self, every: float) -> None:
+    def __init__(self, every: float, first: bytes = b"") -> None:
         self.server = socket.socket()
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(1)
         self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/services/T0/B0/s3cr3t"
         self.closed_after: float | None = None
         self.every = every
+        self.first = first
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self) -> None:
         conn, _ = self.server.accept()
         with conn:
-            conn.recv(65536)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(65536)
+            head, _, body = request.partition(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            while len(body) < length:
+                body += conn.recv(65536)
             started = time.monotonic()
-            for byte in b"HTTP/1.1 200 OK\r\n" * 100:
+            conn.sendall(self.first)
+            for byte in b"X-Drip: 1\r\n" * 100:
                 try:
                     conn.sendall(bytes([byte]))
-                    # A closed peer shows as end of file (or a reset) on our side.
+                    # The request was read whole: the client sends nothing more, so reading
+                    # waits out the interval, or finds the connection closed (end of file).
                     conn.settimeout(self.every)
                     if conn.recv(1) == b"":
                         break
@@ -386,11 +395,13 @@ class Dripper:
             self.closed_after = time.monotonic() - started
 
 
+@pytest.mark.parametrize("first", [b"", b"HTTP/1.1 200 OK\r\n"])
 def test_a_listener_that_drips_bytes_is_cut_off_at_the_deadline(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, first: bytes
 ) -> None:
     monkeypatch.setattr(notify, "NOTIFY_TIMEOUT_SECONDS", 2.0)
-    dripper = Dripper(every=0.8)  # each byte comes well within any one read's timeout
+    # Also when a 200 status line comes at once and only the headers drip: cut off all the same.
+    dripper = Dripper(every=0.8, first=first)  # each byte comes well within any one read's timeout
     started = time.monotonic()
     with caplog.at_level(logging.INFO, logger="registry.notify"):
         assert notify.send(dripper.url, {"text": "x", "changes": []}) is False
