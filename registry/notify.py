@@ -80,7 +80,7 @@ def slack_escape(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Webhook:
+class WebhookTarget:
     """Where notifications go, and the key that signs them (None: unsigned)."""
 
     url: str
@@ -105,28 +105,29 @@ def _check_url(url: str) -> None:
         )
 
 
-def parse_secret(value: str) -> bytes:
-    """The key of a `whsec_<base64>` secret; `ConfigurationError` (never quoting it) otherwise."""
-    encoded = value.strip()
-    problem = None
-    if not encoded.startswith(_SECRET_PREFIX):
-        problem = "does not start with whsec_"
-    else:
-        body = encoded[len(_SECRET_PREFIX) :]
-        try:
-            key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            key = b""
-        if key:
-            return key
-        problem = "is not base64 after whsec_"
-    raise ConfigurationError(
+def _bad_secret(problem: str) -> ConfigurationError:
+    return ConfigurationError(
         f"{NOTIFY_SECRET_ENV} {problem} (a Standard Webhooks secret is whsec_ followed by "
         "base64); discovery notifications are off until it is fixed"
     )
 
 
-def webhook_from_settings() -> Webhook | None:
+def parse_secret(value: str) -> bytes:
+    """The key of a `whsec_<base64>` secret; `ConfigurationError` (never quoting it) otherwise."""
+    encoded = value.strip()
+    if not encoded.startswith(_SECRET_PREFIX):
+        raise _bad_secret("does not start with whsec_")
+    body = encoded[len(_SECRET_PREFIX) :]
+    try:  # unpadded base64 is common in these secrets
+        key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if not key:
+        raise _bad_secret("is not base64 after whsec_")
+    return key
+
+
+def webhook_from_settings() -> WebhookTarget | None:
     """The configured webhook, checked; None when none is set or a setting is unusable.
 
     Called when a discovery run starts: an unusable setting is logged in one line (never its
@@ -139,10 +140,12 @@ def webhook_from_settings() -> Webhook | None:
     try:
         _check_url(url)
         key = parse_secret(secret) if secret else None
+        if key is not None:
+            _signer()
     except ConfigurationError as exc:
         logger.error("%s", exc)
         return None
-    return Webhook(url, key)
+    return WebhookTarget(url, key)
 
 
 # --- what to tell ------------------------------------------------------------------------------
@@ -261,13 +264,22 @@ def build_notification(
 # --- sending ---------------------------------------------------------------------------------
 
 
+def _signer() -> type[Any]:
+    try:
+        from standardwebhooks import Webhook
+    except ImportError:
+        raise ConfigurationError(
+            f"{NOTIFY_SECRET_ENV} needs the standardwebhooks package: "
+            "pip install 'model-catalog-registry[discovery]'"
+        ) from None
+    return Webhook
+
+
 def signature_headers(secret: bytes, body: bytes) -> dict[str, str]:
     """The Standard Webhooks headers of one POST of `body`."""
-    from standardwebhooks import Webhook as Signer
-
     message_id = f"msg_{uuid.uuid4().hex}"
     timestamp = int(time.time())
-    signature = Signer(secret).sign(message_id, datetime.fromtimestamp(timestamp, UTC), body)
+    signature = _signer()(secret).sign(message_id, datetime.fromtimestamp(timestamp, UTC), body)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
@@ -329,10 +341,10 @@ def _post(
         connection.close()
 
 
-def send(webhook: Webhook | str, payload: dict[str, Any]) -> bool:
+def send(webhook: WebhookTarget | str, payload: dict[str, Any]) -> bool:
     """POST `payload`, signed when the webhook has a secret; True when it answered 2xx within
     `NOTIFY_TIMEOUT_SECONDS`. Never raises."""
-    hook = Webhook(webhook) if isinstance(webhook, str) else webhook
+    hook = WebhookTarget(webhook) if isinstance(webhook, str) else webhook
     try:
         _check_url(hook.url)
     except ConfigurationError as exc:
@@ -356,7 +368,7 @@ def send(webhook: Webhook | str, payload: dict[str, Any]) -> bool:
     return False
 
 
-def notify_discovery(report: DiscoveryReport, webhook: Webhook | None) -> bool:
+def notify_discovery(report: DiscoveryReport, webhook: WebhookTarget | None) -> bool:
     """Tell `webhook` (from `webhook_from_settings`) about a real discovery run; False when
     nothing was sent. Never raises: a notification must not change the run's outcome."""
     if webhook is None or report.dry_run:
