@@ -370,6 +370,11 @@ def test_a_client_waits_after_its_free_failures_and_the_wait_doubles_up_to_the_w
 LOCAL_PROXY = access.parse_trusted_proxies("127.0.0.1, ::1")
 
 
+def test_a_server_that_believes_every_forwarded_header_leaves_the_reported_peer() -> None:
+    assert access.client_address("203.0.113.9", "203.0.113.9", (), "*") == "203.0.113.9"
+    assert access.client_address("203.0.113.9", "203.0.113.9", (), "10.0.0.0/8") == "203.0.113.9"
+
+
 @pytest.mark.parametrize(
     ("reported", "forwarded", "trusted", "recorded"),
     [

@@ -300,10 +300,14 @@ def client_address(
     """
     chain = [part.strip() for part in (forwarded_for or "").split(",") if part.strip()]
     peer = reported
-    if chain and reported is not None:
+    try:
         server = parse_trusted_proxies(server_trusted or _SERVER_TRUSTED_DEFAULT)
-        if _ip(reported) is not None and str(_ip(reported)) == _forwarded_client(chain, server):
-            peer = None if all(n.network_address.is_loopback for n in server) else reported
+    except InvalidInputError:  # e.g. `*`: the server believes everyone, the peer is lost
+        server = ()
+    loopback_only = bool(server) and all(n.network_address.is_loopback for n in server)
+    taken = reported is not None and str(_ip(reported)) == _forwarded_client(chain, server)
+    if chain and loopback_only and taken:
+        peer = None
     if chain and _trusted(_ip(peer or "127.0.0.1"), trusted):
         return _forwarded_client(chain, trusted) or peer
     return peer
