@@ -222,15 +222,16 @@ def discover_models(
         else discovery_timeout() + WRITE_GRACE_SECONDS
     )
     settings = _RefreshSettings(force, dry_run, actor, timeout, max_deprecation_share)
+    # Checked first: a malformed webhook setting is one line now, and never the run's outcome.
+    from registry.notify import notify_discovery, webhook_from_settings
+
+    webhook = webhook_from_settings()
     results: list[ProviderResult] = []
     for cat, chosen in plan:
         if chosen:
             results.extend(_discover_category(cat, chosen, settings, deadline, on_progress))
     report = DiscoveryReport(results, dry_run=dry_run)
-    if not dry_run:
-        from registry.notify import notify_discovery
-
-        notify_discovery(report)
+    notify_discovery(report, webhook)
     return report
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from registry.admin.ui_overview import row_key
+from registry.admin.views import escape_markdown
 from registry.audit import list_audit_entries
 from registry.db import Database
 from registry.resolution import (
@@ -112,3 +113,19 @@ def test_a_model_retiring_soon_shows_days_left_and_its_successor_is_accepted(
     assert get_model_by_provider_id("openai", "gpt-4o-mini", "text").successor_model_id == (
         "gpt-5.4-mini"
     )
+
+
+def test_fallback_labels_show_application_ids_literally_never_as_markdown(
+    database: Database,
+) -> None:
+    asked = "gpt-*x*_[see](https://evil.example)"
+    _ask("openai", asked, 2)
+    at = open_app()
+    assert_clean(at)
+    key = row_key("text", "openai", asked)
+    picker = at.selectbox(key=f"fallback-choice-{key}")
+    # Every Markdown character escaped: the label reads as typed, with no emphasis or link.
+    assert picker.label == "Successor for " + escape_markdown(f"openai/{asked}")
+    assert r"gpt\-\*x\*\_\[see\]\(https\:" in picker.label
+    shown = f"**{escape_markdown(f'openai/{asked}')}** → "
+    assert any(str(m.value).startswith(shown) for m in at.markdown)

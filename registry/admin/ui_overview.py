@@ -296,7 +296,7 @@ def _successor_picker(choose: Any, act: Any, item: FallbackItem, key: str, actor
     preferred = item.successor if item.successor in choices else item.suggested
     select_key = f"fallback-choice-{key}"
     choose.selectbox(
-        f"Successor for {label(usage.requested_display)}",
+        f"Successor for {escape_markdown(label(usage.requested_display))}",
         choices,
         index=choices.index(preferred) if preferred in choices else None,
         key=select_key,
