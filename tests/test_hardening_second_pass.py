@@ -1,0 +1,110 @@
+"""The catalog's own limits, tried as an attacker and as a careless operator would (issue 18):
+successor chains, refresh claims across skewed clocks and PID namespaces, enrichment of huge
+listings, look-alike ids, the pending cap, secrets given as bytes or changed under stored keys,
+the metadata downgrade and preview addresses that hide an inside IPv4 address."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from registry import migrate
+from registry.cli import main
+from registry.client import Registry
+from registry.db import Database
+from registry.errors import ConfigurationError, DatabaseError, SecretKeyError
+from registry.keys import SECRET_ENV, delete_api_key, get_api_key, set_api_key
+from registry.schema import ProviderKey
+from registry.store import edit_model, get_model_by_provider_id
+from registry.trial import preview_refusal
+
+# --- secrets -------------------------------------------------------------------------------
+
+
+def test_a_secret_key_given_as_bytes_decrypts_the_stored_keys(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = Fernet.generate_key()  # bytes, as the error texts suggest
+    monkeypatch.setenv(SECRET_ENV, secret.decode())
+    set_api_key("openai", "sk-stored-with-bytes-0001")
+    monkeypatch.delenv(SECRET_ENV)
+    with Registry(database=database, secret_key=secret) as registry:
+        assert registry.get_api_key("openai") == "sk-stored-with-bytes-0001"
+    with Registry(database=database, secret_key=secret.decode()) as registry:
+        assert registry.get_api_key("openai") == "sk-stored-with-bytes-0001"
+
+
+@pytest.mark.parametrize("secret_key", [42, ["key"], bytearray(b"key")])
+def test_a_secret_key_of_another_type_is_a_configuration_error(secret_key: object) -> None:
+    with pytest.raises(ConfigurationError, match="secret_key must be a Fernet key as str or bytes"):
+        Registry(secret_key=secret_key)  # type: ignore[arg-type]
+
+
+def test_storing_a_key_under_another_secret_is_refused_with_the_way_out(
+    database: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, Fernet.generate_key().decode())
+    set_api_key("openai", "sk-first-secret-0001")
+    monkeypatch.setenv(SECRET_ENV, Fernet.generate_key().decode())
+    with pytest.raises(SecretKeyError) as refused:
+        set_api_key("mistral", "mistral-second-secret-0002")
+    message = str(refused.value)
+    assert "openai" in message and "nothing was stored" in message
+    assert f"set {SECRET_ENV} to the key" in message and "keys delete" in message
+    assert "0001" not in message and "0002" not in message
+    with database.read() as session:
+        assert list(session.scalars(select(ProviderKey.provider))) == ["openai"]
+    # The CLI says the same in one line and stores nothing either.
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", database.url)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"mistral-cli-key-0003\n")))
+    assert main(["keys", "set", "mistral"]) != 0
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "encrypted with another secret" in err
+    # The way out: replacing the one key that does not match, or deleting it first, works.
+    set_api_key("openai", "sk-second-secret-0004")
+    set_api_key("mistral", "mistral-second-secret-0002")
+    assert get_api_key("mistral") == "mistral-second-secret-0002"
+    assert delete_api_key("openai")
+
+
+# --- migrations ------------------------------------------------------------------------------
+
+
+def test_downgrading_below_the_metadata_migration_refuses_while_an_admin_set_prices(
+    database: Database,
+) -> None:
+    model = get_model_by_provider_id("openai", "gpt-4o", "text")
+    edit_model(model.id, metadata={"input_price_per_mtok": "2.5"})
+    with pytest.raises(DatabaseError, match="refusing to drop the normalized metadata") as error:
+        migrate.downgrade(database, "0003")
+    assert len(str(error.value).splitlines()) == 1
+    assert migrate.is_up_to_date(database)
+    assert get_model_by_provider_id("openai", "gpt-4o", "text").input_price_per_mtok == 2.5
+
+
+# --- preview addresses -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::a00:1",  # local-use NAT64
+        "::127.0.0.1",  # IPv4-compatible
+        "::a00:1",  # IPv4-compatible 10.0.0.1
+        "::ffff:192.168.0.1",  # IPv4-mapped
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    ],
+)
+def test_preview_addresses_that_carry_an_inside_ipv4_address_are_refused(address: str) -> None:
+    refusal = preview_refusal("elevenlabs", f"https://[{address}]/x.mp3")
+    assert refusal is not None and "not a public address" in refusal
+
+
+def test_a_nat64_address_of_a_public_ipv4_address_passes_the_check() -> None:
+    assert preview_refusal("elevenlabs", "https://[64:ff9b::808:808]/x.mp3") is None
