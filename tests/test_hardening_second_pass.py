@@ -16,11 +16,28 @@ from registry import migrate
 from registry.cli import main
 from registry.client import Registry
 from registry.db import Database
-from registry.errors import ConfigurationError, DatabaseError, SecretKeyError
+from registry.errors import (
+    ConfigurationError,
+    DatabaseError,
+    LifecycleError,
+    ModelNotFoundError,
+    SecretKeyError,
+)
 from registry.keys import SECRET_ENV, delete_api_key, get_api_key, set_api_key
+from registry.resolution import flush_fallback_counts, get_ai_config_for_story
+from registry.retirement import name_successor
 from registry.schema import ProviderKey
-from registry.store import edit_model, get_model_by_provider_id
+from registry.store import (
+    archive_model,
+    edit_model,
+    get_model_by_provider_id,
+    set_successor,
+    update_model_status,
+    upsert_discovered_models,
+)
 from registry.trial import preview_refusal
+from registry.types import DiscoveredModel
+from tests.dashboard_support import assert_clean, everything, open_app
 
 # --- secrets -------------------------------------------------------------------------------
 
@@ -108,3 +125,56 @@ def test_preview_addresses_that_carry_an_inside_ipv4_address_are_refused(address
 
 def test_a_nat64_address_of_a_public_ipv4_address_passes_the_check() -> None:
     assert preview_refusal("elevenlabs", "https://[64:ff9b::808:808]/x.mp3") is None
+
+
+# --- successors ------------------------------------------------------------------------------
+
+
+def _model_id(model_id: str) -> str:
+    return str(get_model_by_provider_id("openai", model_id, "text").id)
+
+
+def test_a_loop_of_successors_is_refused_and_nothing_changes(
+    database: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_successor(_model_id("gpt-4o"), "gpt-4.1")
+    set_successor(_model_id("gpt-4.1"), "gpt-5")
+    with pytest.raises(LifecycleError, match="loop of successors") as refused:
+        set_successor(_model_id("gpt-5"), "gpt-4o")
+    assert "openai/gpt-5 → openai/gpt-4o → openai/gpt-4.1 → openai/gpt-5" in str(refused.value)
+    assert get_model_by_provider_id("openai", "gpt-5", "text").successor_model_id is None
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", database.url)
+    assert main(["models", "set-successor", "openai/gpt-4.1", "gpt-4o"]) != 0
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "loop of successors" in err
+    assert get_model_by_provider_id("openai", "gpt-4.1", "text").successor_model_id == "gpt-5"
+
+
+def test_a_pending_or_archived_successor_is_refused_with_what_to_do(database: Database) -> None:
+    upsert_discovered_models("openai", "text", [DiscoveredModel("o3", "o3")])
+    with pytest.raises(LifecycleError, match="o3 is pending .* enable it first"):
+        set_successor(_model_id("gpt-4o"), "o3")
+    update_model_status(_model_id("gpt-4.1"), "deprecated")
+    archive_model(_model_id("gpt-4.1"))
+    with pytest.raises(LifecycleError, match="gpt-4.1 is archived and can never serve"):
+        set_successor(_model_id("gpt-4o"), "gpt-4.1")
+    # Naming a successor for an id the catalog lacks follows the same rules, adding no row.
+    with pytest.raises(LifecycleError, match="pending"):
+        name_successor("text", "openai", "gpt-9-preview", "o3")
+    with pytest.raises(ModelNotFoundError):
+        get_model_by_provider_id("openai", "gpt-9-preview", "text")
+    assert get_model_by_provider_id("openai", "gpt-4o", "text").successor_model_id is None
+
+
+def test_a_disabled_successor_is_allowed_and_the_overview_says_it_cannot_serve(
+    database: Database, loopback: None
+) -> None:
+    update_model_status(_model_id("gpt-4o"), "disabled")
+    set_successor(_model_id("gpt-4o"), "gpt-4.1")
+    update_model_status(_model_id("gpt-4.1"), "disabled")  # the admin may enable it again
+    for _ in range(3):
+        get_ai_config_for_story("openai", "gpt-4o")
+    flush_fallback_counts()
+    at = open_app()
+    assert_clean(at)
+    assert "successor openai/gpt-4.1 (not enabled: cannot serve)" in everything(at)
