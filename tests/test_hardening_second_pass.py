@@ -152,11 +152,11 @@ def test_a_loop_of_successors_is_refused_and_nothing_changes(
 
 def test_a_pending_or_archived_successor_is_refused_with_what_to_do(database: Database) -> None:
     upsert_discovered_models("openai", "text", [DiscoveredModel("o3", "o3")])
-    with pytest.raises(LifecycleError, match="o3 is pending .* enable it first"):
+    with pytest.raises(LifecycleError, match=r"o3 is pending .* enable it first"):
         set_successor(_model_id("gpt-4o"), "o3")
     update_model_status(_model_id("gpt-4.1"), "deprecated")
     archive_model(_model_id("gpt-4.1"))
-    with pytest.raises(LifecycleError, match="gpt-4.1 is archived and can never serve"):
+    with pytest.raises(LifecycleError, match=r"gpt-4\.1 is archived and can never serve"):
         set_successor(_model_id("gpt-4o"), "gpt-4.1")
     # Naming a successor for an id the catalog lacks follows the same rules, adding no row.
     with pytest.raises(LifecycleError, match="pending"):
