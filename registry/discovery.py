@@ -48,6 +48,7 @@ from registry.discovery_claims import (
     Heartbeat,
     claim_token_held,
     claim_verdict,
+    database_now,
     record_success,
     take_claim,
     update_state,
@@ -368,8 +369,8 @@ class DiscoveryStatus:
 def get_discovery_state(category: Category | str | None = None) -> list[DiscoveryStatus]:
     """The last refresh of every (provider, category), including never-refreshed ones."""
     cats = [parse_category(category)] if category else list(Category)
-    now = utcnow()
     with get_database().read() as session:
+        now = database_now(session)  # claims are judged by the database's clock
         rows = {
             (r.provider, r.category): r
             for r in session.scalars(

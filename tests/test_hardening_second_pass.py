@@ -6,16 +6,21 @@ the metadata downgrade and preview addresses that hide an inside IPv4 address.""
 from __future__ import annotations
 
 import io
+import socket
+import subprocess
 import sys
+from datetime import datetime, timedelta, tzinfo
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from registry import migrate
+from registry import migrate, schema
 from registry.cli import main
 from registry.client import Registry
 from registry.db import Database
+from registry.discovery import get_discovery_state
+from registry.discovery_claims import take_claim
 from registry.errors import (
     ConfigurationError,
     DatabaseError,
@@ -26,7 +31,7 @@ from registry.errors import (
 from registry.keys import SECRET_ENV, delete_api_key, get_api_key, set_api_key
 from registry.resolution import flush_fallback_counts, get_ai_config_for_story
 from registry.retirement import name_successor
-from registry.schema import ProviderKey
+from registry.schema import DiscoveryState, ProviderKey
 from registry.store import (
     archive_model,
     edit_model,
@@ -36,7 +41,7 @@ from registry.store import (
     upsert_discovered_models,
 )
 from registry.trial import preview_refusal
-from registry.types import DiscoveredModel
+from registry.types import Category, DiscoveredModel
 from tests.dashboard_support import assert_clean, everything, open_app
 
 # --- secrets -------------------------------------------------------------------------------
@@ -178,3 +183,78 @@ def test_a_disabled_successor_is_allowed_and_the_overview_says_it_cannot_serve(
     at = open_app()
     assert_clean(at)
     assert "successor openai/gpt-4.1 (not enabled: cannot serve)" in everything(at)
+
+
+# --- refresh claims --------------------------------------------------------------------------
+
+
+def _host_clock_off_by(seconds: float) -> type[datetime]:
+    """The standard clock of a host whose time is `seconds` off (the database's is not)."""
+
+    class Skewed(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+            return datetime.now(tz) + timedelta(seconds=seconds)
+
+    return Skewed
+
+
+@pytest.mark.parametrize(
+    ("holder_off", "taker_off"),
+    [(0, 20), (-20, 0)],
+    ids=["taker-20s-ahead", "holder-20s-behind"],
+)
+def test_a_host_whose_clock_is_20_s_off_does_not_take_over_a_live_claim(
+    database: Database, monkeypatch: pytest.MonkeyPatch, holder_off: float, taker_off: float
+) -> None:
+    monkeypatch.setattr(schema, "datetime", _host_clock_off_by(holder_off))
+    held = take_claim(database, "xai", Category.TEXT, force=True, timeout=5)
+    assert held.token is not None  # a live refresh, its heartbeat just written
+    monkeypatch.setattr(schema, "datetime", _host_clock_off_by(taker_off))
+    taken = take_claim(database, "xai", Category.TEXT, force=True, timeout=5)
+    assert taken.token is None and taken.took_over is None
+    assert taken.refused_because is not None and "still running" in taken.refused_because
+    [state] = [s for s in get_discovery_state("text") if s.provider == "xai"]
+    assert state.in_progress
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # reaped: no process of this PID namespace has that pid now
+    return child.pid
+
+
+@pytest.mark.parametrize(
+    "owner",
+    [
+        f"{socket.gethostname()}#0123456789abcdef",  # same host name, another container
+        socket.gethostname(),  # same host name, no boot/namespace identity recorded
+    ],
+    ids=["other-namespace", "no-identity"],
+)
+def test_a_claim_from_a_process_of_the_same_host_name_elsewhere_waits_for_its_heartbeat(
+    database: Database, owner: str
+) -> None:
+    held = take_claim(database, "xai", Category.TEXT, force=True, timeout=5)
+    with database.transaction() as connection:
+        connection.execute(
+            update(DiscoveryState)
+            .where(DiscoveryState.claim_token == held.token)
+            .values(claim_host=owner, claim_pid=_dead_pid())
+        )
+    taken = take_claim(database, "xai", Category.TEXT, force=True, timeout=5)
+    assert taken.token is None and taken.took_over is None
+    # Its pid means nothing here: only a silent heartbeat ends the claim.
+    with database.transaction() as connection:
+        renewed = connection.scalar(
+            select(DiscoveryState.heartbeat_at).where(DiscoveryState.claim_token == held.token)
+        )
+        connection.execute(
+            update(DiscoveryState)
+            .where(DiscoveryState.claim_token == held.token)
+            .values(heartbeat_at=renewed - timedelta(seconds=60))
+        )
+    taken = take_claim(database, "xai", Category.TEXT, force=True, timeout=5)
+    assert taken.token is not None
+    assert taken.took_over is not None and "no heartbeat for 6" in taken.took_over
+    assert f"{socket.gethostname()}/pid" in taken.took_over  # the identity is not shown
