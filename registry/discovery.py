@@ -77,7 +77,7 @@ from registry.prices import fill_catalog_prices, fill_missing_prices
 from registry.providers import get_adapter
 from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing
 from registry.providers.classify import left_out_summary
-from registry.refresh_plan import MAX_DEPRECATION_SHARE, RefreshPlan, plan_refresh
+from registry.refresh_plan import MAX_DEPRECATION_SHARE, MAX_PENDING, RefreshPlan, plan_refresh
 from registry.schema import AIModel, AppSetting, DiscoveryState, utcnow
 from registry.store import ingest_discovered, split_storable
 from registry.text import inert
@@ -602,6 +602,9 @@ class _Refresh:
             # The plan reads the catalog before this listing is written: its own new entries
             # must not dilute the share the guard measures.
             plan = self._plan(session, listing, models, skipped)
+            if plan.left_out:  # past the pending cap: not stored
+                left_out = set(plan.left_out)
+                models = [m for m in models if m.model_id not in left_out]
             ingest_discovered(session, self.provider, self.category, models, now, actor=self.actor)
             self._deprecate(session, plan, now)
             self._report_plan(session, plan, result)
@@ -686,9 +689,16 @@ class _Refresh:
         result.deprecated = sorted(row.model_id for row in plan.deprecate)
         result.held_back = sorted(row.model_id for row in plan.held_back)
         if plan.held_back_because:
+            what = "only models never approved" if plan.deprecate else "nothing"
             result.warnings.append(
-                f"deprecated nothing: {plan.held_back_because}; "
+                f"deprecated {what}: {plan.held_back_because}; "
                 f"{len(plan.held_back)} missing model(s) kept"
+            )
+        if plan.left_out:
+            result.warnings.append(
+                f"left out {len(plan.left_out):,} new model(s): at most {MAX_PENDING:,} models of "
+                "a provider and category wait for approval; approve or disable pending ones to "
+                "make room"
             )
         if not result.deprecated:
             return

@@ -9,7 +9,9 @@ import io
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -19,7 +21,8 @@ from registry import migrate, schema
 from registry.cli import main
 from registry.client import Registry
 from registry.db import Database
-from registry.discovery import get_discovery_state
+from registry.demo import StandInProviders
+from registry.discovery import discover_models, get_discovery_state
 from registry.discovery_claims import take_claim
 from registry.errors import (
     ConfigurationError,
@@ -32,17 +35,22 @@ from registry.keys import SECRET_ENV, delete_api_key, get_api_key, set_api_key
 from registry.resolution import flush_fallback_counts, get_ai_config_for_story
 from registry.retirement import name_successor
 from registry.schema import DiscoveryState, ProviderKey
+from registry.refresh_plan import MAX_PENDING
 from registry.store import (
+    ModelFilter,
     archive_model,
+    count_models,
     edit_model,
     get_model_by_provider_id,
+    list_models,
     set_successor,
     update_model_status,
     upsert_discovered_models,
 )
 from registry.trial import preview_refusal
-from registry.types import Category, DiscoveredModel
+from registry.types import Category, DiscoveredModel, ModelStatus
 from tests.dashboard_support import assert_clean, everything, open_app
+from tests.test_discovery_hardening import _with_entries
 
 # --- secrets -------------------------------------------------------------------------------
 
@@ -258,3 +266,74 @@ def test_a_claim_from_a_process_of_the_same_host_name_elsewhere_waits_for_its_he
     assert taken.token is not None
     assert taken.took_over is not None and "no heartbeat for 6" in taken.took_over
     assert f"{socket.gethostname()}/pid" in taken.took_over  # the identity is not shown
+
+
+# --- listings: look-alike ids and the pending cap --------------------------------------------
+
+
+@pytest.fixture
+def providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInProviders]:
+    with StandInProviders() as standins:
+        for name, value in standins.environment().items():
+            monkeypatch.setenv(name, value)
+        yield standins
+
+
+LOOK_ALIKES = {
+    "grok-3\u00ad-mini": "U+00AD SOFT HYPHEN",
+    "grok-3\u034f-mini": "U+034F COMBINING GRAPHEME JOINER",
+    "grok-3-mini\ufe0f": "U+FE0F VARIATION SELECTOR-16",
+    "grok-3-mini\U000e0020": "U+E0020 TAG SPACE",
+    "grok-3-\u3164mini": "U+3164 HANGUL FILLER",
+    "grok-3-mini\u2800": "U+2800 BRAILLE PATTERN BLANK",
+    "grok-3-m\u0456ni": "mixes Latin with Cyrillic letters",  # Cyrillic і
+    "grok-3-\u03bcini": "mixes Latin with Greek letters",  # Greek μ
+}
+
+
+def test_ids_that_print_like_another_are_skipped_with_a_warning_naming_why(
+    database: Database, providers: StandInProviders
+) -> None:
+    fine = ["grok-3-mini", "grok-3-été", "гигачат-2"]  # accents and one script are fine
+    body = _with_entries("xai", "grok-3", [(i, False) for i in [*LOOK_ALIKES, *fine]])
+    providers.serve("xai", body)
+    [result] = discover_models("text", ["xai"], force=True).results
+    assert result.errors == [], result.to_json()
+    stored = {m.model_id for m in list_models(ModelFilter(provider="xai"))}
+    assert set(fine) <= stored and not set(LOOK_ALIKES) & stored
+    skipped = [w for w in result.warnings if w.startswith("skipped the entry")]
+    for why in LOOK_ALIKES.values():
+        assert any(why in w for w in skipped), (why, result.warnings)
+
+
+def _rotated_listing(prefix: str, count: int) -> Any:
+    return _with_entries("xai", "grok-3", [(f"grok-{prefix}-{i:05}", False) for i in range(count)])
+
+
+def test_pending_models_are_capped_per_provider_and_unlisted_ones_never_approved_retire(
+    database: Database, providers: StandInProviders
+) -> None:
+    listed = MAX_PENDING + 100
+    providers.serve("xai", _rotated_listing("first", listed))
+    [first] = discover_models("text", ["xai"], force=True).results
+    waiting = ModelFilter(provider="xai", category=Category.TEXT, status=ModelStatus.PENDING)
+    assert count_models(waiting) == MAX_PENDING
+    assert len(first.new) == MAX_PENDING
+    [note] = [w for w in first.warnings if w.startswith("left out")]
+    left_out = first.discovered - first.refreshed - MAX_PENDING
+    assert note.startswith(f"left out {left_out} new model(s): at most {MAX_PENDING:,} models")
+    assert not {f"grok-first-{i:05}" for i in range(listed - left_out, listed)} & {
+        m.model_id for m in list_models(ModelFilter(provider="xai"))
+    }
+    # The provider rotates its ids: the never-approved ones it no longer lists retire (the
+    # guard keeps only approved ones), and the pending rows never pass the cap.
+    providers.serve("xai", _rotated_listing("second", listed))
+    [second] = discover_models("text", ["xai"], force=True).results
+    assert second.errors == [] and not second.held_back, second.to_json()
+    assert count_models(waiting) == MAX_PENDING
+    assert not any(m.model_id.startswith("grok-first-") for m in list_models(waiting))
+    retired = ModelFilter(provider="xai", status=ModelStatus.DEPRECATED, search="grok-first-")
+    assert count_models(retired) == listed - left_out
+    assert "grok-3" in {
+        m.model_id for m in list_models(ModelFilter(provider="xai", status=ModelStatus.ENABLED))
+    }
