@@ -32,10 +32,10 @@ from registry.errors import (
     SecretKeyError,
 )
 from registry.keys import SECRET_ENV, delete_api_key, get_api_key, set_api_key
+from registry.refresh_plan import MAX_PENDING
 from registry.resolution import flush_fallback_counts, get_ai_config_for_story
 from registry.retirement import name_successor
 from registry.schema import DiscoveryState, ProviderKey
-from registry.refresh_plan import MAX_PENDING
 from registry.store import (
     ModelFilter,
     archive_model,
