@@ -446,9 +446,12 @@ class _Refresh:
         self.max_share = settings.max_share
         self.token: str | None = None  # our claim's, once taken
         self.heartbeat: Heartbeat | None = None
+        self.listing_deadline: float | None = None
 
     def run(self) -> ProviderResult:
         started = time.monotonic()
+        # The listing's own deadline; enrichment stops there too, leaving the write its grace.
+        self.listing_deadline = started + discovery_timeout()
         result = ProviderResult(self.provider, self.category)
         try:
             self._run(result)
@@ -579,7 +582,9 @@ class _Refresh:
 
     def _write(self, listing: ProviderListing, result: ProviderResult) -> None:
         storable, skipped = split_storable(listing.models)
-        models = fill_missing_prices(self.provider, self.category, _unique(storable))
+        models = fill_missing_prices(
+            self.provider, self.category, _unique(storable), deadline=self.listing_deadline
+        )
         result.discovered = len(models)
         result.warnings.extend(listing.warnings)
         result.warnings.extend(_skipped_warnings(self.provider, self.category, skipped))

@@ -9,6 +9,7 @@ import io
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -32,6 +33,7 @@ from registry.errors import (
     SecretKeyError,
 )
 from registry.keys import SECRET_ENV, delete_api_key, get_api_key, set_api_key
+from registry.prices import DATASET_PROVIDERS, dataset, fill_missing_prices
 from registry.refresh_plan import MAX_PENDING
 from registry.resolution import flush_fallback_counts, get_ai_config_for_story
 from registry.retirement import name_successor
@@ -337,3 +339,47 @@ def test_pending_models_are_capped_per_provider_and_unlisted_ones_never_approved
     assert "grok-3" in {
         m.model_id for m in list_models(ModelFilter(provider="xai", status=ModelStatus.ENABLED))
     }
+
+
+# --- price enrichment ------------------------------------------------------------------------
+
+
+def _refs_to_try(providers: list[Any]) -> list[str]:
+    """Every literal of every rule, as it is, stretched and cut, plus ids no rule names (the
+    dataset compares in lower case: so does the index)."""
+    refs = ["vendor/rotating-model-00042", "gpt-4o-20240806", "claude-3-5-sonnet-20241022"]
+    for provider in providers:
+        for model in provider.models:
+            refs.append(model.id)
+            stack = [model.match]
+            while stack:
+                clause = stack.pop()
+                stack.extend(getattr(clause, "or_", None) or getattr(clause, "and_", None) or [])
+                for name in ("equals", "starts_with", "ends_with", "contains"):
+                    text = getattr(clause, name, None)
+                    if text:
+                        refs += [text, f"{text}-2025", f"x-{text}", text[:-1]]
+    return list(dict.fromkeys(refs))
+
+
+def test_the_indexed_price_lookup_finds_what_walking_every_rule_finds() -> None:
+    from genai_prices.data import providers
+
+    data = dataset()
+    assert data is not None
+    by_id = {p.id: p for p in providers}
+    for provider_id in DATASET_PROVIDERS.values():
+        source = by_id[provider_id]
+        # Its own rules', and those of the providers it falls back to, which it may find.
+        fallbacks = [by_id[f] for f in source.fallback_model_providers or () if f in by_id]
+        for ref in _refs_to_try([source, *fallbacks]):
+            walked = source.find_model(ref, all_providers=providers)
+            assert data.find_model(source, ref) is walked, (provider_id, ref)
+
+
+def test_price_enrichment_stops_at_the_refresh_deadline_and_keeps_the_listing() -> None:
+    listing = [DiscoveredModel(f"gpt-4o-rotating-{i:05}", f"m{i}") for i in range(600)]
+    listing.insert(0, DiscoveredModel("gpt-4o", "GPT-4o"))
+    assert fill_missing_prices("openai", Category.TEXT, listing)[0].input_price_per_mtok == 2.5
+    late = fill_missing_prices("openai", Category.TEXT, listing, deadline=time.monotonic() - 1)
+    assert late == listing  # every entry kept as listed, none priced
