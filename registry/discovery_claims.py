@@ -88,7 +88,8 @@ def database_now(connection: Connection | Session) -> datetime:
         stamp = connection.scalar(select(func.strftime("%Y-%m-%d %H:%M:%f", "now")))
         return datetime.fromisoformat(str(stamp)).replace(tzinfo=UTC)
     # The time now, not the transaction's start (a row lock may have been waited for).
-    moment: datetime = connection.scalar(select(func.clock_timestamp()))
+    moment = connection.scalar(select(func.clock_timestamp()))
+    assert isinstance(moment, datetime)
     return moment.astimezone(UTC)
 
 

@@ -1037,7 +1037,7 @@ def unstorable_id_reason(model_id: str) -> str | None:
     hidden = next(filter(_is_invisible, model_id), None)
     if hidden is not None:
         return f"its id contains an invisible character ({_code_point(hidden)})"
-    scripts = {_letter_script(ch) for ch in model_id} - {None}
+    scripts = {script for script in map(_letter_script, model_id) if script is not None}
     if "LATIN" in scripts and len(scripts) > 1:
         return (
             f"its id mixes Latin with {' and '.join(sorted(scripts - {'LATIN'})).title()} "
