@@ -267,6 +267,7 @@ def test_a_claim_from_a_process_of_the_same_host_name_elsewhere_waits_for_its_he
         renewed = connection.scalar(
             select(DiscoveryState.heartbeat_at).where(DiscoveryState.claim_token == held.token)
         )
+        assert renewed is not None
         connection.execute(
             update(DiscoveryState)
             .where(DiscoveryState.claim_token == held.token)
