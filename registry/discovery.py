@@ -694,9 +694,8 @@ class _Refresh:
         result.deprecated = sorted(row.model_id for row in plan.deprecate)
         result.held_back = sorted(row.model_id for row in plan.held_back)
         if plan.held_back_because:
-            what = "only models never approved" if plan.deprecate else "nothing"
             result.warnings.append(
-                f"deprecated {what}: {plan.held_back_because}; "
+                f"deprecated nothing: {plan.held_back_because}; "
                 f"{len(plan.held_back)} missing model(s) kept"
             )
         if plan.left_out:

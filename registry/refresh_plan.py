@@ -8,11 +8,12 @@
   (`deprecation_held_back_because`) on the models it no longer contains, and the cap on
   models waiting for approval (`MAX_PENDING`).
 
-README "Discovery limits": the guard protects approved models (enabled), which resolution
-hands out. A pending model was never approved, so nothing serves it: once a complete listing
-no longer contains it, it is deprecated whatever share that is (a provider rotating its ids
-would otherwise keep every id it ever listed). And at most `MAX_PENDING` models of one
-(provider, category) wait for approval: new ones past it are left out, counted, not stored.
+README "Lifecycle rules": the guard's share counts approved (enabled) models only, which
+resolution hands out. A pending model was never approved, so nothing serves it: a trusted
+listing that no longer contains it deprecates it, and pending models missing in any number
+make no listing look sweeping (a provider rotating its ids cannot keep every id it ever
+listed). At most `MAX_PENDING` models of one (provider, category) wait for approval: new ones
+past it are left out, counted, not stored.
 """
 
 from __future__ import annotations
@@ -116,26 +117,19 @@ def plan_refresh(
         for row in known
         if row.model_id not in seen and row.status != ModelStatus.DISABLED.value
     ]
-    waiting = [row for row in missing if row.status == ModelStatus.PENDING.value]
-    approved = [row for row in missing if row.status != ModelStatus.PENDING.value]
-    why = deprecation_held_back_because(
-        missing=len(approved),
-        known=sum(row.status != ModelStatus.PENDING.value for row in known),
+    # The share is of approved models: pending ones were never approved (nothing serves them)
+    # and must not dilute it, nor make a rotating listing look sweeping.
+    approved = [row for row in known if row.status != ModelStatus.PENDING.value]
+    why = deprecation_held_back_because(  # an incomplete or empty listing: no share applies
+        missing=len(missing), known=len(known), listed=len(listed), complete=complete, max_share=1
+    ) or deprecation_held_back_because(
+        missing=sum(row.status != ModelStatus.PENDING.value for row in missing),
+        known=len(approved),
         listed=len(listed),
         complete=complete,
         max_share=max_share,
     )
-    # Only an incomplete or empty listing keeps the never-approved ones: no share applies.
-    why_waiting = deprecation_held_back_because(
-        missing=len(waiting),
-        known=len(waiting),
-        listed=len(listed),
-        complete=complete,
-        max_share=1.0,
-    )
-    held_back = (approved if why else []) + (waiting if why_waiting else [])
-    kept = {id(row) for row in held_back}
-    deprecate = [row for row in missing if id(row) not in kept]
+    deprecate, held_back = ([], missing) if why else (missing, [])
     pending_after = (
         sum(row.status == ModelStatus.PENDING.value for row in rows)
         - sum(row.status == ModelStatus.PENDING.value for row in deprecate)
@@ -148,7 +142,7 @@ def plan_refresh(
         len(listed) - len(new),
         deprecate,
         held_back,
-        (why or why_waiting) if held_back else None,
+        why,
         new[room:],
     )
 

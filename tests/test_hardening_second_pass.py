@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -34,7 +35,7 @@ from registry.errors import (
 )
 from registry.keys import SECRET_ENV, delete_api_key, get_api_key, set_api_key
 from registry.prices import DATASET_PROVIDERS, dataset, fill_missing_prices
-from registry.refresh_plan import MAX_PENDING
+from registry.refresh_plan import MAX_PENDING, plan_refresh
 from registry.resolution import flush_fallback_counts, get_ai_config_for_story
 from registry.retirement import name_successor
 from registry.schema import DiscoveryState, ProviderKey
@@ -398,3 +399,25 @@ def test_price_enrichment_stops_at_the_refresh_deadline_and_keeps_the_listing() 
     assert fill_missing_prices("openai", Category.TEXT, listing)[0].input_price_per_mtok == 2.5
     late = fill_missing_prices("openai", Category.TEXT, listing, deadline=time.monotonic() - 1)
     assert late == listing  # every entry kept as listed, none priced
+
+
+@dataclass(frozen=True)
+class _Row:
+    model_id: str
+    status: str
+    source: str = "api"
+    deprecated_by_admin: bool = False
+
+
+def test_the_guard_counts_approved_models_only_and_distrusts_a_sweeping_listing_wholesale() -> None:
+    approved = [_Row(f"kept-{i}", "enabled") for i in range(4)]
+    rotated = [_Row(f"old-{i}", "pending") for i in range(100)]
+    # Every approved model listed, 100 never-approved ones gone: all 100 retire.
+    plan = plan_refresh([*approved, *rotated], [r.model_id for r in approved])
+    assert len(plan.deprecate) == 100 and plan.held_back == [] and plan.held_back_because is None
+    # Three of four approved ones gone: the listing is not trusted at all, pending ones kept too.
+    sweeping = plan_refresh([*approved, *rotated], ["kept-0"])
+    assert sweeping.deprecate == [] and len(sweeping.held_back) == 103
+    assert sweeping.held_back_because == "it would deprecate 3 of 4 known models (more than 50%)"
+    # An incomplete listing keeps the pending ones as well.
+    assert plan_refresh(rotated, ["new"], complete=False).deprecate == []
