@@ -7,7 +7,8 @@ over at once (its pid is gone on this host) or after `STALE_AFTER` without a hea
 outcome (success with counts, or the errors) is recorded on the same row and releases the
 claim.
 
-Two rules keep a live claim from being taken (README "Refresh claims"):
+Two rules keep a live claim from being taken (README "Refresh claims across hosts and
+containers"):
 - Every claim time is the database's clock (`database_now`), never the host's: hosts whose
   clocks disagree by more than `STALE_AFTER` would otherwise each find the other's heartbeat
   stale.

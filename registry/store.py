@@ -976,10 +976,10 @@ def set_successor(
 def check_successor(
     session: Session, provider: str, category: Category, model_id: str, successor: str
 ) -> None:
-    """Refuse a successor resolution could never use (README "Retirement"): the model itself,
-    one that does not exist, a pending or archived one, or one whose own successors lead back
-    to the model (a loop). A disabled or deprecated successor is allowed: the admin may enable
-    it, and resolution follows its own successor meanwhile."""
+    """Refuse a successor resolution could never use (README "Retirement and successors"):
+    the model itself, one that does not exist, a pending or archived one, or one whose own
+    successors lead back to the model (a loop). A disabled or deprecated successor is allowed:
+    the admin may enable it, and resolution follows its own successor meanwhile."""
     if successor == model_id:
         raise InvalidInputError("a model cannot be its own successor")
     row = _find_by_provider_id(session, provider, successor, category)
@@ -1046,9 +1046,9 @@ def unstorable_id_reason(model_id: str) -> str | None:
     return None
 
 
-# README "Model ids": characters that print as nothing (or as a space) let two ids that look
-# the same be different models. Unicode's default-ignorable code points, plus the letters and
-# symbols that render blank.
+# README "Lifecycle rules": characters that print as nothing (or as a space) let two ids that
+# look the same be different models. Unicode's default-ignorable code points, plus the letters
+# and symbols that render blank.
 _DEFAULT_IGNORABLE = (
     (0x00AD, 0x00AD),
     (0x034F, 0x034F),
