@@ -209,6 +209,14 @@ def _cmd_models_set_successor(args: argparse.Namespace) -> int:
     named = inert(display_id(model.provider, model.model_id))
     successor = model.successor_model_id
     print(f"{named}: successor {inert(successor)}" if successor else f"{named}: successor cleared")
+    if successor:  # a disabled or deprecated one is allowed (it may be enabled again): said
+        held = get_model_by_provider_id(model.provider, successor, model.category)
+        if held.status is not ModelStatus.ENABLED:
+            print(
+                f"warning: {inert(successor)} is {held.status.value}: it cannot serve until "
+                "enabled",
+                file=sys.stderr,
+            )
     return 0
 
 

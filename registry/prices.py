@@ -23,7 +23,8 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -71,25 +72,27 @@ class PriceDataset:
     def __init__(self, providers: Sequence[Provider], version: str) -> None:
         self._providers = list(providers)
         self._by_id = {p.id: p for p in self._providers}
+        # Indexed once: a lookup then costs the same for a 24,000-entry listing's every entry
+        # (README "Where prices come from"), instead of walking the provider's rules each time.
+        self._index = {p.id: _RuleIndex(p.models) for p in self._providers}
+        from genai_prices import types
+
+        # The dataset's own rewrite of a compact date, where this version has it.
+        self._normalize_dated: Callable[[str], str] = getattr(
+            types, "_normalize_compact_dated_ref", str
+        )
         self.version = version
         self.date = _data_date(self._providers)
         self.source = " ".join(filter(None, ("dataset", DATASET, version, self.date)))
-        # Listings repeat every refresh; a lookup walks the provider's match rules once.
-        self._found: dict[tuple[str, Category, str], _PriceFields] = {}
 
     def prices(self, provider: str, category: Category, model_id: str) -> _PriceFields:
         """Our normalized price fields the dataset states for this model (empty if none)."""
-        key = (provider, category, model_id)
-        found = self._found.get(key)
-        if found is None:
-            try:
-                found = self._lookup(provider, category, model_id)
-            except Exception as exc:  # a fault in the dataset must never fail a refresh
-                name = inert(model_id, 80)
-                logger.warning("%s: no price for %s (%s)", DATASET, name, type(exc).__name__)
-                found = {}
-            self._found[key] = found
-        return found
+        try:
+            return self._lookup(provider, category, model_id)
+        except Exception as exc:  # a fault in the dataset must never fail a refresh
+            name = inert(model_id, 80)
+            logger.warning("%s: no price for %s (%s)", DATASET, name, type(exc).__name__)
+            return {}
 
     def _lookup(self, provider: str, category: Category, model_id: str) -> _PriceFields:
         source = self._by_id.get(DATASET_PROVIDERS.get(provider, ""))
@@ -97,10 +100,86 @@ class PriceDataset:
             return {}
         if category is Category.TTS and not _SPEECH_MODEL.search(model_id):
             return {}  # a voice: priced by the model a request picks, never on its own
-        model: ModelInfo | None = source.find_model(model_id, all_providers=self._providers)
+        model = self.find_model(source, model_id)
         if model is None:
             return {}
         return _normalized(model.get_prices(datetime.now(UTC)), category)
+
+    def find_model(self, source: Provider, model_id: str) -> ModelInfo | None:
+        """What `source.find_model(model_id, all_providers=...)` finds, through the index: the
+        provider's first matching model, else its fallback providers', each tried again with
+        a compact date (`-20251211`) written out as the dataset does."""
+        ref = model_id.lower()
+        found = self._match(source, ref)
+        if found is None:
+            normalized = self._normalize_dated(ref)
+            if normalized != ref:
+                found = self._match(source, normalized)
+        return found
+
+    def _match(self, source: Provider, ref: str) -> ModelInfo | None:
+        found = self._index[source.id].first_match(ref)
+        for fallback in source.fallback_model_providers or ():
+            if found is not None:
+                break
+            if fallback in self._index:
+                found = self._index[fallback].first_match(ref)
+        return found
+
+
+def _rule_keys(logic: Any) -> set[tuple[str, str]] | None:
+    """Literals one of which every id the rule matches has: ("=", id), ("^", prefix) or
+    ("$", suffix); None when the rule (a regex, a substring) has no such literal."""
+    if hasattr(logic, "equals"):
+        return {("=", logic.equals.lower())}
+    if hasattr(logic, "starts_with"):
+        return {("^", logic.starts_with.lower())}
+    if hasattr(logic, "ends_with"):
+        return {("$", logic.ends_with.lower())}
+    if hasattr(logic, "or_"):
+        branches = [_rule_keys(clause) for clause in logic.or_]
+        if any(keys is None for keys in branches):
+            return None
+        return set().union(*(keys for keys in branches if keys is not None))
+    if hasattr(logic, "and_"):
+        every = [keys for keys in map(_rule_keys, logic.and_) if keys is not None]
+        return min(every, key=len) if every else None
+    return None
+
+
+class _RuleIndex:
+    """One dataset provider's models, indexed by the literals of their match rules. A lookup
+    checks only the models whose literal the id has (plus the few rules without one), in the
+    dataset's order, so the first match is the one a walk of every rule would find."""
+
+    def __init__(self, models: Sequence[ModelInfo]) -> None:
+        self._models = list(models)
+        self._keyed: dict[tuple[str, str], list[int]] = {}
+        self._unkeyed: list[int] = []
+        for position, model in enumerate(self._models):
+            keys = _rule_keys(model.match)
+            if keys is None:
+                self._unkeyed.append(position)
+            for key in keys or ():
+                self._keyed.setdefault(key, []).append(position)
+        self._lengths = {
+            kind: sorted({len(text) for k, text in self._keyed if k == kind}) for kind in "^$"
+        }
+
+    def first_match(self, ref: str) -> ModelInfo | None:
+        candidates = set(self._unkeyed)
+        candidates.update(self._keyed.get(("=", ref), ()))
+        for size in self._lengths["^"]:
+            if size > len(ref):
+                break
+            candidates.update(self._keyed.get(("^", ref[:size]), ()))
+        for size in self._lengths["$"]:
+            if size > len(ref):
+                break
+            candidates.update(self._keyed.get(("$", ref[len(ref) - size :]), ()))
+        return next(
+            (m for m in map(self._models.__getitem__, sorted(candidates)) if m.is_match(ref)), None
+        )
 
 
 def _normalized(price: ModelPrice, category: Category) -> _PriceFields:
@@ -168,12 +247,18 @@ _FIELDS: dict[Category, tuple[str, ...]] = {
 
 
 def fill_missing_prices(
-    provider: str, category: Category, models: Sequence[DiscoveredModel]
+    provider: str,
+    category: Category,
+    models: Sequence[DiscoveredModel],
+    *,
+    deadline: float | None = None,
 ) -> list[DiscoveredModel]:
     """`models` with the price fields their listing left null filled from the dataset.
 
     A filled field is named in the model's `metadata_sources`; a value the listing gave is
     kept as it is. Without the dataset (or for a provider it cannot price) nothing changes.
+    Past `deadline` (`time.monotonic()`) the rest pass through unfilled: the refresh's own
+    deadline holds enrichment too.
     """
     fields = _FIELDS[category]
     if provider not in DATASET_PROVIDERS or not any(_lacks(m, fields) for m in models):
@@ -181,12 +266,25 @@ def fill_missing_prices(
     data = dataset()
     if data is None:
         return list(models)
-    return [
-        _filled(model, data.prices(provider, category, model.model_id), data.source)
-        if _lacks(model, fields)
-        else model
-        for model in models
-    ]
+    filled: list[DiscoveredModel] = []
+    for position, model in enumerate(models):
+        if deadline is not None and position % 256 == 0 and time.monotonic() > deadline:
+            logger.warning(
+                "%s %s: prices of %d listed models not filled from %s: the refresh's deadline "
+                "passed",
+                provider,
+                category.value,
+                len(models) - position,
+                DATASET,
+            )
+            return filled + list(models[position:])
+        lacking = _lacks(model, fields)
+        filled.append(
+            _filled(model, data.prices(provider, category, model.model_id), data.source)
+            if lacking
+            else model
+        )
+    return filled
 
 
 def _filled(model: DiscoveredModel, known: _PriceFields, source: str) -> DiscoveredModel:

@@ -52,6 +52,7 @@ from registry.rules import RETIRE_BY_DATE_KEY, retire_by_date
 from registry.schema import AIModel, AppSetting, utcnow
 from registry.store import (
     ModelFilter,
+    check_successor,
     get_default_models,
     get_model_by_id,
     get_model_by_provider_id,
@@ -293,7 +294,6 @@ def name_successor(
     successor = successor_model_id.strip()
     if not successor or successor == model_id:
         raise InvalidInputError("name an enabled model of the same provider as the successor")
-    get_model_by_provider_id(prov, successor, cat)  # ModelNotFoundError when it does not exist
     try:
         return _add_unknown_with_successor(cat, prov, model_id, successor, actor)
     except IntegrityError:  # added meanwhile (another admin, a discovery): name it there
@@ -305,6 +305,7 @@ def _add_unknown_with_successor(
 ) -> CatalogModel:
     now = utcnow()
     with get_database().write() as session:
+        check_successor(session, provider, category, model_id, successor)
         row = AIModel(
             provider=provider,
             category=category.value,
@@ -372,6 +373,8 @@ class FallbackItem:
     suggested: str | None  # what `suggest_successor` proposes
     choices: tuple[str, ...]  # enabled model ids of that provider and category
     fixable: bool  # a successor can be named (deprecated, disabled or unknown id)
+    # The named successor is enabled (resolution can hand it out); the Overview flags it if not.
+    successor_serves: bool = True
 
 
 def fallback_report(today: date | None = None, limit: int = 20) -> tuple[list[FallbackItem], int]:
@@ -404,6 +407,7 @@ def _fallback_item(
         except ModelNotFoundError:
             held = None
     status = held.status if held is not None else None
+    successor = held.successor_model_id if held is not None else None
     requested: Replaceable = held or RequestedModel(provider, cat, summary.requested_model)
     fixable = bool(known) and (
         status in (None, ModelStatus.DEPRECATED, ModelStatus.DISABLED)
@@ -412,7 +416,8 @@ def _fallback_item(
     return FallbackItem(
         summary=summary,
         status=status,
-        successor=held.successor_model_id if held is not None else None,
+        successor=successor,
+        successor_serves=successor is None or successor in choices,
         suggested=suggest_successor(requested, catalog, today) if fixable else None,
         choices=choices if fixable else (),
         fixable=fixable,

@@ -22,7 +22,6 @@ is a `RegistryError` whose message has the key redacted.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import threading
@@ -284,6 +283,8 @@ def _checked_preview(provider: str, url: str) -> tuple[str | None, tuple[str, st
     (None, None) for the provider's own configured origin."""
     import httpx  # the discovery extra; kept out of `import registry`
 
+    from registry.providers.common import is_public_address
+
     try:
         target = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
@@ -302,7 +303,7 @@ def _checked_preview(provider: str, url: str) -> tuple[str | None, tuple[str, st
     except (OSError, UnicodeError):
         return "its host does not resolve", None
     addresses = [str(info[4][0]) for info in found]
-    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses):
+    if not addresses or not all(is_public_address(a) for a in addresses):
         return "its host is not a public address", None
     return None, (target.host, addresses[0])
 

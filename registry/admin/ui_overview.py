@@ -282,6 +282,7 @@ def _fallback_row(item: FallbackItem, actor: Actor) -> None:
         )
         if item.successor:
             facts += f" · successor {display_id(usage.requested_provider, item.successor)}"
+            facts += "" if item.successor_serves else " (not enabled: cannot serve)"
         cols[0].caption(escape_markdown(facts))
         if item.fixable:
             _successor_picker(cols[1], cols[2], item, key, actor)
