@@ -2,7 +2,7 @@
 
 It is seeded as `enabled` by a migration, stays the last-resort fallback of resolution, and is the
 list used for providers or categories whose API cannot be listed (or when no key is configured).
-The list is package data, `registry/data/catalog.json`, written by `scripts/catalog_data.py` from
+The list is package data, `registry/datasets/catalog.json`, written by `scripts/catalog_data.py` from
 the datasets (README "The curated catalog"): no model in it is past its retirement date on the
 day it was generated, and no default retires within two weeks of it. A new list reaches
 existing databases at `migrate` (`registry.catalog_sync`: models new to it arrive `pending`).
@@ -75,7 +75,7 @@ def parse_catalog(document: dict[str, Any]) -> CatalogData:
 
 
 def _load() -> CatalogData:
-    text = resources.files("registry").joinpath("data", DATA_FILE).read_text("utf-8")
+    text = resources.files("registry").joinpath("datasets", DATA_FILE).read_text("utf-8")
     return parse_catalog(json.loads(text))
 
 

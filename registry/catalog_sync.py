@@ -1,7 +1,7 @@
 """Bring a migrated database up to the package's data: the last step of every `migrate`.
 
-A new package version may carry a newer curated catalog (`registry/data/catalog.json`) and newer
-lifecycle data (`registry/data/lifecycle.json`). `sync_catalog_data` applies them once per data
+A new package version may carry a newer curated catalog (`registry/datasets/catalog.json`) and newer
+lifecycle data (`registry/datasets/lifecycle.json`). `sync_catalog_data` applies them once per data
 version (remembered in the `registry.catalog_data` setting) and keeps every admin decision:
 
 - a curated model the database does not hold arrives as `pending` (migration 0002 seeded a fresh

@@ -1,4 +1,4 @@
-"""Retirement dates and successors from the bundled lifecycle data (`registry/data/lifecycle.json`).
+"""Retirement dates and successors from the bundled lifecycle data (`registry/datasets/lifecycle.json`).
 
 README "Where retirement dates come from" says where the file comes from and how it is
 regenerated (`make lifecycle-data`). The rules this module keeps:
@@ -97,6 +97,6 @@ def dataset() -> LifecycleDataset:
     """The bundled lifecycle data, loaded once per process."""
     with _lock:
         if not _loaded:
-            text = resources.files("registry").joinpath("data", DATA_FILE).read_text("utf-8")
+            text = resources.files("registry").joinpath("datasets", DATA_FILE).read_text("utf-8")
             _loaded.append(LifecycleDataset(json.loads(text)))
         return _loaded[0]

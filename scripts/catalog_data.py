@@ -1,8 +1,8 @@
-"""Write registry/data/catalog.json: the curated catalog, kept current by the datasets.
+"""Write registry/datasets/catalog.json: the curated catalog, kept current by the datasets.
 
 Input: scripts/curated_selection.json, the models we choose to curate per (category, provider)
 and each one's default. The datasets then decide what ships (README "The curated catalog"):
-- a model the lifecycle data (registry/data/lifecycle.json) says is retired on the day of the
+- a model the lifecycle data (registry/datasets/lifecycle.json) says is retired on the day of the
   run is dropped, and its successor takes its place when the price dataset knows that model and
   it is of the same category (a speech model's id carries `tts`);
 - the successor of every model that has a retirement date is curated too, so that resolution can
@@ -29,7 +29,7 @@ from registry.types import Category
 
 ROOT = Path(__file__).resolve().parent.parent
 SELECTION = ROOT / "scripts" / "curated_selection.json"
-OUTPUT = ROOT / "registry" / "data" / "catalog.json"
+OUTPUT = ROOT / "registry" / "datasets" / "catalog.json"
 DEFAULT_MARGIN_DAYS = 14
 PRICE_FIELDS = ("input_price_per_mtok", "output_price_per_mtok", "price_per_mchar")
 

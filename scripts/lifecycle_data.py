@@ -1,4 +1,4 @@
-"""Write registry/data/lifecycle.json: retirement dates and successors for our providers.
+"""Write registry/datasets/lifecycle.json: retirement dates and successors for our providers.
 
 The source is LiteLLM's cost map (MIT), the JSON file the `litellm` wheel bundles. The wheel is
 fetched with `pip download` and read as a zip file: litellm is never imported or installed, and
@@ -39,7 +39,7 @@ LITELLM_VERSION = "1.110.2"
 LITELLM_RELEASED = "2026-11-20"
 MAP_PATH = "litellm/model_prices_and_context_window_backup.json"
 LICENCE = "MIT"
-OUTPUT = Path(__file__).resolve().parent.parent / "registry" / "data" / "lifecycle.json"
+OUTPUT = Path(__file__).resolve().parent.parent / "registry" / "datasets" / "lifecycle.json"
 
 # The map's `litellm_provider` → (our provider, the key prefix its ids may carry).
 PROVIDERS: dict[str, tuple[str, str]] = {

@@ -335,7 +335,7 @@ def _catalog_document() -> dict[str, Any]:
     from importlib import resources
 
     return dict(
-        json.loads(resources.files("registry").joinpath("data", "catalog.json").read_text())
+        json.loads(resources.files("registry").joinpath("datasets", "catalog.json").read_text())
     )
 
 
