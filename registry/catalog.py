@@ -2,9 +2,9 @@
 
 It is seeded as `enabled` by a migration, stays the last-resort fallback of resolution, and is the
 list used for providers or categories whose API cannot be listed (or when no key is configured).
-The list is package data, `registry/datasets/catalog.json`, written by `scripts/catalog_data.py` from
-the datasets (README "The curated catalog"): no model in it is past its retirement date on the
-day it was generated, and no default retires within two weeks of it. A new list reaches
+The list is package data, `registry/datasets/catalog.json`, written by `scripts/catalog_data.py`
+from the datasets (README "The curated catalog"): no model in it is past its retirement date on
+the day it was generated, and no default retires within two weeks of it. A new list reaches
 existing databases at `migrate` (`registry.catalog_sync`: models new to it arrive `pending`).
 """
 

@@ -1,4 +1,4 @@
-"""Retirement dates and successors from the bundled lifecycle data (`registry/datasets/lifecycle.json`).
+"""Retirement dates and successors from the bundled lifecycle data (`datasets/lifecycle.json`).
 
 README "Where retirement dates come from" says where the file comes from and how it is
 regenerated (`make lifecycle-data`). The rules this module keeps:
