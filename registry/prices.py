@@ -125,15 +125,25 @@ class PriceDataset:
         return found
 
     def _lookup(self, provider: str, category: Category, model_id: str) -> _PriceFields:
-        source = self._by_id.get(DATASET_PROVIDERS.get(provider, ""))
-        if source is None:
-            return {}
-        if category is Category.TTS and not _SPEECH_MODEL.search(model_id):
+        if category is Category.TTS and not is_speech_model(model_id):
             return {}  # a voice: priced by the model a request picks, never on its own
-        model: ModelInfo | None = source.find_model(model_id, all_providers=self._providers)
+        model = self.model_info(provider, model_id)
         if model is None:
             return {}
         return _normalized(model.get_prices(datetime.now(UTC)), category)
+
+    def model_info(self, provider: str, model_id: str) -> ModelInfo | None:
+        """The dataset's entry for our provider's model (its name, context window, prices)."""
+        source = self._by_id.get(DATASET_PROVIDERS.get(provider, ""))
+        if source is None:
+            return None
+        found: ModelInfo | None = source.find_model(model_id, all_providers=self._providers)
+        return found
+
+
+def is_speech_model(model_id: str) -> bool:
+    """A speech model's id, as opposed to a voice's (`tts-1`, `gemini-2.5-flash-preview-tts`)."""
+    return _SPEECH_MODEL.search(model_id) is not None
 
 
 def _normalized(price: ModelPrice, category: Category) -> _PriceFields:

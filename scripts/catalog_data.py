@@ -34,10 +34,6 @@ DEFAULT_MARGIN_DAYS = 14
 PRICE_FIELDS = ("input_price_per_mtok", "output_price_per_mtok", "price_per_mchar")
 
 
-def _is_speech(model_id: str) -> bool:
-    return prices._SPEECH_MODEL.search(model_id) is not None
-
-
 def _dates(
     data: lifecycle.LifecycleDataset, category: Category, provider: str, model_id: str
 ) -> tuple[date | None, str | None]:
@@ -48,7 +44,7 @@ def _dates(
 def _successor_fits(
     price_data: prices.PriceDataset, category: Category, provider: str, successor: str
 ) -> bool:
-    if _is_speech(successor) != (category is Category.TTS):
+    if prices.is_speech_model(successor) != (category is Category.TTS):
         return False  # e.g. OpenAI names a realtime model as the successor of its TTS models
     return bool(price_data.prices(provider, category, successor))
 
@@ -116,7 +112,7 @@ def _entry(
     price_data: prices.PriceDataset,
 ) -> dict[str, Any]:
     model_id = model["model_id"]
-    info = _price_model(price_data, provider, model_id)
+    info = price_data.model_info(provider, model_id)
     stated = price_data.prices(provider, category, model_id)
     return {
         "model_id": model_id,
@@ -127,13 +123,6 @@ def _entry(
         "successor": successor,
         **{name: stated.get(name) for name in PRICE_FIELDS},
     }
-
-
-def _price_model(price_data: prices.PriceDataset, provider: str, model_id: str) -> Any:
-    source = price_data._by_id.get(prices.DATASET_PROVIDERS.get(provider, ""))
-    if source is None:
-        return None
-    return source.find_model(model_id, all_providers=price_data._providers)
 
 
 def main(argv: list[str] | None = None) -> int:

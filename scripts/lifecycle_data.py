@@ -33,6 +33,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from registry.prices import is_speech_model
+
 LITELLM_VERSION = "1.110.2"
 # The release's upload date as the package index lists it: the wheel's own file dates are
 # fixed at 1980 (reproducible builds), and the map carries no date of its own.
@@ -58,12 +60,11 @@ CATEGORY_PROVIDERS: dict[str, frozenset[str]] = {
 }
 TEXT_MODES = frozenset({"chat", "completion", "responses"})
 SPEECH_MODE = "audio_speech"
-_SPEECH_ID = re.compile(r"(?:^|[-_./])tts(?:$|[-_./])")
 _URL = re.compile(r"https?://\S+")
 
 
 def _category(mode: Any, model_id: str) -> str | None:
-    if _SPEECH_ID.search(model_id) or mode == SPEECH_MODE:
+    if is_speech_model(model_id) or mode == SPEECH_MODE:
         return "tts"
     return "text" if mode in TEXT_MODES else None
 

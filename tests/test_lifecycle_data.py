@@ -383,3 +383,68 @@ def test_a_listing_date_beats_the_datasets(database: Database) -> None:
     model = get_model_by_provider_id("openai", "gpt-4o")
     assert model.retires_at == _midnight("2027-01-14")  # a listing without a date: the dataset's
     assert _sources(model)["retires_at"].startswith(SOURCE)
+
+
+# --- the catalog generator ---------------------------------------------------------------------
+
+
+def _lifecycle_for(category: str, provider: str, models: dict[str, Any]) -> LifecycleDataset:
+    return LifecycleDataset(
+        {
+            "dataset": {"name": "litellm", "version": "0.0.0", "date": "2026-11-20"},
+            "models": {category: {provider: models}},
+        }
+    )
+
+
+def test_the_catalog_generator_replaces_a_retired_model_and_default_by_their_successors() -> None:
+    from registry.prices import dataset as price_dataset
+
+    prices = price_dataset()
+    assert prices is not None, "genai-prices belongs to the discovery extra"
+    data = _lifecycle_for(
+        "text",
+        "google",
+        {
+            "gemini-2.5-flash": {"retires_at": "2026-12-01", "successor": "gemini-3.5-flash-lite"},
+            "gemini-2.5-flash-lite": {"retires_at": "2027-05-01", "successor": "gemini-3.8-flash"},
+        },
+    )
+    selection = {
+        "category": "text",
+        "provider": "google",
+        "default": "gemini-2.5-flash",
+        "models": [
+            {"model_id": "gemini-2.5-flash", "display_name": "Gemini 2.5 Flash"},
+            {"model_id": "gemini-2.5-flash-lite", "display_name": "Gemini 2.5 Flash-Lite"},
+        ],
+    }
+    notes: list[str] = []
+    group = _script("catalog_data").curate(selection, data, prices, RELEASE_DAY, notes)
+    models = {m["model_id"]: m for m in group["models"]}
+    assert list(models) == ["gemini-3.5-flash-lite", "gemini-2.5-flash-lite", "gemini-3.8-flash"]
+    assert group["default"] == "gemini-3.5-flash-lite"
+    assert models["gemini-2.5-flash-lite"]["retires_at"] == "2027-05-01"
+    assert models["gemini-2.5-flash-lite"]["successor"] == "gemini-3.8-flash"
+    assert models["gemini-3.8-flash"]["display_name"] == "Gemini 3.8 Flash"  # the price dataset's
+    assert all(m["input_price_per_mtok"] is not None for m in models.values())
+    assert "text/google: dropped gemini-2.5-flash (retired 2026-12-01)" in notes
+
+
+def test_the_catalog_generator_refuses_a_default_retiring_without_a_successor() -> None:
+    from registry.prices import dataset as price_dataset
+
+    prices = price_dataset()
+    assert prices is not None
+    # OpenAI names a realtime model as its TTS models' successor: no speech model to move to.
+    data = _lifecycle_for(
+        "tts", "openai", {"tts-1": {"retires_at": "2026-12-12", "successor": "gpt-realtime-mini"}}
+    )
+    selection = {
+        "category": "tts",
+        "provider": "openai",
+        "default": "tts-1",
+        "models": [{"model_id": "tts-1", "display_name": "TTS-1"}],
+    }
+    with pytest.raises(SystemExit, match="the default tts-1 retires 2026-12-12; choose another"):
+        _script("catalog_data").curate(selection, data, prices, RELEASE_DAY, [])
