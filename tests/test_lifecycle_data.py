@@ -21,6 +21,7 @@ from sqlalchemy import delete
 from registry import migrate
 from registry.catalog import CATALOG, CURATED, curated_default, default_setting_key, parse_catalog
 from registry.catalog_sync import VERSION_SETTING, sync_catalog_data
+from registry.cli import main as cli_main
 from registry.db import Database
 from registry.demo import StandInProviders
 from registry.discovery import discover_models
@@ -272,6 +273,19 @@ def test_a_fresh_migrate_dates_curated_models_from_the_dataset_each_with_its_sou
     # A fresh install shows prices without the discovery extra: the catalog file carries them.
     assert (gpt5.input_price_per_mtok, gpt5.output_price_per_mtok) == (1.25, 10.0)
     assert _sources(gpt5)["input_price_per_mtok"] == CATALOG.price_source
+
+
+def test_models_list_json_carries_the_date_and_its_source(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(["models", "list", "--provider", "openai", "--category", "text", "--json"]) == 0
+    rows = {row["model_id"]: row for row in json.loads(capsys.readouterr().out)}
+    gpt5 = rows["gpt-5"]
+    assert gpt5["retires_at"].startswith("2026-12-11")
+    assert gpt5["replacement_model_id"] == "gpt-5.6-sol"
+    assert gpt5["metadata_sources"]["retires_at"] == (
+        f"{SOURCE} https://developers.openai.com/api/docs/deprecations"
+    )
 
 
 def test_no_default_of_a_fresh_database_is_past_its_date(database: Database) -> None:
