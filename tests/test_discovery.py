@@ -76,7 +76,7 @@ def test_first_text_refresh_adds_only_text_generators_as_pending(
     assert report.total_errors == 0, report.to_json()
     assert all(r.source is ModelSource.API for r in report.results)
     pending = _ids("openai", "text", "pending")
-    assert {"o3", "o4-mini"} <= pending
+    assert {"o3", "o4-mini", "gpt-5.4-nano"} <= pending
     everything = _ids("openai", "text")
     for not_text in (
         "text-embedding-3-small",
