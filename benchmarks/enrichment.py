@@ -1,4 +1,4 @@
-"""Metadata enrichment: what filling prices from the dataset (registry.prices) adds to a refresh.
+"""Metadata enrichment: what filling prices and dates from the datasets adds to a refresh.
 
 A full refresh (both categories, every provider) over stand-in servers in a child process,
 with and without enrichment, side by side in one run. "Without" swaps discovery's two
@@ -98,19 +98,19 @@ def _timed(hook: Callable[..., Any]) -> Callable[..., Any]:
 @contextmanager
 def enrichment(enabled: bool) -> Iterator[None]:
     saved: tuple[Callable[..., Any], Callable[..., Any]] = (
-        discovery.fill_missing_prices,
-        discovery.fill_catalog_prices,
+        discovery.fill_missing_metadata,
+        discovery.fill_catalog_metadata,
     )
     if enabled:
-        discovery.fill_missing_prices = _timed(saved[0])
-        discovery.fill_catalog_prices = _timed(saved[1])
+        discovery.fill_missing_metadata = _timed(saved[0])
+        discovery.fill_catalog_metadata = _timed(saved[1])
     else:
-        discovery.fill_missing_prices = lambda provider, category, models: list(models)
-        discovery.fill_catalog_prices = lambda session, provider, category: 0
+        discovery.fill_missing_metadata = lambda provider, category, models: list(models)
+        discovery.fill_catalog_metadata = lambda session, provider, category: 0
     try:
         yield
     finally:
-        discovery.fill_missing_prices, discovery.fill_catalog_prices = saved
+        discovery.fill_missing_metadata, discovery.fill_catalog_metadata = saved
 
 
 def full_refresh(backend: str, enabled: bool) -> tuple[float, float]:
