@@ -462,3 +462,13 @@ def test_the_catalog_generator_refuses_a_default_retiring_without_a_successor() 
     }
     with pytest.raises(SystemExit, match="the default tts-1 retires 2026-12-12; choose another"):
         _script("catalog_data").curate(selection, data, prices, RELEASE_DAY, [])
+
+
+def test_applying_the_same_data_again_changes_nothing(database: Database) -> None:
+    with database.write() as session:
+        session.execute(delete(AppSetting).where(AppSetting.key == VERSION_SETTING))
+    stamp = database.stamp()
+    with database.write() as session:
+        again = sync_catalog_data(session)
+    assert again.applied and (again.added, again.updated) == ([], 0)
+    assert database.stamp() == stamp + 1  # the write itself; no second bump for the data
