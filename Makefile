@@ -6,7 +6,7 @@ PORT   ?= 8501
 # Every install takes the tested versions from requirements.lock (`make lock` renews it).
 INSTALL := $(BIN)/pip install --quiet --constraint requirements.lock
 
-.PHONY: install install-dev migrate run demo test lint bench lock clean lifecycle-data catalog-data
+.PHONY: install install-dev migrate run demo test lint bench lock clean
 
 $(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,7 @@ clean:
 	rm -rf $(VENV) $(VENV)-lock data build .pytest_cache .mypy_cache .ruff_cache
 
 # Generated package data (README "Where retirement dates come from", "The curated catalog").
+.PHONY: lifecycle-data catalog-data
 lifecycle-data: install-dev
 	$(BIN)/python scripts/lifecycle_data.py
 
