@@ -1,4 +1,4 @@
-"""Metadata enrichment: what filling prices from the dataset (registry.prices) adds to a refresh.
+"""Metadata enrichment: what filling prices and dates from the datasets adds to a refresh.
 
 A full refresh (both categories, every provider) over stand-in servers in a child process,
 with and without enrichment, side by side in one run. "Without" swaps discovery's two
@@ -15,7 +15,7 @@ Listings: the stand-in fixtures at benchmarks/discovery.py's realistic sizes, an
 real listings of ../shared when present (2,000 Google voices, 400 OpenRouter models …).
 - a hostile listing: 24,000 OpenRouter entries without prices, none in the dataset (rotating
   ids), priced by walking every rule of the dataset (its own `find_model`, as before the
-  index) and through the index (`fill_missing_prices`), side by side.
+  index) and through the index (`fill_missing_metadata`), side by side.
 Goal: enrichment adds ≤ 10% to a full refresh; the 24,000 entries take well under
 REGISTRY_DISCOVERY_TIMEOUT (default 60 s).
 """
@@ -103,19 +103,19 @@ def _timed(hook: Callable[..., Any]) -> Callable[..., Any]:
 @contextmanager
 def enrichment(enabled: bool) -> Iterator[None]:
     saved: tuple[Callable[..., Any], Callable[..., Any]] = (
-        discovery.fill_missing_prices,
-        discovery.fill_catalog_prices,
+        discovery.fill_missing_metadata,
+        discovery.fill_catalog_metadata,
     )
     if enabled:
-        discovery.fill_missing_prices = _timed(saved[0])
-        discovery.fill_catalog_prices = _timed(saved[1])
+        discovery.fill_missing_metadata = _timed(saved[0])
+        discovery.fill_catalog_metadata = _timed(saved[1])
     else:
-        discovery.fill_missing_prices = lambda provider, category, models, **_: list(models)
-        discovery.fill_catalog_prices = lambda session, provider, category: 0
+        discovery.fill_missing_metadata = lambda provider, category, models, **_: list(models)
+        discovery.fill_catalog_metadata = lambda session, provider, category: 0
     try:
         yield
     finally:
-        discovery.fill_missing_prices, discovery.fill_catalog_prices = saved
+        discovery.fill_missing_metadata, discovery.fill_catalog_metadata = saved
 
 
 def full_refresh(backend: str, enabled: bool) -> tuple[float, float]:
@@ -217,7 +217,7 @@ def hostile_listing() -> None:
         source.find_model(model.model_id, all_providers=providers)
     walked = time.perf_counter() - started
     started = time.perf_counter()
-    prices.fill_missing_prices("openrouter", Category.TEXT, listing)
+    prices.fill_missing_metadata("openrouter", Category.TEXT, listing)
     indexed = time.perf_counter() - started
     print(
         f"{'any':<10} hostile  {HOSTILE_ENTRIES:,} unpriced OpenRouter entries: walking every "

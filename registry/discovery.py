@@ -73,7 +73,7 @@ from registry.errors import (
     RegistryError,
     missing_key_message,
 )
-from registry.prices import fill_catalog_prices, fill_missing_prices
+from registry.prices import fill_catalog_metadata, fill_missing_metadata
 from registry.providers import get_adapter
 from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing
 from registry.providers.classify import left_out_summary
@@ -577,13 +577,13 @@ class _Refresh:
                         updated_at=now,
                     )
                 )
-            fill_catalog_prices(session, self.provider, self.category)
+            fill_catalog_metadata(session, self.provider, self.category)
             self._audit_refresh(session, result, now)
             self._record_success(session, result, now)
 
     def _write(self, listing: ProviderListing, result: ProviderResult) -> None:
         storable, skipped = split_storable(listing.models)
-        models = fill_missing_prices(
+        models = fill_missing_metadata(
             self.provider, self.category, _unique(storable), deadline=self.listing_deadline
         )
         result.discovered = len(models)

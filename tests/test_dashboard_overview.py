@@ -86,7 +86,9 @@ def test_a_pending_model_has_no_successor_action_but_says_what_to_do(database: D
     assert f"fallback-name-{row_key('text', 'openai', 'o3')}" not in [b.key for b in at.button]
 
 
-def test_no_fallbacks_says_so_and_no_retirement_panel_without_dates(database: Database) -> None:
+def test_no_fallbacks_says_so_and_no_retirement_panel_without_dates(
+    undated_catalog: Database,
+) -> None:
     at = open_app()
     assert_clean(at)
     text = everything(at)
@@ -95,7 +97,7 @@ def test_no_fallbacks_says_so_and_no_retirement_panel_without_dates(database: Da
 
 
 def test_a_model_retiring_soon_shows_days_left_and_its_successor_is_accepted(
-    database: Database,
+    undated_catalog: Database,
 ) -> None:
     model = get_model_by_provider_id("openai", "gpt-4o-mini", "text")
     edit_model(model.id, metadata={"retires_at": (utcnow() + timedelta(days=12)).isoformat()})

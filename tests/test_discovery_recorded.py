@@ -67,14 +67,14 @@ def test_recorded_text_listings_are_classified_and_ingested(
         "openrouter": 398,
     }
     assert count_models(ModelFilter(provider="openrouter", category="text")) >= 398
-    gemini = get_model_by_provider_id("google", "gemini-2.5-flash", "text")
+    gemini = get_model_by_provider_id("google", "gemini-2.5-flash-lite", "text")
     assert gemini.context_window == 1_048_576 and gemini.status is ModelStatus.ENABLED
     _assert_recorded_metadata()
 
 
 def _assert_recorded_metadata() -> None:
     """The normalized metadata of a few real entries, as the recordings state it."""
-    gemini = get_model_by_provider_id("google", "gemini-2.5-flash", "text")
+    gemini = get_model_by_provider_id("google", "gemini-2.5-flash-lite", "text")
     assert gemini.max_output_tokens == 65_536 and gemini.capabilities == ["reasoning"]
     assert get_model_by_provider_id("google", "gemini-2.0-flash", "text").capabilities is None
     gpt4o = get_model_by_provider_id("openrouter", "openai/gpt-4o", "text")

@@ -34,7 +34,7 @@ from registry.errors import (
     SecretKeyError,
 )
 from registry.keys import SECRET_ENV, delete_api_key, get_api_key, set_api_key
-from registry.prices import DATASET_PROVIDERS, dataset, fill_missing_prices
+from registry.prices import DATASET_PROVIDERS, dataset, fill_missing_metadata
 from registry.refresh_plan import MAX_PENDING, plan_refresh
 from registry.resolution import flush_fallback_counts, get_ai_config_for_story
 from registry.retirement import name_successor
@@ -396,8 +396,8 @@ def test_the_indexed_price_lookup_finds_what_walking_every_rule_finds() -> None:
 def test_price_enrichment_stops_at_the_refresh_deadline_and_keeps_the_listing() -> None:
     listing = [DiscoveredModel(f"gpt-4o-rotating-{i:05}", f"m{i}") for i in range(600)]
     listing.insert(0, DiscoveredModel("gpt-4o", "GPT-4o"))
-    assert fill_missing_prices("openai", Category.TEXT, listing)[0].input_price_per_mtok == 2.5
-    late = fill_missing_prices("openai", Category.TEXT, listing, deadline=time.monotonic() - 1)
+    assert fill_missing_metadata("openai", Category.TEXT, listing)[0].input_price_per_mtok == 2.5
+    late = fill_missing_metadata("openai", Category.TEXT, listing, deadline=time.monotonic() - 1)
     assert late == listing  # every entry kept as listed, none priced
 
 

@@ -85,13 +85,13 @@ def providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInProviders]:
 
 
 def test_one_post_per_all_run_names_the_changes_and_nothing_is_sent_for_dry_or_idle_runs(
-    database: Database,
+    undated_catalog: Database,
     providers: StandInProviders,
     webhook: Webhook,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("REGISTRY_DATABASE_URL", database.url)
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", undated_catalog.url)
     monkeypatch.setenv("REGISTRY_NOTIFY_URL", webhook.url + "/hook")
     providers.servers["mistral"].fail("/v1/models", json_response({"error": "boom"}, 500))
     assert cli_main(["discover", "--all", "--dry-run", "--json"]) == 0
