@@ -61,3 +61,11 @@ lock:
 
 clean:
 	rm -rf $(VENV) $(VENV)-lock data build .pytest_cache .mypy_cache .ruff_cache
+
+# Generated package data (README "Where retirement dates come from", "The curated catalog").
+.PHONY: lifecycle-data catalog-data
+lifecycle-data: install-dev
+	$(BIN)/python scripts/lifecycle_data.py
+
+catalog-data: install-dev
+	$(BIN)/python scripts/catalog_data.py

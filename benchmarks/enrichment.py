@@ -1,11 +1,11 @@
-"""Metadata enrichment: what filling prices from the dataset (registry.prices) adds to a refresh.
+"""Metadata enrichment: what filling prices and dates from the datasets adds to a refresh.
 
 A full refresh (both categories, every provider) over stand-in servers in a child process,
 with and without enrichment, side by side in one run. "Without" swaps discovery's two
 enrichment hooks for pass-throughs. Two measurements per listing set:
 
 - steady state, on SQLite and on PostgreSQL: the second refresh of a fresh database, with the
-  dataset loaded but its lookup cache emptied (every model looked up again). Whole-refresh
+  dataset loaded (every model looked up again: there is no cache of lookups). Whole-refresh
   times on a shared 2-core machine vary by more than the effect, so the time spent inside the
   enrichment hooks is also summed and set against the refresh: that share is the verdict.
 - the first refresh of a fresh process (SQLite), as `discover --all` from cron: dataset import
@@ -13,7 +13,11 @@ enrichment hooks for pass-throughs. Two measurements per listing set:
 
 Listings: the stand-in fixtures at benchmarks/discovery.py's realistic sizes, and the recorded
 real listings of ../shared when present (2,000 Google voices, 400 OpenRouter models …).
-Goal: enrichment adds ≤ 10% to a full refresh.
+- a hostile listing: 24,000 OpenRouter entries without prices, none in the dataset (rotating
+  ids), priced by walking every rule of the dataset (its own `find_model`, as before the
+  index) and through the index (`fill_missing_metadata`), side by side.
+Goal: enrichment adds ≤ 10% to a full refresh; the 24,000 entries take well under
+REGISTRY_DISCOVERY_TIMEOUT (default 60 s).
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import BACKENDS, median, scratch_database
 from benchmarks.discovery import realistic_bodies
 from registry import discovery, prices
+from registry.config import DEFAULT_DISCOVERY_TIMEOUT
 from registry.demo import StandInProviders
 from registry.discovery import discover_models
-from registry.types import Category
+from registry.types import Category, DiscoveredModel
 
 REPEATS = 3
 GOAL = 0.10
@@ -85,10 +90,10 @@ inside: list[float] = []
 
 
 def _timed(hook: Callable[..., Any]) -> Callable[..., Any]:
-    def timed(*args: Any) -> Any:
+    def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            return hook(*args)
+            return hook(*args, **kwargs)
         finally:
             inside.append(time.perf_counter() - started)
 
@@ -98,19 +103,19 @@ def _timed(hook: Callable[..., Any]) -> Callable[..., Any]:
 @contextmanager
 def enrichment(enabled: bool) -> Iterator[None]:
     saved: tuple[Callable[..., Any], Callable[..., Any]] = (
-        discovery.fill_missing_prices,
-        discovery.fill_catalog_prices,
+        discovery.fill_missing_metadata,
+        discovery.fill_catalog_metadata,
     )
     if enabled:
-        discovery.fill_missing_prices = _timed(saved[0])
-        discovery.fill_catalog_prices = _timed(saved[1])
+        discovery.fill_missing_metadata = _timed(saved[0])
+        discovery.fill_catalog_metadata = _timed(saved[1])
     else:
-        discovery.fill_missing_prices = lambda provider, category, models: list(models)
-        discovery.fill_catalog_prices = lambda session, provider, category: 0
+        discovery.fill_missing_metadata = lambda provider, category, models, **_: list(models)
+        discovery.fill_catalog_metadata = lambda session, provider, category: 0
     try:
         yield
     finally:
-        discovery.fill_missing_prices, discovery.fill_catalog_prices = saved
+        discovery.fill_missing_metadata, discovery.fill_catalog_metadata = saved
 
 
 def full_refresh(backend: str, enabled: bool) -> tuple[float, float]:
@@ -118,9 +123,6 @@ def full_refresh(backend: str, enabled: bool) -> tuple[float, float]:
     with scratch_database(backend), enrichment(enabled):
         for category in Category:
             discover_models(category, force=True)
-        data = prices.dataset()
-        if data is not None:
-            data._found.clear()  # every model looked up again, as after a restart
         inside.clear()
         started = time.perf_counter()
         reports = [discover_models(category, force=True) for category in Category]
@@ -196,6 +198,34 @@ def compare(kind: str) -> None:
         )
 
 
+HOSTILE_ENTRIES = 24_000
+
+
+def hostile_listing() -> None:
+    """24,000 unpriced entries: the dataset's own walk of every rule against the index."""
+    from genai_prices.data import providers
+
+    data = prices.dataset()
+    assert data is not None, "genai-prices belongs to the discovery extra"
+    listing = [
+        DiscoveredModel(f"vendor/rotating-model-{i:05}", f"Model {i}")
+        for i in range(HOSTILE_ENTRIES)
+    ]
+    source = next(p for p in providers if p.id == prices.DATASET_PROVIDERS["openrouter"])
+    started = time.perf_counter()
+    for model in listing:
+        source.find_model(model.model_id, all_providers=providers)
+    walked = time.perf_counter() - started
+    started = time.perf_counter()
+    prices.fill_missing_metadata("openrouter", Category.TEXT, listing)
+    indexed = time.perf_counter() - started
+    print(
+        f"{'any':<10} hostile  {HOSTILE_ENTRIES:,} unpriced OpenRouter entries: walking every "
+        f"rule {walked:.2f}s, indexed {indexed:.2f}s (ratio {walked / indexed:.0f}×; "
+        f"REGISTRY_DISCOVERY_TIMEOUT default {DEFAULT_DISCOVERY_TIMEOUT:g}s)"
+    )
+
+
 def _verdict(added: float) -> str:
     return "ok" if added <= GOAL else "OVER"
 
@@ -214,6 +244,7 @@ def main() -> None:
         f"one-time dataset load per process (import + index): {dataset_load_seconds():.3f}s "
         "(median of 3 fresh interpreters)"
     )
+    hostile_listing()
 
 
 if __name__ == "__main__":

@@ -209,6 +209,14 @@ def _cmd_models_set_successor(args: argparse.Namespace) -> int:
     named = inert(display_id(model.provider, model.model_id))
     successor = model.successor_model_id
     print(f"{named}: successor {inert(successor)}" if successor else f"{named}: successor cleared")
+    if successor:  # a disabled or deprecated one is allowed (it may be enabled again): said
+        held = get_model_by_provider_id(model.provider, successor, model.category)
+        if held.status is not ModelStatus.ENABLED:
+            print(
+                f"warning: {inert(successor)} is {held.status.value}: it cannot serve until "
+                "enabled",
+                file=sys.stderr,
+            )
     return 0
 
 
@@ -238,6 +246,35 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
         return 0
     print(inert(result.describe()))
     return 0
+
+
+def _cmd_calendar(args: argparse.Namespace) -> int:
+    from registry.deprecation_calendar import calendar_ics, describe_entry, retirement_calendar
+
+    entries = retirement_calendar(args.category, args.days)
+    if args.ics:
+        sys.stdout.buffer.write(calendar_ics(entries))
+        sys.stdout.flush()
+    elif args.json:
+        _print_json([e.to_json() for e in entries])
+    else:
+        for entry in entries:
+            print(inert(describe_entry(entry)))
+        print(
+            f"{len(entries)} retirement(s) within {args.days} days or past (enabled and default "
+            "models)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _days(value: str) -> int:
+    from registry.deprecation_calendar import parse_days
+
+    try:
+        return parse_days(value)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cmd_keys_list(args: argparse.Namespace) -> int:
@@ -348,6 +385,20 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--model", required=True)
     resolve.add_argument("--json", action="store_true")
     resolve.set_defaults(handler=_cmd_resolve)
+
+    calendar = commands.add_parser(
+        "calendar", help="when enabled and default models retire (text, JSON or iCalendar)"
+    )
+    calendar.add_argument("--category", choices=_category_choices())
+    calendar.add_argument(
+        "--days", type=_days, default=365, help="how far ahead, in days (default 365)"
+    )
+    calendar_format = calendar.add_mutually_exclusive_group()
+    calendar_format.add_argument(
+        "--ics", action="store_true", help="write an iCalendar feed (one all-day event each)"
+    )
+    calendar_format.add_argument("--json", action="store_true")
+    calendar.set_defaults(handler=_cmd_calendar)
 
     keys = commands.add_parser("keys", help="provider API keys (stored encrypted)")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)

@@ -31,7 +31,7 @@ from typing import Any
 
 from registry import config
 from registry.db import Database
-from registry.errors import DatabaseError, InvalidInputError, RegistryError
+from registry.errors import ConfigurationError, DatabaseError, InvalidInputError, RegistryError
 from registry.keeper import SnapshotKeeper, SnapshotSummary, one_line, unconfigured_keeper
 from registry.providers.base import Credentials, ProviderAdapter
 from registry.rules import (
@@ -76,13 +76,20 @@ class Registry:
         database_url: str | None = None,
         *,
         database: Database | None = None,
-        secret_key: str | None = None,
+        secret_key: str | bytes | None = None,
     ):
         if database_url is not None and database is not None:
             raise InvalidInputError("give a Registry a database_url or a database, not both")
         # The Fernet key its stored API keys were encrypted with; None: the process's
         # (REGISTRY_SECRET_KEY, else the data folder's file).
-        self._secret_key = secret_key
+        if not isinstance(secret_key, str | bytes | None):
+            raise ConfigurationError(
+                f"secret_key must be a Fernet key as str or bytes, not {type(secret_key).__name__}"
+            )
+        # bytes as Fernet.generate_key() returns them; a non-ASCII one fails as a malformed key.
+        self._secret_key = (
+            secret_key.decode("ascii", "replace") if isinstance(secret_key, bytes) else secret_key
+        )
         self._database_url = database_url
         self._database = database
         self._owns_database = database is None

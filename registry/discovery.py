@@ -48,6 +48,7 @@ from registry.discovery_claims import (
     Heartbeat,
     claim_token_held,
     claim_verdict,
+    database_now,
     record_success,
     take_claim,
     update_state,
@@ -72,11 +73,11 @@ from registry.errors import (
     RegistryError,
     missing_key_message,
 )
-from registry.prices import fill_catalog_prices, fill_missing_prices
+from registry.prices import fill_catalog_metadata, fill_missing_metadata
 from registry.providers import get_adapter
 from registry.providers.base import DEFAULT_TIMEOUT_SECONDS, Credentials, ProviderListing
 from registry.providers.classify import left_out_summary
-from registry.refresh_plan import MAX_DEPRECATION_SHARE, RefreshPlan, plan_refresh
+from registry.refresh_plan import MAX_DEPRECATION_SHARE, MAX_PENDING, RefreshPlan, plan_refresh
 from registry.schema import AIModel, AppSetting, DiscoveryState, utcnow
 from registry.store import ingest_discovered, split_storable
 from registry.text import inert
@@ -222,15 +223,16 @@ def discover_models(
         else discovery_timeout() + WRITE_GRACE_SECONDS
     )
     settings = _RefreshSettings(force, dry_run, actor, timeout, max_deprecation_share)
+    # Checked first: a malformed webhook setting is one line now, and never the run's outcome.
+    from registry.notify import notify_discovery, webhook_from_settings
+
+    webhook = webhook_from_settings()
     results: list[ProviderResult] = []
     for cat, chosen in plan:
         if chosen:
             results.extend(_discover_category(cat, chosen, settings, deadline, on_progress))
     report = DiscoveryReport(results, dry_run=dry_run)
-    if not dry_run:
-        from registry.notify import notify_discovery
-
-        notify_discovery(report)
+    notify_discovery(report, webhook)
     return report
 
 
@@ -368,8 +370,8 @@ class DiscoveryStatus:
 def get_discovery_state(category: Category | str | None = None) -> list[DiscoveryStatus]:
     """The last refresh of every (provider, category), including never-refreshed ones."""
     cats = [parse_category(category)] if category else list(Category)
-    now = utcnow()
     with get_database().read() as session:
+        now = database_now(session)  # claims are judged by the database's clock
         rows = {
             (r.provider, r.category): r
             for r in session.scalars(
@@ -445,9 +447,12 @@ class _Refresh:
         self.max_share = settings.max_share
         self.token: str | None = None  # our claim's, once taken
         self.heartbeat: Heartbeat | None = None
+        self.listing_deadline: float | None = None
 
     def run(self) -> ProviderResult:
         started = time.monotonic()
+        # The listing's own deadline; enrichment stops there too, leaving the write its grace.
+        self.listing_deadline = started + discovery_timeout()
         result = ProviderResult(self.provider, self.category)
         try:
             self._run(result)
@@ -572,13 +577,15 @@ class _Refresh:
                         updated_at=now,
                     )
                 )
-            fill_catalog_prices(session, self.provider, self.category)
+            fill_catalog_metadata(session, self.provider, self.category)
             self._audit_refresh(session, result, now)
             self._record_success(session, result, now)
 
     def _write(self, listing: ProviderListing, result: ProviderResult) -> None:
         storable, skipped = split_storable(listing.models)
-        models = fill_missing_prices(self.provider, self.category, _unique(storable))
+        models = fill_missing_metadata(
+            self.provider, self.category, _unique(storable), deadline=self.listing_deadline
+        )
         result.discovered = len(models)
         result.warnings.extend(listing.warnings)
         result.warnings.extend(_skipped_warnings(self.provider, self.category, skipped))
@@ -601,6 +608,9 @@ class _Refresh:
             # The plan reads the catalog before this listing is written: its own new entries
             # must not dilute the share the guard measures.
             plan = self._plan(session, listing, models, skipped)
+            if plan.left_out:  # past the pending cap: not stored
+                left_out = set(plan.left_out)
+                models = [m for m in models if m.model_id not in left_out]
             ingest_discovered(session, self.provider, self.category, models, now, actor=self.actor)
             self._deprecate(session, plan, now)
             self._report_plan(session, plan, result)
@@ -688,6 +698,12 @@ class _Refresh:
             result.warnings.append(
                 f"deprecated nothing: {plan.held_back_because}; "
                 f"{len(plan.held_back)} missing model(s) kept"
+            )
+        if plan.left_out:
+            result.warnings.append(
+                f"left out {len(plan.left_out):,} new model(s): at most {MAX_PENDING:,} models of "
+                "a provider and category wait for approval; approve or disable pending ones to "
+                "make room"
             )
         if not result.deprecated:
             return

@@ -6,10 +6,22 @@ and a heartbeat renewed every `HEARTBEAT_SECONDS`, so the claim of a crashed pro
 over at once (its pid is gone on this host) or after `STALE_AFTER` without a heartbeat. The
 outcome (success with counts, or the errors) is recorded on the same row and releases the
 claim.
+
+Two rules keep a live claim from being taken (README "Refresh claims across hosts and
+containers"):
+- Every claim time is the database's clock (`database_now`), never the host's: hosts whose
+  clocks disagree by more than `STALE_AFTER` would otherwise each find the other's heartbeat
+  stale.
+- A pid means something only in the PID namespace of the same boot: the owner recorded is
+  `host#identity` (a digest of the boot id and the PID namespace), and the pid is checked only
+  when the whole owner is ours. Containers sharing a host name differ in identity, so only the
+  heartbeat ends their claims; so does a claim whose owner has no identity (another system, or
+  an older registry).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -17,17 +29,17 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Table, and_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from registry.config import discovery_timeout
 from registry.db import Database, dialect_insert
 from registry.errors import RegistryError
-from registry.schema import DiscoveryState, utcnow
+from registry.schema import DiscoveryState
 from registry.text import inert
 from registry.types import Category
 
@@ -69,9 +81,40 @@ class ClaimVerdict:
     stale_because: str | None = None
 
 
+def database_now(connection: Connection | Session) -> datetime:
+    """The database server's clock (UTC): the one clock every host's claims are judged by."""
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    if bind.dialect.name == "sqlite":
+        # SQLite's clock is its host's, which is ours (the file is local): milliseconds, UTC.
+        stamp = connection.scalar(select(func.strftime("%Y-%m-%d %H:%M:%f", "now")))
+        return datetime.fromisoformat(str(stamp)).replace(tzinfo=UTC)
+    # The time now, not the transaction's start (a row lock may have been waited for).
+    moment = connection.scalar(select(func.clock_timestamp()))
+    assert isinstance(moment, datetime)
+    return moment.astimezone(UTC)
+
+
+def _process_identity() -> str | None:
+    """This boot and PID namespace, as a short digest; None where Linux's /proc does not say."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
+            boot_id = boot.read().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+    return hashlib.sha256(f"{boot_id}/{namespace}".encode()).hexdigest()[:16]
+
+
 @cache
-def _this_host() -> str:
-    return socket.gethostname()[:255] or "localhost"
+def _this_owner() -> str:
+    """`host#identity` (or the host alone when the identity is unknown), as recorded."""
+    identity = _process_identity()
+    host = socket.gethostname()[: 255 - 17] or "localhost"
+    return f"{host}#{identity}" if identity else host
+
+
+def _host_of(owner: str) -> str:
+    return owner.split("#", 1)[0]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -98,11 +141,14 @@ def claim_verdict(
     host: str | None = None,
     pid_alive: Callable[[int], bool] = _pid_alive,
 ) -> ClaimVerdict:
-    """Decide whether the claim in `row` still belongs to a running refresh."""
+    """Decide whether the claim in `row` still belongs to a running refresh, at the database's
+    `now`. `host`: our owner as recorded (default: this process's `host#identity`)."""
     if row.claimed_until is None or row.claimed_until < now:
         return ClaimVerdict(live=False)
+    ours = host or _this_owner()
     if (
-        row.claim_host == (host or _this_host())
+        "#" in ours  # without a boot/namespace identity a pid proves nothing
+        and row.claim_host == ours
         and row.claim_pid is not None
         and not pid_alive(row.claim_pid)
     ):
@@ -115,7 +161,9 @@ def claim_verdict(
 
 
 def _claim_owner(host: str | None, pid: int | None) -> str:
-    return f"{inert(host, 64)}/pid {pid}" if host and pid is not None else "another process"
+    if not host or pid is None:
+        return "another process"
+    return f"{inert(_host_of(host), 64)}/pid {pid}"
 
 
 def _seconds_since(then: datetime | None, now: datetime) -> str:
@@ -140,11 +188,10 @@ def take_claim(
     database: Database, provider: str, category: Category, *, force: bool, timeout: float
 ) -> ClaimAttempt:
     """Atomically take the refresh of (provider, category), or say why it is not allowed."""
-    now = utcnow()
     # The heartbeat is what ends a dead owner's claim; this bound only has to outlast the
     # longest listing (the whole-listing deadline) and the write after it.
     longest = discovery_timeout() + WRITE_GRACE_SECONDS
-    claim_until = now + timedelta(seconds=max(60.0, timeout * 6, 2 * longest))
+    lasting = timedelta(seconds=max(60.0, timeout * 6, 2 * longest))
     with database.transaction() as connection:
         connection.execute(
             dialect_insert(connection)(_STATE)
@@ -162,6 +209,7 @@ def take_claim(
         row = connection.execute(
             select(_STATE).where(_is_pair(provider, category)).with_for_update()
         ).one()
+        now = database_now(connection)
         verdict = claim_verdict(row, now)
         waiting = not force and row.next_allowed_at is not None and row.next_allowed_at > now
         if not verdict.live and not waiting:
@@ -170,11 +218,11 @@ def take_claim(
                 update(_STATE)
                 .where(_is_pair(provider, category))
                 .values(
-                    claimed_until=claim_until,
+                    claimed_until=now + lasting,
                     claimed_at=now,
                     heartbeat_at=now,
                     claim_token=token,
-                    claim_host=_this_host(),
+                    claim_host=_this_owner(),
                     claim_pid=os.getpid(),
                     last_attempt_at=now,
                 )
@@ -231,7 +279,7 @@ class Heartbeat:
                     renewed = connection.execute(
                         update(_STATE)
                         .where(_is_pair(provider, category), _STATE.c.claim_token == token)
-                        .values(heartbeat_at=utcnow())
+                        .values(heartbeat_at=database_now(connection))
                     ).rowcount
             except RegistryError as exc:  # a busy database: the next beat may get through
                 logger.warning("%s %s: heartbeat not recorded (%s)", provider, category.value, exc)
@@ -271,8 +319,9 @@ def record_success(
     session: Session, provider: str, category: Category, now: datetime, **counts: Any
 ) -> datetime:
     """Record a refresh that wrote its listing (in its transaction) and release the claim;
-    returns when the next refresh is allowed. `counts`: the outcome columns."""
-    next_allowed = now + REFRESH_INTERVAL
+    returns when the next refresh is allowed (by the database's clock, which claims compare
+    it with). `counts`: the outcome columns."""
+    next_allowed = database_now(session) + REFRESH_INTERVAL
     session.execute(
         update(DiscoveryState)
         .where(DiscoveryState.provider == provider, DiscoveryState.category == category.value)

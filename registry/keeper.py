@@ -24,7 +24,9 @@ fresh:
 - every check runs on a thread of its own and is waited for at most `STALL_LIMIT` seconds: a
   database that keeps the connection open but never answers is an outage like any other;
 - the first lookup waits at most `FIRST_LOAD_WAIT` for the first load, then the curated catalog
-  answers while the load goes on in the background.
+  answers while the load goes on in the background;
+- when the snapshot's next retirement instant comes (`Snapshot.next_retirement`), the thread
+  decides the snapshot again at that instant (`Snapshot.at`), without reading the database.
 
 Lookups never do I/O except right after a local commit, and never raise on database faults.
 A configuration mistake (bad URL, unwritable data folder) is logged once at ERROR and the
@@ -50,7 +52,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import event
@@ -554,6 +556,7 @@ class SnapshotKeeper:
         self._recovered()
 
     def _housekeeping(self) -> None:
+        self._retire_due()
         if time.monotonic() < self._next_flush:
             return
         self._next_flush = time.monotonic() + self.flush_interval
@@ -562,6 +565,16 @@ class SnapshotKeeper:
             self.recorder.drain()
         elif self._flush_job is None or self._flush_job.done.is_set():
             self._flush_job = _Job(self.flush_quietly, "registry-usage-flush")
+
+    def _retire_due(self) -> None:
+        """At a model's retirement instant the snapshot is decided again from the data it holds
+        (no read: it works in an outage too), so lookups never read a clock (rules, rule 4)."""
+        current = self.snapshot
+        due = current.next_retirement
+        if due is not None:
+            now = datetime.now(UTC)
+            if now >= due:
+                self._install(current.at(now))
 
     def _failed(self, exc: BaseException) -> None:
         if self.closed:

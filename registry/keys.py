@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from registry import config
 from registry.audit import SYSTEM, Actor, audit_row, write_audit
@@ -171,10 +172,12 @@ def set_api_key(
             raise InvalidInputError("only Azure Speech keys take a region")
         if not _REGION.match(clean_region):
             raise InvalidInputError(f"not an Azure region name: {region!r} (e.g. westeurope)")
-    token = _fernet().encrypt(clean.encode()).decode()
+    secret = _secret()
+    token = _fernet_for(secret).encrypt(clean.encode()).decode()
     hint = mask_key(clean)
     now = utcnow()
     with get_database().write() as session:
+        _refuse_another_secret(session, prov, secret)
         row = session.get(ProviderKey, prov, with_for_update=True)
         old_hint = row.hint if row else None
         if row is None:
@@ -197,6 +200,27 @@ def set_api_key(
             )
         write_audit(session, audit)
     return hint
+
+
+def _refuse_another_secret(session: Session, provider: str, secret: _Secret) -> None:
+    """One database, one secret: a key stored under another secret than the other stored keys
+    would leave one of them undecryptable whichever secret is configured next."""
+    others = {
+        other: token
+        for other, token in session.execute(
+            select(ProviderKey.provider, ProviderKey.encrypted_key)
+            .where(ProviderKey.provider != provider)
+            .order_by(ProviderKey.provider)
+        )
+    }
+    foreign = _decryption_problem(others, secret)
+    if foreign:
+        names = ", ".join(foreign)
+        raise SecretKeyError(
+            f"the stored API keys of {names} were encrypted with another secret than the key in "
+            f"{secret.origin}; nothing was stored. Either {secret.remedy}, or delete those keys "
+            f"first (`model-registry keys delete PROVIDER`) and enter them again"
+        )
 
 
 def delete_api_key(provider: str, *, actor: Actor = SYSTEM) -> bool:
@@ -260,12 +284,12 @@ class KeyStatus:
         return self.source is not None
 
 
-def _decryption_problem(tokens: dict[str, str]) -> dict[str, str]:
-    """Which stored keys the current secret cannot decrypt, and why."""
+def _decryption_problem(tokens: dict[str, str], secret: _Secret | None = None) -> dict[str, str]:
+    """Which stored keys `secret` (default: the current one) cannot decrypt, and why."""
     if not tokens:
         return {}  # nothing to check, and no reason to create a secret file
     try:
-        secret = _secret()
+        secret = secret or _secret()
         fernet = _fernet_for(secret)
     except SecretKeyError as exc:
         return {provider: f"cannot be decrypted: {exc}" for provider in tokens}

@@ -1,20 +1,24 @@
-"""Prices a provider listing leaves out, filled from one offline dataset: `genai-prices`.
+"""Metadata a provider listing leaves out, filled from offline datasets.
 
-README "Where prices come from" says why this dataset. The rules this module keeps:
+Two datasets, each stating some fields: `genai-prices` the prices (README "Where prices come
+from") and the bundled lifecycle data the retirement date and successor (`registry.lifecycle`,
+README "Where retirement dates come from"). The rules this module keeps:
 
-- Listing first: only a field the listing left null is filled, and each filled field is named
-  in the model's `metadata_sources` as `"dataset genai-prices VERSION DATE"`. The store keeps an
-  admin's value over both (`store._merged_metadata`).
+- Admin > listing > dataset, per field: only a field the listing left null is filled, and each
+  filled field is named in the model's `metadata_sources` as `"dataset NAME VERSION DATE"` (the
+  lifecycle data adds its source page). The store keeps an admin's value over both
+  (`store._merged_metadata`); in the catalog, a value an admin or a listing set is never
+  touched, while one a dataset set follows that dataset's newer data.
 - Bundled data only. The package's updater (`genai_prices.UpdatePrices`) fetches prices over
   the network; it is never started here, and the package's process-wide snapshot (which
   another library in the same process may have replaced with fetched data) is never read:
   the data comes from `genai_prices.data`, the file the installed version ships.
-- Imported lazily, on the first refresh that needs it: importing `registry` and resolving
-  never import it, and without the `discovery` extra a listing passes through unchanged.
+- genai-prices is imported lazily, on the first refresh that needs it: importing `registry` and
+  resolving never import it, and without the `discovery` extra its fields stay as listed.
 
-Two entry points: `fill_missing_prices` for a listing on its way to the store, and
-`fill_catalog_prices` for the rows of a provider that discovery serves from the curated list
-(no listing refreshes them, so their gaps are filled in place, admin values untouched).
+Two entry points: `fill_missing_metadata` for a listing on its way to the store, and
+`fill_catalog_metadata` for catalog rows no listing refreshes (providers served from the
+curated list, and every row at `migrate`, see `registry.catalog_sync`).
 """
 
 from __future__ import annotations
@@ -23,17 +27,19 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from registry import lifecycle
 from registry.schema import AIModel
 from registry.text import inert
-from registry.types import SOURCE_ADMIN, Category, DiscoveredModel, clean_price
+from registry.types import Category, DiscoveredModel, clean_price
 
 if TYPE_CHECKING:
     from genai_prices.types import ModelInfo, ModelPrice, Provider
@@ -63,6 +69,22 @@ _CHECKED_ON = re.compile(
 )
 
 _PriceFields = dict[str, float]
+# What a dataset says of one model: its fields' values and their `metadata_sources` value.
+Stated = tuple[dict[str, Any], str]
+
+
+class MetadataDataset(Protocol):
+    """A dataset that states some metadata fields of the models it knows."""
+
+    @property
+    def name(self) -> str: ...
+
+    def fields(self, category: Category) -> tuple[str, ...]: ...
+
+    def stated(self, provider: str, category: Category, model_id: str) -> Stated | None:
+        """None when the dataset does not know the model: nothing it set before is cleared.
+        A known model's field left out of the values is one the dataset no longer states."""
+        ...
 
 
 class PriceDataset:
@@ -71,36 +93,133 @@ class PriceDataset:
     def __init__(self, providers: Sequence[Provider], version: str) -> None:
         self._providers = list(providers)
         self._by_id = {p.id: p for p in self._providers}
+        # Indexed once: a lookup then costs the same for a 24,000-entry listing's every entry
+        # (README "Where prices come from"), instead of walking the provider's rules each time.
+        self._index = {p.id: _RuleIndex(p.models) for p in self._providers}
+        from genai_prices import types
+
+        # The dataset's own rewrite of a compact date, where this version has it.
+        self._normalize_dated: Callable[[str], str] = getattr(
+            types, "_normalize_compact_dated_ref", str
+        )
         self.version = version
         self.date = _data_date(self._providers)
         self.source = " ".join(filter(None, ("dataset", DATASET, version, self.date)))
-        # Listings repeat every refresh; a lookup walks the provider's match rules once.
-        self._found: dict[tuple[str, Category, str], _PriceFields] = {}
+
+    @property
+    def name(self) -> str:
+        return DATASET
+
+    def fields(self, category: Category) -> tuple[str, ...]:
+        return _FIELDS[category]
+
+    def stated(self, provider: str, category: Category, model_id: str) -> Stated | None:
+        # Prices are replaced by newer data, never cleared: a miss may be a lookup fault.
+        found = self.prices(provider, category, model_id)
+        return (dict(found), self.source) if found else None
 
     def prices(self, provider: str, category: Category, model_id: str) -> _PriceFields:
         """Our normalized price fields the dataset states for this model (empty if none)."""
-        key = (provider, category, model_id)
-        found = self._found.get(key)
-        if found is None:
-            try:
-                found = self._lookup(provider, category, model_id)
-            except Exception as exc:  # a fault in the dataset must never fail a refresh
-                name = inert(model_id, 80)
-                logger.warning("%s: no price for %s (%s)", DATASET, name, type(exc).__name__)
-                found = {}
-            self._found[key] = found
-        return found
+        try:
+            return self._lookup(provider, category, model_id)
+        except Exception as exc:  # a fault in the dataset must never fail a refresh
+            name = inert(model_id, 80)
+            logger.warning("%s: no price for %s (%s)", DATASET, name, type(exc).__name__)
+            return {}
 
     def _lookup(self, provider: str, category: Category, model_id: str) -> _PriceFields:
-        source = self._by_id.get(DATASET_PROVIDERS.get(provider, ""))
-        if source is None:
-            return {}
-        if category is Category.TTS and not _SPEECH_MODEL.search(model_id):
+        if category is Category.TTS and not is_speech_model(model_id):
             return {}  # a voice: priced by the model a request picks, never on its own
-        model: ModelInfo | None = source.find_model(model_id, all_providers=self._providers)
+        model = self.model_info(provider, model_id)
         if model is None:
             return {}
         return _normalized(model.get_prices(datetime.now(UTC)), category)
+
+    def model_info(self, provider: str, model_id: str) -> ModelInfo | None:
+        """The dataset's entry for our provider's model (its name, context window, prices)."""
+        source = self._by_id.get(DATASET_PROVIDERS.get(provider, ""))
+        return None if source is None else self.find_model(source, model_id)
+
+    def find_model(self, source: Provider, model_id: str) -> ModelInfo | None:
+        """What `source.find_model(model_id, all_providers=...)` finds, through the index: the
+        provider's first matching model, else its fallback providers', each tried again with
+        a compact date (`-20251211`) written out as the dataset does."""
+        ref = model_id.lower()
+        found = self._match(source, ref)
+        if found is None:
+            normalized = self._normalize_dated(ref)
+            if normalized != ref:
+                found = self._match(source, normalized)
+        return found
+
+    def _match(self, source: Provider, ref: str) -> ModelInfo | None:
+        found = self._index[source.id].first_match(ref)
+        for fallback in source.fallback_model_providers or ():
+            if found is not None:
+                break
+            if fallback in self._index:
+                found = self._index[fallback].first_match(ref)
+        return found
+
+
+def _rule_keys(logic: Any) -> set[tuple[str, str]] | None:
+    """Literals one of which every id the rule matches has: ("=", id), ("^", prefix) or
+    ("$", suffix); None when the rule (a regex, a substring) has no such literal."""
+    if hasattr(logic, "equals"):
+        return {("=", logic.equals.lower())}
+    if hasattr(logic, "starts_with"):
+        return {("^", logic.starts_with.lower())}
+    if hasattr(logic, "ends_with"):
+        return {("$", logic.ends_with.lower())}
+    if hasattr(logic, "or_"):
+        branches = [_rule_keys(clause) for clause in logic.or_]
+        if any(keys is None for keys in branches):
+            return None
+        return set().union(*(keys for keys in branches if keys is not None))
+    if hasattr(logic, "and_"):
+        every = [keys for keys in map(_rule_keys, logic.and_) if keys is not None]
+        return min(every, key=len) if every else None
+    return None
+
+
+class _RuleIndex:
+    """One dataset provider's models, indexed by the literals of their match rules. A lookup
+    checks only the models whose literal the id has (plus the few rules without one), in the
+    dataset's order, so the first match is the one a walk of every rule would find."""
+
+    def __init__(self, models: Sequence[ModelInfo]) -> None:
+        self._models = list(models)
+        self._keyed: dict[tuple[str, str], list[int]] = {}
+        self._unkeyed: list[int] = []
+        for position, model in enumerate(self._models):
+            keys = _rule_keys(model.match)
+            if keys is None:
+                self._unkeyed.append(position)
+            for key in keys or ():
+                self._keyed.setdefault(key, []).append(position)
+        self._lengths = {
+            kind: sorted({len(text) for k, text in self._keyed if k == kind}) for kind in "^$"
+        }
+
+    def first_match(self, ref: str) -> ModelInfo | None:
+        candidates = set(self._unkeyed)
+        candidates.update(self._keyed.get(("=", ref), ()))
+        for size in self._lengths["^"]:
+            if size > len(ref):
+                break
+            candidates.update(self._keyed.get(("^", ref[:size]), ()))
+        for size in self._lengths["$"]:
+            if size > len(ref):
+                break
+            candidates.update(self._keyed.get(("$", ref[len(ref) - size :]), ()))
+        return next(
+            (m for m in map(self._models.__getitem__, sorted(candidates)) if m.is_match(ref)), None
+        )
+
+
+def is_speech_model(model_id: str) -> bool:
+    """A speech model's id, as opposed to a voice's (`tts-1`, `gemini-2.5-flash-preview-tts`)."""
+    return _SPEECH_MODEL.search(model_id) is not None
 
 
 def _normalized(price: ModelPrice, category: Category) -> _PriceFields:
@@ -167,29 +286,54 @@ _FIELDS: dict[Category, tuple[str, ...]] = {
 }
 
 
-def fill_missing_prices(
-    provider: str, category: Category, models: Sequence[DiscoveredModel]
+def datasets(provider: str, *, with_prices: bool = True) -> list[MetadataDataset]:
+    """The datasets that may state metadata of this provider's models (prices first)."""
+    found: list[MetadataDataset] = []
+    prices = dataset() if with_prices and provider in DATASET_PROVIDERS else None
+    if prices is not None:
+        found.append(prices)
+    found.append(lifecycle.dataset())
+    return found
+
+
+def fill_missing_metadata(
+    provider: str,
+    category: Category,
+    models: Sequence[DiscoveredModel],
+    *,
+    deadline: float | None = None,
 ) -> list[DiscoveredModel]:
-    """`models` with the price fields their listing left null filled from the dataset.
+    """`models` with the metadata fields their listing left null filled from the datasets.
 
     A filled field is named in the model's `metadata_sources`; a value the listing gave is
-    kept as it is. Without the dataset (or for a provider it cannot price) nothing changes.
+    kept as it is. Without a dataset that knows a model, it passes through unchanged. Past
+    `deadline` (`time.monotonic()`) the rest pass through unfilled: the refresh's own deadline
+    holds enrichment too.
     """
-    fields = _FIELDS[category]
-    if provider not in DATASET_PROVIDERS or not any(_lacks(m, fields) for m in models):
-        return list(models)
-    data = dataset()
-    if data is None:
-        return list(models)
-    return [
-        _filled(model, data.prices(provider, category, model.model_id), data.source)
-        if _lacks(model, fields)
-        else model
-        for model in models
-    ]
+    # The price dataset loads only when some model lacks a price (listings that price
+    # everything never import it).
+    sources = datasets(provider, with_prices=any(_lacks(m, _FIELDS[category]) for m in models))
+    filled: list[DiscoveredModel] = []
+    for position, model in enumerate(models):
+        if deadline is not None and position % 256 == 0 and time.monotonic() > deadline:
+            logger.warning(
+                "%s %s: metadata of %d listed models not filled from the datasets: the "
+                "refresh's deadline passed",
+                provider,
+                category.value,
+                len(models) - position,
+            )
+            return filled + list(models[position:])
+        for data in sources:
+            if _lacks(model, data.fields(category)):
+                stated = data.stated(provider, category, model.model_id)
+                if stated is not None:
+                    model = _filled(model, *stated)
+        filled.append(model)
+    return filled
 
 
-def _filled(model: DiscoveredModel, known: _PriceFields, source: str) -> DiscoveredModel:
+def _filled(model: DiscoveredModel, known: dict[str, Any], source: str) -> DiscoveredModel:
     gaps: dict[str, Any] = {n: v for n, v in known.items() if getattr(model, n) is None}
     if not gaps:
         return model
@@ -197,17 +341,31 @@ def _filled(model: DiscoveredModel, known: _PriceFields, source: str) -> Discove
     return dataclasses.replace(model, **gaps, metadata_sources=sources)
 
 
-def fill_catalog_prices(session: Session, provider: str, category: Category) -> int:
-    """Fill the null price fields of the catalog's (provider, category) rows from the dataset.
+def _dataset_may_set(source: str | None, value: Any, name: str) -> bool:
+    """A field is the dataset's to set when it is empty with no owner, or the same dataset
+    (any version) set it: an admin's or a listing's value, or one of unknown origin, stays."""
+    if source is None:
+        return value is None
+    return source == f"dataset {name}" or source.startswith(f"dataset {name} ")
 
-    For providers served from the curated list: no listing brings their prices. A field an
-    admin set (or cleared) stays as it is. Returns the number of rows changed.
+
+def fill_catalog_metadata(
+    session: Session,
+    provider: str,
+    category: Category,
+    sources: Sequence[MetadataDataset] | None = None,
+) -> int:
+    """Bring the dataset fields of the catalog's (provider, category) rows up to the datasets.
+
+    For rows no listing refreshes. A field an admin or a listing set (or an admin cleared)
+    stays as it is; one a dataset set takes that dataset's current value (and is cleared when a
+    dataset that knows the model no longer states it). Returns the number of rows changed.
     """
-    fields = _FIELDS[category]
-    data = dataset() if provider in DATASET_PROVIDERS else None
-    if data is None:
+    sources = datasets(provider) if sources is None else sources
+    names = sorted({name for data in sources for name in data.fields(category)})
+    if not names:
         return 0
-    columns = [getattr(AIModel, name) for name in fields]
+    columns = [getattr(AIModel, name) for name in names]
     rows = session.execute(
         select(AIModel.id, AIModel.model_id, AIModel.metadata_sources, *columns).where(
             AIModel.provider == provider, AIModel.category == category.value
@@ -215,21 +373,26 @@ def fill_catalog_prices(session: Session, provider: str, category: Category) -> 
     )
     updates: list[dict[str, Any]] = []
     for row in rows:
-        sources = dict(row.metadata_sources or {})
-        known = data.prices(provider, category, row.model_id)
-        gaps = {
-            name: value
-            for name, value in known.items()
-            if getattr(row, name) is None and sources.get(name) != SOURCE_ADMIN
-        }
-        if gaps:
-            updates.append(
-                {
-                    "id": row.id,
-                    **gaps,
-                    "metadata_sources": sources | dict.fromkeys(gaps, data.source),
-                }
-            )
+        given = dict(row.metadata_sources or {})
+        owners = dict(given)
+        changes: dict[str, Any] = {}
+        for data in sources:
+            stated = data.stated(provider, category, row.model_id)
+            if stated is None:
+                continue
+            values, source = stated
+            for name in data.fields(category):
+                if not _dataset_may_set(given.get(name), getattr(row, name), data.name):
+                    continue
+                value = values.get(name)
+                if value is not None and (value != getattr(row, name) or given.get(name) != source):
+                    changes[name] = value
+                    owners[name] = source
+                elif value is None and name in given:
+                    changes[name] = None
+                    del owners[name]
+        if changes:
+            updates.append({"id": row.id, **changes, "metadata_sources": owners or None})
     if updates:
         session.execute(update(AIModel), updates)
     return len(updates)

@@ -1,22 +1,28 @@
 """What a provider card of the dashboard shows: counts, defaults, fallbacks, discovery, key.
 
 A report, not the hot path: it reads the database directly (never the snapshot) and applies
-the resolution rules of `registry.rules` to what it read, so the card shows what resolution
-would answer right after the page's own change.
+the resolution rules of `registry.rules` to what it read (retirement dates too, decided now),
+so the card shows what resolution would answer right after the page's own change.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 
 from registry.catalog import default_setting_key
 from registry.db import get_database
-from registry.rules import Exhausted, provider_choice, resolve_in
+from registry.rules import (
+    RETIRE_BY_DATE_KEY,
+    Exhausted,
+    provider_choice,
+    resolve_in,
+    retire_by_date,
+)
 from registry.schema import AIModel, AppSetting, DiscoveryState
-from registry.snapshot import Snapshot
+from registry.snapshot import ModelDates, Snapshot
 from registry.types import Category, ModelStatus, parse_category, parse_provider
 
 _ENABLED = ModelStatus.ENABLED.value
@@ -43,6 +49,12 @@ class ProviderStatus:
     key_configured: bool
     key_source: str | None  # "stored", "environment" or None
     key_masked: str | None
+    # Enabled models past their retirement date (rule 4): model id → (when it retired, the
+    # display id its requests get, or None when nothing is usable). Empty when the rule is off.
+    retired: dict[str, tuple[datetime, str | None]] = field(default_factory=dict)
+    # When the saved default retired (it is then skipped); None while it serves.
+    default_retired_at: datetime | None = None
+    retire_by_date: bool = True  # the `registry.retire_by_date` setting
 
 
 def get_provider_status(provider: str, category: Category | str) -> ProviderStatus:
@@ -60,26 +72,47 @@ def get_provider_status(provider: str, category: Category | str) -> ProviderStat
                     AIModel.status,
                     AIModel.successor_model_id,
                     AIModel.archived_at,
+                    AIModel.retires_at,
+                    AIModel.replacement_model_id,
                 ).where(AIModel.provider == prov, AIModel.category == cat.value)
             )
         )
-        default = session.scalar(select(AppSetting.value).where(AppSetting.key == setting_key))
+        settings = {
+            key: value
+            for key, value in session.execute(
+                select(AppSetting.key, AppSetting.value).where(
+                    AppSetting.key.in_((setting_key, RETIRE_BY_DATE_KEY))
+                )
+            )
+        }
         state = session.get(DiscoveryState, (prov, cat.value))
+    default = settings.get(setting_key) or None
+    dated: ModelDates = {
+        (cat.value, prov, r.model_id): (r.retires_at, r.replacement_model_id)
+        for r in rows
+        if r.retires_at is not None
+    }
     view = Snapshot(
         None,
-        {(cat.value, prov, m): (status, successor) for m, status, successor, _ in rows},
-        {setting_key: default} if default else {},
+        {(cat.value, prov, r.model_id): (r.status, r.successor_model_id) for r in rows},
+        settings,
+        dated=dated,
     )
     choice = provider_choice(view, cat, prov, [])
-    fallbacks: dict[str, str | None] = {}
-    for model_id, status, _, _ in rows:
-        if status != _DEPRECATED:
-            continue
+
+    def falls_back_to(model_id: str) -> str | None:
         try:
-            fallbacks[model_id] = resolve_in(view, cat, prov, model_id, explicit=False).display_id
+            return resolve_in(view, cat, prov, model_id, explicit=False).display_id
         except Exhausted:
-            fallbacks[model_id] = None
-    live = [(m, s) for m, s, _, archived in rows if archived is None]
+            return None
+
+    fallbacks = {r.model_id: falls_back_to(r.model_id) for r in rows if r.status == _DEPRECATED}
+    retired = {
+        model_id: (when, falls_back_to(model_id))
+        for (_, _, model_id), when in sorted(view.retired.items(), key=lambda i: i[1])
+        if view.status(cat.value, prov, model_id) is not None
+    }
+    live = [(r.model_id, r.status) for r in rows if r.archived_at is None]
     key = next(k for k in list_key_status() if k.provider == prov)
     return ProviderStatus(
         provider=prov,
@@ -98,4 +131,7 @@ def get_provider_status(provider: str, category: Category | str) -> ProviderStat
         key_configured=key.configured,
         key_source=key.source,
         key_masked=key.masked,
+        retired=retired,
+        default_retired_at=view.retired.get((cat.value, prov, default)) if default else None,
+        retire_by_date=retire_by_date(settings),
     )

@@ -5,20 +5,30 @@
   refreshed (metadata only). The one rule both `plan_refresh` (the dry run's report, the real
   run's deprecations) and `registry.store.ingest_discovered` (the real run's writes) follow.
 - `plan_refresh`: the whole plan of a listing, with the deprecation guard's decision
-  (`deprecation_held_back_because`) on the models it no longer contains.
+  (`deprecation_held_back_because`) on the models it no longer contains, and the cap on
+  models waiting for approval (`MAX_PENDING`).
+
+README "Lifecycle rules": the guard's share counts approved (enabled) models only, which
+resolution hands out. A pending model was never approved, so nothing serves it: a trusted
+listing that no longer contains it deprecates it, and pending models missing in any number
+make no listing look sweeping (a provider rotating its ids cannot keep every id it ever
+listed). At most `MAX_PENDING` models of one (provider, category) wait for approval: new ones
+past it are left out, counted, not stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Generic, Protocol, TypeVar
 
 from registry.types import ModelSource, ModelStatus
 
-# A listing that would deprecate more than this share of the known models is not trusted.
+# A listing that would deprecate more than this share of the approved models is not trusted.
 MAX_DEPRECATION_SHARE = 0.5
+# Models of one (provider, category) that may wait for approval at once.
+MAX_PENDING = 2_000
 
 _STILL_OFFERED = frozenset(
     {ModelStatus.PENDING.value, ModelStatus.ENABLED.value, ModelStatus.DISABLED.value}
@@ -74,6 +84,7 @@ class RefreshPlan(Generic[_Row]):
     deprecate: list[_Row]  # no longer listed: deprecated
     held_back: list[_Row]  # no longer listed, but the guard does not trust the listing
     held_back_because: str | None = None
+    left_out: list[str] = field(default_factory=list)  # new, past MAX_PENDING: not stored
 
 
 def plan_refresh(
@@ -83,6 +94,7 @@ def plan_refresh(
     *,
     complete: bool = True,
     max_share: float = MAX_DEPRECATION_SHARE,
+    max_pending: int = MAX_PENDING,
 ) -> RefreshPlan[_Row]:
     """Decide what a listing changes, from the catalog rows before it. Pure: the real refresh
     applies this plan and a dry run only reports it, so the two cannot disagree.
@@ -105,17 +117,34 @@ def plan_refresh(
         for row in known
         if row.model_id not in seen and row.status != ModelStatus.DISABLED.value
     ]
-    plan: RefreshPlan[_Row] = RefreshPlan(new, returned, len(listed) - len(new), missing, [])
-    why = deprecation_held_back_because(
-        missing=len(missing),
-        known=len(known),
+    # The share is of approved models: pending ones were never approved (nothing serves them)
+    # and must not dilute it, nor make a rotating listing look sweeping.
+    approved = [row for row in known if row.status != ModelStatus.PENDING.value]
+    why = deprecation_held_back_because(  # an incomplete or empty listing: no share applies
+        missing=len(missing), known=len(known), listed=len(listed), complete=complete, max_share=1
+    ) or deprecation_held_back_because(
+        missing=sum(row.status != ModelStatus.PENDING.value for row in missing),
+        known=len(approved),
         listed=len(listed),
         complete=complete,
         max_share=max_share,
     )
-    if why:
-        plan.deprecate, plan.held_back, plan.held_back_because = [], missing, why
-    return plan
+    deprecate, held_back = ([], missing) if why else (missing, [])
+    pending_after = (
+        sum(row.status == ModelStatus.PENDING.value for row in rows)
+        - sum(row.status == ModelStatus.PENDING.value for row in deprecate)
+        + len(returned)
+    )
+    room = max(0, max_pending - pending_after)
+    return RefreshPlan(
+        new[:room],
+        returned,
+        len(listed) - len(new),
+        deprecate,
+        held_back,
+        why,
+        new[room:],
+    )
 
 
 def deprecation_held_back_because(
@@ -124,7 +153,7 @@ def deprecation_held_back_because(
     """Why the guard does not trust a listing to deprecate its `missing` models, or None.
 
     An incomplete or empty listing deprecates nothing, nor one that would retire more than
-    `max_share` of the `known` (API-sourced, still offered) models at once.
+    `max_share` of the `known` (API-sourced, approved, still offered) models at once.
     """
     if not missing:
         return None

@@ -20,9 +20,15 @@ Policy (pure functions, tested directly) and thin queries on top of the store.
 - **Suggested successor** (`suggest_successor`): the provider's own `replacement_model_id` when
   the catalog holds it enabled (same provider and category), else the newest enabled model of
   the same family, never the model itself.
+- **Retired**: an enabled model whose `retires_at` has passed (`now >= retires_at`; a date is
+  stored as 00:00 UTC of that day). Resolution no longer hands it out (`registry.rules`, rule
+  4) unless the app setting `registry.retire_by_date` is false (`set_retire_by_date`);
+  `retired_report` lists such models that are enabled or a default, with what their requests
+  get now. Where a date came from (`date_source`): `metadata_sources["retires_at"]`, with a
+  link when the source gives an http(s) URL.
 - **Accepting** a suggestion (`accept_successor`) sets `successor_model_id` (audited);
-  resolution uses it once the model is deprecated or disabled. `name_successor` names one for
-  any requested id, including one the catalog does not hold: that id then gets a catalog row
+  resolution uses it once the model is deprecated, disabled or retired. `name_successor` names
+  one for any requested id, including one the catalog does not hold: that id then gets a catalog row
   in status `deprecated`, retired by the admin (so discovery never makes it pending or
   enabled), carrying the successor.
 """
@@ -31,25 +37,30 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from registry.audit import SYSTEM, Actor, model_audit_row, write_audit
+from registry.audit import SYSTEM, Actor, audit_row, model_audit_row, write_audit
 from registry.db import get_database
 from registry.errors import InvalidInputError, ModelNotFoundError
-from registry.schema import AIModel, utcnow
+from registry.rules import RETIRE_BY_DATE_KEY, retire_by_date
+from registry.schema import AIModel, AppSetting, utcnow
 from registry.store import (
     ModelFilter,
+    check_successor,
+    get_default_models,
     get_model_by_id,
     get_model_by_provider_id,
     list_models,
     set_successor,
     to_catalog_model,
     unstorable_id_reason,
+    upsert_setting,
 )
 from registry.types import (
     PROVIDERS,
@@ -139,8 +150,11 @@ def retiring_before(today: date) -> datetime:
 def retirement_label(model: Dated, today: date) -> str | None:
     """ "retires in 12 days", "retires today", "retired 3 days ago"; None without a date."""
     days = days_until_retirement(model, today)
-    if days is None:
-        return None
+    return None if days is None else days_label(days)
+
+
+def days_label(days: int) -> str:
+    """ "retires in 12 days", "retires today", "retired 3 days ago"."""
     if days == 0:
         return "retires today"
     if days > 0:
@@ -303,7 +317,6 @@ def name_successor(
     successor = successor_model_id.strip()
     if not successor or successor == model_id:
         raise InvalidInputError("name an enabled model of the same provider as the successor")
-    get_model_by_provider_id(prov, successor, cat)  # ModelNotFoundError when it does not exist
     try:
         return _add_unknown_with_successor(cat, prov, model_id, successor, actor)
     except IntegrityError:  # added meanwhile (another admin, a discovery): name it there
@@ -315,6 +328,7 @@ def _add_unknown_with_successor(
 ) -> CatalogModel:
     now = utcnow()
     with get_database().write() as session:
+        check_successor(session, provider, category, model_id, successor)
         row = AIModel(
             provider=provider,
             category=category.value,
@@ -382,6 +396,8 @@ class FallbackItem:
     suggested: str | None  # what `suggest_successor` proposes
     choices: tuple[str, ...]  # enabled model ids of that provider and category
     fixable: bool  # a successor can be named (deprecated, disabled or unknown id)
+    # The named successor is enabled (resolution can hand it out); the Overview flags it if not.
+    successor_serves: bool = True
 
 
 def fallback_report(today: date | None = None, limit: int = 20) -> tuple[list[FallbackItem], int]:
@@ -421,13 +437,135 @@ def _fallback_item(
         except ModelNotFoundError:
             held = None
     status = held.status if held is not None else None
+    successor = held.successor_model_id if held is not None else None
     requested: Replaceable = held or RequestedModel(provider, cat, summary.requested_model)
-    fixable = bool(known) and status in (None, ModelStatus.DEPRECATED, ModelStatus.DISABLED)
+    fixable = bool(known) and (
+        status in (None, ModelStatus.DEPRECATED, ModelStatus.DISABLED)
+        or summary.reason == "retired"
+    )
     return FallbackItem(
         summary=summary,
         status=status,
-        successor=held.successor_model_id if held is not None else None,
+        successor=successor,
+        successor_serves=successor is None or successor in choices,
         suggested=suggest_successor(requested, catalog, today) if fixable else None,
         choices=choices if fixable else (),
         fixable=fixable,
     )
+
+
+# --- retired models (rule 4) and where dates came from --------------------------------------
+
+_URL_KEYS = ("retires_at_url", "retires_at_source_url", "retires_at_source")
+_URL = re.compile(r"https?://[^\s<>\"'`]{1,2000}")
+
+
+@dataclass(frozen=True, slots=True)
+class DateSource:
+    """Where a model's retirement date came from: `listing`, `admin`, or `dataset NAME VERSION
+    DATE` (`metadata_sources["retires_at"]`), and the source's http(s) URL when one is known."""
+
+    label: str | None
+    url: str | None
+
+    def describe(self) -> str:
+        """ "the provider's listing", "an admin", "dataset litellm 1.110.2 2026-11-20"."""
+        if self.label == "listing":
+            return "the provider's listing"
+        if self.label == "admin":
+            return "an admin"
+        return self.label or "unknown"
+
+
+def date_source(sources: Mapping[str, str] | None) -> DateSource:
+    """The source of a `retires_at`, read defensively: the URL may sit under its own key
+    (`retires_at_url`, …) or inside the source text; anything but http(s) is no link."""
+    sources = sources or {}
+    raw = sources.get("retires_at")
+    text = raw.strip() if isinstance(raw, str) else None
+    url: str | None = None
+    for candidate in [*(sources.get(k) for k in _URL_KEYS), text]:
+        match = _URL.search(candidate) if isinstance(candidate, str) else None
+        if match is not None:
+            url = match.group(0)
+            break
+    if text and url and url in text:
+        text = text.replace(url, "").strip(" ,;()") or None
+    return DateSource(text or None, url)
+
+
+def retire_by_date_enabled() -> bool:
+    """The app setting `registry.retire_by_date` (on unless set to false)."""
+    with get_database().read() as session:
+        value = session.scalar(select(AppSetting.value).where(AppSetting.key == RETIRE_BY_DATE_KEY))
+    return retire_by_date({} if value is None else {RETIRE_BY_DATE_KEY: value})
+
+
+def set_retire_by_date(enabled: bool, *, actor: Actor = SYSTEM) -> None:
+    """Turn rule 4 on or off for every process (audited); dates can be wrong."""
+    value = "true" if enabled else "false"
+    now = utcnow()
+    with get_database().write() as session:
+        old = session.scalar(select(AppSetting.value).where(AppSetting.key == RETIRE_BY_DATE_KEY))
+        if old == value:
+            return
+        upsert_setting(session, RETIRE_BY_DATE_KEY, value, actor, now)
+        write_audit(
+            session,
+            [audit_row(actor, "setting", field=RETIRE_BY_DATE_KEY, old=old, new=value, at=now)],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredModel:
+    """An enabled model (a default, perhaps) past its retirement date, and what its requests
+    get."""
+
+    model: CatalogModel
+    is_default: bool
+    gets: str | None  # display id its requests get now; None when nothing is usable
+    source: DateSource
+    choices: tuple[str, ...]  # enabled model ids of its provider not past their date
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredReport:
+    rule_on: bool  # `registry.retire_by_date`: off means these are still handed out
+    models: list[RetiredModel]  # defaults first, then soonest retired first
+
+
+def retired_report(now: datetime | None = None) -> RetiredReport:
+    """Enabled models (defaults included) whose retirement date has passed, and what resolution
+    gives their requests now (the rules applied to what the database holds now)."""
+    from registry.provider_status import get_provider_status
+
+    now = now or utcnow()
+    defaults = get_default_models()
+    rule_on = retire_by_date_enabled()
+    # A default is always enabled (registry.store): the enabled models cover the defaults.
+    dated = [
+        m
+        for m in list_models(ModelFilter(status=ModelStatus.ENABLED, retiring_within_days=1))
+        if m.retires_at is not None and m.retires_at <= now
+    ]
+    found: list[RetiredModel] = []
+    for cat, provider in sorted({(m.category, m.provider) for m in dated}):
+        status = get_provider_status(provider, cat) if rule_on else None
+        enabled = list_models(ModelFilter(category=cat, provider=provider, status="enabled"))
+        choices = tuple(m.model_id for m in enabled if m.retires_at is None or m.retires_at > now)
+        for model in (m for m in dated if (m.category, m.provider) == (cat, provider)):
+            if status is None:
+                gets: str | None = model.display_id  # the rule is off: still handed out
+            else:
+                gets = status.retired.get(model.model_id, (now, None))[1]
+            found.append(
+                RetiredModel(
+                    model,
+                    defaults.get((cat.value, provider)) == model.model_id,
+                    gets,
+                    date_source(model.metadata_sources),
+                    choices,
+                )
+            )
+    found.sort(key=lambda r: (not r.is_default, r.model.retires_at, r.model.display_id))
+    return RetiredReport(rule_on, found)

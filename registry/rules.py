@@ -9,7 +9,16 @@ Rules (DESIGN.md), for one (category, provider, model):
    enabled or not at all (never pending, disabled or deprecated) → (story configs only) the
    current global config → `NoAvailableModelError`;
 3. an explicit override (`model_override`, `config_override`) naming a `pending` or `disabled`
-   model raises `ModelNotEnabledError`.
+   model raises `ModelNotEnabledError`;
+4. an enabled model whose retirement date has passed is treated like a deprecated one, reason
+   `retired`: the successor an admin named, else its `replacement_model_id` (the provider's or
+   a dataset's) when that is enabled → the provider default → the rest of rule 2; a provider
+   default or curated default past its date is never handed out: its successor (found the
+   same way) stands in for it, else the next step of the chain answers. "Passed" means
+   `now >= retires_at`, the stored UTC instant (a date without a time is stored as 00:00 UTC of
+   that day). The snapshot decides this when it is built (`retirement_view`) and its keeper
+   decides again at the next retirement instant, so lookups never read a clock. The app setting
+   `registry.retire_by_date` (`true` unless set to false) turns rule 4 off.
 
 Caller mistakes (unknown category or provider, a model id that is not a string) raise
 `InvalidInputError`; a story's provider is stored data, so one the registry does not support
@@ -22,21 +31,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from registry.catalog import DEFAULT_GLOBAL_SETTINGS, curated_default, default_setting_key
+from registry.catalog import (
+    CURATED,
+    DEFAULT_GLOBAL_SETTINGS,
+    CuratedModel,
+    curated_default,
+    default_setting_key,
+)
 from registry.errors import InvalidInputError, ModelNotEnabledError, NoAvailableModelError
 from registry.settings import GlobalConfig, global_config_from
-from registry.snapshot import Snapshot
 from registry.text import inert
 from registry.types import Category, ModelStatus, display_id, parse_provider
+
+if TYPE_CHECKING:
+    from registry.snapshot import ModelDates, ModelEntry, ModelKey, Snapshot
 
 _ENABLED = ModelStatus.ENABLED.value
 _DISABLED = ModelStatus.DISABLED.value
 _DEPRECATED = ModelStatus.DEPRECATED.value
-# Statuses whose admin-named successor resolution follows (an id the application asks for
-# that the catalog lacks gets a deprecated row to carry one: registry.retirement).
-_REPLACEABLE = (_DEPRECATED, _DISABLED)
+# Rule 4's status, in snapshots only: enabled in the catalog, past its retirement date.
+RETIRED = "retired"
+# Statuses whose successor resolution follows (an id the application asks for that the catalog
+# lacks gets a deprecated row to carry one: registry.retirement).
+_REPLACEABLE = (_DEPRECATED, _DISABLED, RETIRED)
+RETIRE_BY_DATE_KEY = "registry.retire_by_date"
+_OFF = frozenset({"false", "0", "no", "off"})
 _MAX_SUCCESSOR_HOPS = 16
 _SHOWN_LIMIT = 200  # characters of a model id in messages and log lines
 
@@ -48,6 +71,7 @@ class FallbackReason(StrEnum):
     PENDING = "pending"  # discovered, awaiting an admin's approval
     DISABLED = "disabled"  # an admin said no
     DEPRECATED = "deprecated"  # the provider dropped it, or an admin retired it
+    RETIRED = "retired"  # enabled, but its retirement date (`retires_at`) has passed
     NOT_CONFIGURED = "not_configured"  # the global config names no valid provider or no model
     PROVIDER_UNAVAILABLE = "provider_unavailable"  # no model named, the provider has none usable
     # A stored story names a provider the registry does not support (for that category).
@@ -58,7 +82,9 @@ class ResolutionRule(StrEnum):
     """Which rule picked the answer."""
 
     REQUESTED = "requested"  # the model asked for (it is enabled)
-    SUCCESSOR = "successor"  # the successor an admin named for a deprecated/disabled model
+    # The successor an admin named for a deprecated/disabled/retired model (for a retired one
+    # without it: its replacement_model_id).
+    SUCCESSOR = "successor"
     PROVIDER_DEFAULT = "provider_default"  # `ai|tts.{provider}.default_model`
     CURATED_DEFAULT = "curated_default"  # the provider's built-in default (registry.catalog)
     GLOBAL_CONFIG = "global_config"  # story configs only: the application's global config
@@ -69,6 +95,7 @@ _CAUSE = {
     FallbackReason.PENDING: "is pending approval",
     FallbackReason.DISABLED: "is disabled",
     FallbackReason.DEPRECATED: "is deprecated",
+    FallbackReason.RETIRED: "is retired (past its retirement date)",
 }
 _VIA = {
     ResolutionRule.REQUESTED: "",
@@ -174,12 +201,90 @@ def _shown(provider: str | None, model: str) -> str:
     return inert(display_id(provider or "?", model), _SHOWN_LIMIT)
 
 
-def _state(status: str | None) -> str:
+def _state(status: str | None, retired_at: datetime | None = None) -> str:
+    if retired_at is not None:
+        return f"past its retirement date {retired_at.date().isoformat()}"
     return "not in the catalog" if status is None else status
 
 
+# --- rule 4: retirement dates (decided when a snapshot is built) ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementView:
+    """What rule 4 makes of a catalog at one instant."""
+
+    models: dict[ModelKey, ModelEntry]  # retired models as (RETIRED, successor or replacement)
+    retired: dict[ModelKey, datetime]  # every model retired by date (curated defaults too): when
+    next_retirement: datetime | None  # the soonest retirement still ahead: decide again then
+
+
+def retire_by_date(settings: Mapping[str, str]) -> bool:
+    """`registry.retire_by_date`: on unless set to false (`false`, `0`, `no`, `off`)."""
+    value = settings.get(RETIRE_BY_DATE_KEY)
+    return value is None or value.strip().lower() not in _OFF
+
+
+def date_instant(value: str | None) -> datetime | None:
+    """An ISO retirement date as the instant it takes effect: 00:00 UTC of that day; None when
+    absent or not an ISO date (a curated entry must never stop resolution)."""
+    try:
+        day = date.fromisoformat(value.strip()) if value else None
+    except ValueError:
+        return None
+    return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def curated_dates(models: tuple[CuratedModel, ...]) -> dict[str, tuple[datetime, str | None]]:
+    """The curated models' retirement instants and successors, by model id."""
+    return {
+        model.model_id: (when, model.successor)
+        for model in models
+        if (when := date_instant(model.retires_at)) is not None
+    }
+
+
+def retirement_view(
+    models: dict[ModelKey, ModelEntry],
+    dated: ModelDates,
+    settings: Mapping[str, str],
+    now: datetime,
+) -> RetirementView:
+    """Rule 4 at `now`: each enabled model of `dated` (key → retires_at, replacement) whose
+    instant has come becomes RETIRED with its admin's successor, else the replacement; a
+    curated default the catalog does not hold is retired by its curated date. `models` is not
+    changed (a new dict when anything retired)."""
+    if not retire_by_date(settings):
+        return RetirementView(models, {}, None)
+    retired: dict[ModelKey, datetime] = {}
+    entries: dict[ModelKey, ModelEntry] = {}
+    upcoming: datetime | None = None
+    for key, (when, replacement) in dated.items():
+        entry = models.get(key)
+        if entry is None or entry[0] != _ENABLED:
+            continue  # a decision of the catalog (pending, disabled, deprecated) stands
+        if when <= now:
+            retired[key] = when
+            entries[key] = (RETIRED, entry[1] or replacement)
+        elif upcoming is None or when < upcoming:
+            upcoming = when
+    for (category, provider), curated in CURATED.items():
+        key = (category.value, provider, curated.default)
+        if key in models:
+            continue  # the catalog's own row (and date) decides
+        found = curated_dates(curated.models).get(curated.default)
+        if found is None:
+            continue
+        if found[0] <= now:
+            retired[key] = found[0]
+        elif upcoming is None or found[0] < upcoming:
+            upcoming = found[0]
+    return RetirementView(models | entries if entries else models, retired, upcoming)
+
+
 def _successor(snap: Snapshot, cat: str, provider: str, model_id: str) -> str | None:
-    """Follow the successors of a deprecated or disabled model to the first enabled one."""
+    """Follow the successors of a deprecated, disabled or retired model to the first enabled
+    one."""
     seen = {model_id}
     current = model_id
     for _ in range(_MAX_SUCCESSOR_HOPS):
@@ -205,16 +310,32 @@ def provider_choice(
         status = snap.status(cat.value, provider, default)
         if status == _ENABLED:
             return default, ResolutionRule.PROVIDER_DEFAULT
-        tried.append(f"the {provider} default {_shown(provider, default)} is {_state(status)}")
+        retired_at = snap.retired.get((cat.value, provider, default))
+        tried.append(
+            f"the {provider} default {_shown(provider, default)} is {_state(status, retired_at)}"
+        )
+        if status == RETIRED:  # rule 4: a retired default is replaced as a retired model is
+            successor = _successor(snap, cat.value, provider, default)
+            if successor is not None:
+                return successor, ResolutionRule.PROVIDER_DEFAULT
     else:
         tried.append(f"no {cat.value} default is set for {provider}")
     curated = curated_default(cat, provider)
     if curated is not None:
-        # Only when the catalog holds it enabled, or not at all (DESIGN.md rule 2).
-        status = snap.status(cat.value, provider, curated)
-        if status is None or status == _ENABLED:
+        # Only when the catalog holds it enabled, or not at all (rule 2), and it has not
+        # retired (rule 4).
+        key = (cat.value, provider, curated)
+        status = snap.status(*key)
+        retired_at = snap.retired.get(key)
+        if (status is None and retired_at is None) or status == _ENABLED:
             return curated, ResolutionRule.CURATED_DEFAULT
-        tried.append(f"the built-in default {_shown(provider, curated)} is {status}")
+        tried.append(
+            f"the built-in default {_shown(provider, curated)} is {_state(status, retired_at)}"
+        )
+        if status == RETIRED:
+            successor = _successor(snap, cat.value, provider, curated)
+            if successor is not None:
+                return successor, ResolutionRule.CURATED_DEFAULT
     return None
 
 
@@ -240,7 +361,7 @@ def resolve_in(
             f"cannot be used as an override ({advice}; or pick an enabled model)"
         )
     tried = [f"{_shown(provider, model)} {_CAUSE[reason]}"]
-    if reason in (FallbackReason.DEPRECATED, FallbackReason.DISABLED):
+    if reason in (FallbackReason.DEPRECATED, FallbackReason.DISABLED, FallbackReason.RETIRED):
         successor = _successor(snap, cat.value, provider, model)
         if successor is not None:
             return ResolvedModel(

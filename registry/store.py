@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -959,11 +960,8 @@ def set_successor(
     successor = successor_model_id.strip() if successor_model_id else None
 
     def same_provider(session: Session, row: AIModel) -> None:
-        if successor is None:
-            return
-        if successor == row.model_id:
-            raise InvalidInputError("a model cannot be its own successor")
-        _find_by_provider_id(session, row.provider, successor, Category(row.category))
+        if successor is not None:
+            check_successor(session, row.provider, Category(row.category), row.model_id, successor)
 
     return _set_column(
         model_uuid,
@@ -973,6 +971,48 @@ def set_successor(
         action="successor",
         check=same_provider,
     )
+
+
+def check_successor(
+    session: Session, provider: str, category: Category, model_id: str, successor: str
+) -> None:
+    """Refuse a successor resolution could never use (README "Retirement and successors"):
+    the model itself, one that does not exist, a pending or archived one, or one whose own
+    successors lead back to the model (a loop). A disabled or deprecated successor is allowed:
+    the admin may enable it, and resolution follows its own successor meanwhile."""
+    if successor == model_id:
+        raise InvalidInputError("a model cannot be its own successor")
+    row = _find_by_provider_id(session, provider, successor, category)
+    named = display_id(provider, successor)
+    if row.archived_at is not None:
+        raise LifecycleError(
+            f"{named} is archived and can never serve; name an enabled model as the successor"
+        )
+    if row.status == ModelStatus.PENDING.value:
+        raise LifecycleError(
+            f"{named} is pending (awaiting approval) and cannot serve yet; enable it first, "
+            "then name it as the successor"
+        )
+    chain = [successor]
+    while row.successor_model_id and len(chain) <= _MAX_SUCCESSOR_CHAIN:
+        if row.successor_model_id == model_id:
+            path = " → ".join(display_id(provider, m) for m in [model_id, *chain, model_id])
+            raise LifecycleError(f"that would make a loop of successors ({path}); nothing changed")
+        chain.append(row.successor_model_id)
+        found = session.scalar(
+            select(AIModel).where(
+                AIModel.provider == provider,
+                AIModel.category == category.value,
+                AIModel.model_id == row.successor_model_id,
+            )
+        )
+        if found is None:
+            return
+        row = found
+
+
+# Successor hops a loop check follows: resolution follows no more (registry.rules).
+_MAX_SUCCESSOR_CHAIN = 16
 
 
 # --- discovery ingest ----------------------------------------------------------------------
@@ -992,7 +1032,66 @@ def unstorable_id_reason(model_id: str) -> str | None:
         return "its id contains control or bidi characters"
     if not _is_encodable(model_id):
         return "its id is not valid Unicode"
+    if model_id.isascii():
+        return None  # nearly every id: nothing below can apply
+    hidden = next(filter(_is_invisible, model_id), None)
+    if hidden is not None:
+        return f"its id contains an invisible character ({_code_point(hidden)})"
+    scripts = {script for script in map(_letter_script, model_id) if script is not None}
+    if "LATIN" in scripts and len(scripts) > 1:
+        return (
+            f"its id mixes Latin with {' and '.join(sorted(scripts - {'LATIN'})).title()} "
+            "letters (a look-alike of another id)"
+        )
     return None
+
+
+# README "Lifecycle rules": characters that print as nothing (or as a space) let two ids that
+# look the same be different models. Unicode's default-ignorable code points, plus the letters
+# and symbols that render blank.
+_DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+_BLANK = frozenset("\u2800\u3000")  # braille blank, ideographic space
+# Scripts whose letters pass for Latin ones (о, е, а, ο, ν …): mixing them with Latin in one
+# id is how a look-alike is made.
+_LOOK_ALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _is_invisible(ch: str) -> bool:
+    code = ord(ch)
+    if ch in _BLANK or any(low <= code <= high for low, high in _DEFAULT_IGNORABLE):
+        return True
+    category = unicodedata.category(ch)
+    # Format characters, and every space but the plain one (no-break, thin, figure …).
+    return category == "Cf" or (category == "Zs" and ch != " ")
+
+
+def _code_point(ch: str) -> str:
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}"
+
+
+def _letter_script(ch: str) -> str | None:
+    if not ch.isalpha():
+        return None
+    name = unicodedata.name(ch, "")
+    return next((s for s in _LOOK_ALIKE_SCRIPTS if name.startswith(s + " ")), None)
 
 
 def split_storable(

@@ -8,7 +8,9 @@
   one, else one short sentence synthesised through the provider's TTS API with the stored key.
   Samples are cached in memory per voice (bounded, `SAMPLE_CACHE_BYTES`).
 - `test_text_model(model)`: one short prompt with a small `max_tokens`; the answer and how
-  long it took.
+  long it took. `test_text_models(models)` tests several at once, all of them within one
+  deadline (`TEST_BATCH_SECONDS`); `TEST_BUDGET` caps the paid calls each admin makes per
+  minute (`TEST_CALLS_PER_MINUTE`), whatever the number of clicks or sessions.
 
 Safety. Every call is bounded in time and size (`MAX_SAMPLE_BYTES`) by the adapters'
 `ListingGuard`, and never follows a redirect to another origin. A preview URL is provider
@@ -20,13 +22,14 @@ is a `RegistryError` whose message has the key redacted.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -36,6 +39,7 @@ from registry.errors import (
     MalformedResponseError,
     MissingKeyError,
     ProviderError,
+    ProviderTimeoutError,
     RegistryError,
     missing_key_message,
 )
@@ -279,6 +283,8 @@ def _checked_preview(provider: str, url: str) -> tuple[str | None, tuple[str, st
     (None, None) for the provider's own configured origin."""
     import httpx  # the discovery extra; kept out of `import registry`
 
+    from registry.providers.common import is_public_address
+
     try:
         target = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
@@ -297,7 +303,7 @@ def _checked_preview(provider: str, url: str) -> tuple[str | None, tuple[str, st
     except (OSError, UnicodeError):
         return "its host does not resolve", None
     addresses = [str(info[4][0]) for info in found]
-    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses):
+    if not addresses or not all(is_public_address(a) for a in addresses):
         return "its host is not a public address", None
     return None, (target.host, addresses[0])
 
@@ -369,6 +375,89 @@ def test_text_model(model: CatalogModel, *, timeout: float = DEFAULT_TIMEOUT_SEC
 
 
 test_text_model.__test__ = False  # type: ignore[attr-defined]  # not a pytest test either
+
+
+TEST_CALLS_PER_MINUTE = 20  # paid test calls one admin may make in any 60 s
+TEST_BATCH_SECONDS = 30.0  # one run of several tests: every answer within this, together
+TEST_PARALLEL = 8  # calls in flight at once in one run
+
+
+class CallBudget:
+    """At most `limit` calls per `window` seconds for each admin (a sliding window), shared by
+    every session of that admin in this process."""
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._calls: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, who: str, now: float) -> deque[float]:
+        calls = self._calls.setdefault(who, deque())
+        while calls and calls[0] <= now - self.window:
+            calls.popleft()
+        return calls
+
+    def left(self, who: str) -> tuple[int, float]:
+        """Calls `who` may make now, and seconds until the oldest counted call frees one."""
+        now = time.monotonic()
+        with self._lock:
+            calls = self._recent(who, now)
+            frees_in = calls[0] + self.window - now if calls else 0.0
+            return max(self.limit - len(calls), 0), max(frees_in, 0.0)
+
+    def take(self, who: str, wanted: int) -> int:
+        """Count up to `wanted` calls for `who` now; returns how many it may make."""
+        now = time.monotonic()
+        with self._lock:
+            calls = self._recent(who, now)
+            granted = max(min(wanted, self.limit - len(calls)), 0)
+            calls.extend([now] * granted)
+            return granted
+
+
+TEST_BUDGET = CallBudget(TEST_CALLS_PER_MINUTE)
+
+
+def test_text_models(
+    models: Sequence[CatalogModel], *, deadline: float | None = None
+) -> list[TestResult | RegistryError]:
+    """Test `models` concurrently; one result or error per model, in order, all within
+    `deadline` seconds (default `TEST_BATCH_SECONDS`): a call still running then is cut off
+    (its connection closed) and reported as a timeout."""
+    if not models:
+        return []
+    deadline = TEST_BATCH_SECONDS if deadline is None else deadline
+    ends = time.monotonic() + deadline
+
+    def one(model: CatalogModel) -> TestResult:
+        left = ends - time.monotonic()
+        if left <= 0.5:  # queued behind slow calls until the time was up
+            raise ProviderTimeoutError(model.provider, f"not tested within {deadline:g} s")
+        try:
+            return test_text_model(model, timeout=left)
+        except ProviderTimeoutError:
+            raise ProviderTimeoutError(
+                model.provider, f"no answer within {deadline:g} s; the connection was closed"
+            ) from None
+
+    pool = ThreadPoolExecutor(max_workers=min(len(models), TEST_PARALLEL), thread_name_prefix="try")
+    try:
+        futures = [pool.submit(one, model) for model in models]
+        wait_for(futures, timeout=deadline + 1.0)  # each call holds itself to the time left
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    results: list[TestResult | RegistryError] = []
+    for model, future in zip(models, futures, strict=True):
+        if not future.done() or future.cancelled():
+            results.append(ProviderTimeoutError(model.provider, f"no answer within {deadline:g} s"))
+            continue
+        error = future.exception()
+        results.append(error if isinstance(error, RegistryError) else future.result())
+    return results
+
+
+test_text_models.__test__ = False  # type: ignore[attr-defined]
 
 
 def _ready(model: CatalogModel) -> tuple[ProviderAdapter, Credentials]:

@@ -106,3 +106,27 @@ def sqlite_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     db = make_database("sqlite", tmp_path, request)
     with Registry(database=db) as registry, as_default(registry):
         yield db
+
+
+@pytest.fixture
+def undated_catalog(database: Database) -> Database:
+    """The test's database as if an admin had cleared every date and successor the lifecycle
+    data gave it (so no discovery fills them again), for tests about a catalog nobody dated:
+    the bundled dates are real, and the calendar moves on."""
+    from sqlalchemy import select, update
+
+    from registry.lifecycle import FIELDS, dataset
+    from registry.schema import AIModel
+    from registry.types import SOURCE_ADMIN
+
+    prefix = f"dataset {dataset().name} "
+    with database.write() as session:
+        for row in session.execute(select(AIModel.id, AIModel.metadata_sources)).all():
+            sources = dict(row.metadata_sources or {})
+            dated = [f for f in FIELDS if sources.get(f, "").startswith(prefix)]
+            if dated:
+                values = dict.fromkeys(dated) | {
+                    "metadata_sources": sources | dict.fromkeys(dated, SOURCE_ADMIN)
+                }
+                session.execute(update(AIModel).where(AIModel.id == row.id).values(**values))
+    return database

@@ -353,13 +353,13 @@ def test_a_bad_row_rejects_the_whole_grid_edit_with_a_report(database: Database)
 def test_the_default_picker_sets_the_default(database: Database) -> None:
     at = text_page("google")
     picker = next(r for r in at.selectbox if r.label == "Default text model of google")
-    assert picker.value == "gemini-2.5-flash"
-    picker.set_value("gemini-2.5-pro").run()
+    assert picker.value == "gemini-3.5-flash-lite"
+    picker.set_value("gemini-3.8-flash").run()
     assert_clean(at)
-    assert toasts(at) == ["google/gemini-2.5-pro is now the default text model of google."]
-    assert get_default_model_for_provider("google", "text") == "gemini-2.5-pro"
+    assert toasts(at) == ["google/gemini-3.8-flash is now the default text model of google."]
+    assert get_default_model_for_provider("google", "text") == "gemini-3.8-flash"
     grid = grid_frame(at, "text", "enabled")
-    assert list(grid.loc[grid["default"] != "", "model"]) == ["google/gemini-2.5-pro"]
+    assert list(grid.loc[grid["default"] != "", "model"]) == ["google/gemini-3.8-flash"]
 
 
 def test_disabling_the_default_asks_for_a_new_default_first(database: Database) -> None:
@@ -526,8 +526,8 @@ def test_choosing_a_default_keeps_unsaved_grid_edits(database: Database) -> None
     at = text_page("google")
     at = edit_grid(at, "text", "enabled", {0: {"admin_notes": "draft"}})
     picker = next(r for r in at.selectbox if r.label == "Default text model of google")
-    picker.set_value("gemini-2.5-pro").run()
+    picker.set_value("gemini-3.8-flash").run()
     assert "1 unsaved change(s)" in everything(at)
-    assert get_default_model_for_provider("google", "text") == "gemini-2.5-pro"
+    assert get_default_model_for_provider("google", "text") == "gemini-3.8-flash"
     at = click(at, "text-enabled-save")
     assert toasts(at)[-1] == "Saved changes to 1 model(s)."

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from registry.admin.ui_overview import row_key
+from registry.admin.views import escape_markdown
 from registry.audit import list_audit_entries
 from registry.db import Database
 from registry.resolution import (
@@ -85,7 +86,9 @@ def test_a_pending_model_has_no_successor_action_but_says_what_to_do(database: D
     assert f"fallback-name-{row_key('text', 'openai', 'o3')}" not in [b.key for b in at.button]
 
 
-def test_no_fallbacks_says_so_and_no_retirement_panel_without_dates(database: Database) -> None:
+def test_no_fallbacks_says_so_and_no_retirement_panel_without_dates(
+    undated_catalog: Database,
+) -> None:
     at = open_app()
     assert_clean(at)
     text = everything(at)
@@ -94,7 +97,7 @@ def test_no_fallbacks_says_so_and_no_retirement_panel_without_dates(database: Da
 
 
 def test_a_model_retiring_soon_shows_days_left_and_its_successor_is_accepted(
-    database: Database,
+    undated_catalog: Database,
 ) -> None:
     model = get_model_by_provider_id("openai", "gpt-4o-mini", "text")
     edit_model(model.id, metadata={"retires_at": (utcnow() + timedelta(days=12)).isoformat()})
@@ -112,3 +115,19 @@ def test_a_model_retiring_soon_shows_days_left_and_its_successor_is_accepted(
     assert get_model_by_provider_id("openai", "gpt-4o-mini", "text").successor_model_id == (
         "gpt-5.4-mini"
     )
+
+
+def test_fallback_labels_show_application_ids_literally_never_as_markdown(
+    database: Database,
+) -> None:
+    asked = "gpt-*x*_[see](https://evil.example)"
+    _ask("openai", asked, 2)
+    at = open_app()
+    assert_clean(at)
+    key = row_key("text", "openai", asked)
+    picker = at.selectbox(key=f"fallback-choice-{key}")
+    # Every Markdown character escaped: the label reads as typed, with no emphasis or link.
+    assert picker.label == "Successor for " + escape_markdown(f"openai/{asked}")
+    assert r"gpt\-\*x\*\_\[see\]\(https\:" in picker.label
+    shown = f"**{escape_markdown(f'openai/{asked}')}** → "
+    assert any(str(m.value).startswith(shown) for m in at.markdown)

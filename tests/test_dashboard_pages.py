@@ -6,6 +6,7 @@ import pytest
 
 from registry.admin.views import activity_csv
 from registry.audit import list_audit_entries
+from registry.catalog import CURATED
 from registry.db import Database
 from registry.demo import load_fixture
 from registry.discovery import discover_models
@@ -19,7 +20,7 @@ from registry.store import (
     update_model_status,
     upsert_discovered_models,
 )
-from registry.types import DiscoveredModel
+from registry.types import Category, DiscoveredModel
 from tests.dashboard_support import (
     assert_clean,
     click,
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.usefixtures("loopback")
 
 
 def test_overview_has_a_card_per_provider_and_category(
-    database: Database, openai_server: StandInServer, monkeypatch: pytest.MonkeyPatch
+    undated_catalog: Database, openai_server: StandInServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-overview-test-4321")
     upsert_discovered_models("mistral", "text", [DiscoveredModel("m-new", "M new")])
@@ -45,8 +46,10 @@ def test_overview_has_a_card_per_provider_and_category(
     assert [h.value for h in at.header] == ["Fallbacks", "Text models", "TTS models (voices)"]
     text = everything(at)
     assert "**openai**" in text and "**elevenlabs**" in text
-    assert "11 enabled (3 pending approval)" not in text  # new ones are pending, not enabled
-    assert "8 enabled (3 pending approval)" in text
+    curated = len(CURATED[(Category.TEXT, "openai")].models)
+    # New ones are pending, not enabled.
+    assert f"{curated + 3} enabled (3 pending approval)" not in text
+    assert f"{curated} enabled (3 pending approval)" in text
     assert "6 enabled (1 pending approval)" in text  # mistral
     assert "Default: openai/gpt-5.4-mini" in text
     assert "Refreshed just now — next refresh in 5 min" in text
@@ -173,17 +176,17 @@ def test_global_settings_offer_enabled_models_only_and_save(database: Database) 
     at.selectbox(key="settings-text-provider").set_value("google").run()
     models = at.selectbox(key="settings-text-model")
     assert not [o for o in models.options if o.endswith("google/gemini-pending")]
-    assert "Gemini 2.5 Pro — google/gemini-2.5-pro" in models.options  # labelled by name
-    models.set_value("gemini-2.5-pro").run()
+    assert "Gemini 3.8 Flash — google/gemini-3.8-flash" in models.options  # labelled by name
+    models.set_value("gemini-3.8-flash").run()
     at.number_input(key="settings-text-temperature").set_value(1.1).run()
     at.number_input(key="settings-text-max-tokens").set_value(8000).run()
     at = click(at, "settings-text-save")
     assert_clean(at)
-    assert messages(at, "success") == ["Saved the text settings: google/gemini-2.5-pro."]
+    assert messages(at, "success") == ["Saved the text settings: google/gemini-3.8-flash."]
     saved = get_global_config("text")
     assert (saved.provider, saved.model, saved.temperature, saved.max_tokens) == (
         "google",
-        "gemini-2.5-pro",
+        "gemini-3.8-flash",
         1.1,
         8000,
     )

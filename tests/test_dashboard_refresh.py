@@ -19,7 +19,13 @@ from registry.db import Database
 from registry.demo import StandInProviders
 from registry.discovery import DiscoveryReport, ProviderResult, get_discovery_state
 from registry.standin import json_response
-from registry.store import ModelFilter, count_models, upsert_discovered_models
+from registry.store import (
+    ModelFilter,
+    bulk_update_models,
+    count_models,
+    list_model_ids,
+    upsert_discovered_models,
+)
 from registry.types import Category, DiscoveredModel, ModelStatus
 from tests.dashboard_support import assert_clean, click, everything, messages, open_app, plain
 from tests.test_notify import Webhook
@@ -62,10 +68,13 @@ def pending(provider: str) -> int:
 
 
 def seed_missing_models(provider: str, count: int) -> None:
-    """Models the provider once listed (API-sourced) and lists no more."""
+    """Approved models the provider once listed (API-sourced) and lists no more (the guard
+    keeps only approved ones: a never-approved pending model is simply deprecated)."""
     upsert_discovered_models(
         provider, "text", [DiscoveredModel(f"gone-{i}", f"Gone {i}") for i in range(count)]
     )
+    gone = ModelFilter(provider=provider, category=Category.TEXT, search="gone-")
+    bulk_update_models(list_model_ids(gone), "enabled")
 
 
 # --- outcomes (pure) ---------------------------------------------------------------------------
@@ -136,7 +145,8 @@ def test_mixed_outcomes_show_each_provider_with_its_mark_and_the_time_left(
     assert "google" in note and "openrouter" in note
     assert [link.label for link in at.get("page_link")] == ["Open API keys"]
     assert not any(p in e for e in errors for p in NO_KEY_PROVIDERS)
-    assert len(list_audit_entries(model="gone-1", action="status_change")) == 0
+    # Only the admin's approval: the guard deprecated nothing.
+    assert len(list_audit_entries(model="gone-1", action="status_change")) == 1
 
 
 def test_without_any_key_the_overview_explains_once_instead_of_error_boxes(

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from registry.admin import access
 from registry.admin.ui_common import SIGN_IN_KEY
-from registry.audit import list_audit_entries
+from registry.audit import Actor, audit_row, list_audit_entries, write_audit
 from registry.db import Database, set_database
 from registry.schema import AIModel
 from registry.store import upsert_discovered_models
@@ -130,38 +130,66 @@ def password_mode(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("password_mode")
-def test_guesses_from_many_sessions_share_one_lockout_that_expires(
+def test_a_guesser_waits_longer_each_time_while_the_admin_signs_in_at_once(
     database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="registry")
     with served_on("0.0.0.0"):
-        sessions = [password_app() for _ in range(4)]
-        answers = [
-            messages(sign_in(at, f"guess-{n}-{i}"), "error")[0]
-            for i in range(2)
-            for n, at in enumerate(sessions)
+        guesser = password_app()
+        answers = [messages(sign_in(guesser, f"guess-{i}"), "error")[0] for i in range(3)]
+        assert answers == ["That password is not correct."] * 3  # the free failures
+        # Now this client waits before anything it sends is checked, even the right password.
+        assert messages(sign_in(guesser, PASSWORD), "error") == [
+            f"{LOCKED} from here: wait 1 s before trying again."
         ]
-        assert answers[:3] == ["That password is not correct."] * 3
-        assert all(a.startswith(LOCKED) for a in answers[3:]), answers
-        # While locked even the right password is not checked, in any session.
-        fresh = password_app()
-        assert messages(sign_in(fresh, PASSWORD), "error")[0].startswith(LOCKED)
-        assert not is_signed_in(fresh)
-        # Three guesses were checked: each is in the audit log and the log, never the guess.
+        assert not is_signed_in(guesser)
+        # Meanwhile the admin, from a session that has not been failing, gets in at once.
+        admin = password_app()
+        assert is_signed_in(sign_in(admin, PASSWORD))
+        # Each further failure doubles the guesser's wait.
+        time.sleep(1.1)
+        assert messages(sign_in(guesser, "guess-3"), "error") == ["That password is not correct."]
+        assert messages(sign_in(guesser, "guess-4"), "error") == [
+            f"{LOCKED} from here: wait 2 s before trying again."
+        ]
+        # Fresh sessions each guessing too (this machine: no address to tell them apart by)
+        # stay far below the global ceiling, so the right password still works at once.
+        for n in range(4):
+            fresh = password_app()
+            for i in range(2):
+                assert messages(sign_in(fresh, f"guess-{n}-{i}"), "error") == [
+                    "That password is not correct."
+                ]
+        assert is_signed_in(sign_in(password_app(), PASSWORD))
+        # Every checked guess is in the audit log and the log, never the guess itself.
         failed = list_audit_entries(action="login_failed")
-        assert len(failed) == 3
+        assert len(failed) == 4 + 8
+        assert {e.new_value for e in failed} == {"this machine"}
         assert all("guess" not in f"{e.old_value}{e.new_value}{e.actor}" for e in failed)
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-        assert sum("sign-in failed" in w for w in warnings) == 3
-        assert sum("locked" in w for w in warnings) >= 1
+        assert sum("sign-in failed" in w for w in warnings) == 12
+        assert sum("this client waits" in w for w in warnings) == 2
         assert not any("guess" in w or PASSWORD in w for w in warnings)
-        # Once the guessing stops, the lockout runs out and the right password works.
-        deadline = time.monotonic() + 30
-        while not is_signed_in(fresh) and time.monotonic() < deadline:
-            time.sleep(0.25)
-            sign_in(fresh, PASSWORD)
-        assert is_signed_in(fresh)
-        assert len(list_audit_entries(action="login_failed")) == 3
+
+
+@pytest.mark.usefixtures("password_mode")
+def test_failures_from_many_addresses_past_the_global_ceiling_pause_everyone(
+    database: Database,
+) -> None:
+    ceiling = 3 * access.GLOBAL_CEILING_FACTOR
+    with database.write() as session:
+        write_audit(
+            session,
+            [
+                audit_row(Actor("anonymous"), "login_failed", field="client", new=f"203.0.113.{n}")
+                for n in range(ceiling)
+            ],
+        )
+    with served_on("0.0.0.0"):
+        at = sign_in(password_app(), PASSWORD)
+        (refused,) = messages(at, "error")
+        assert refused.startswith(f"{LOCKED}: password sign-in is paused for ")
+        assert not is_signed_in(at)
 
 
 def test_a_password_change_in_secrets_ends_every_session(sqlite_database: Database) -> None:

@@ -7,6 +7,7 @@ import csv
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -352,6 +353,66 @@ def test_password_sign_in_locks_after_too_many_recent_failures_and_opens_again()
     assert access.lockout_remaining(failures, NOW + timedelta(minutes=1), 3, window) == 0
     naive = [f.replace(tzinfo=None) for f in failures]  # as SQLite returns them
     assert access.lockout_remaining(naive, NOW, 3, window) == 60
+
+
+def test_a_client_waits_after_its_free_failures_and_the_wait_doubles_up_to_the_window() -> None:
+    window = timedelta(minutes=1)
+
+    def wait(count: int, at: datetime = NOW) -> float:
+        return access.throttle_wait([NOW - timedelta(seconds=0)] * count, at, 3, window)
+
+    assert [wait(n) for n in (0, 2, 3, 4, 5, 9, 20)] == [0, 0, 1, 2, 4, 60, 60]
+    assert wait(5, NOW + timedelta(seconds=3)) == 1  # counted from the latest failure
+    old = [NOW - timedelta(minutes=2)] * 10  # outside the window: forgotten
+    assert access.throttle_wait(old, NOW, 3, window) == 0
+
+
+LOCAL_PROXY = access.parse_trusted_proxies("127.0.0.1, ::1")
+
+
+def test_a_server_that_believes_every_forwarded_header_leaves_the_reported_peer() -> None:
+    assert access.client_address("203.0.113.9", "203.0.113.9", (), "*") == "203.0.113.9"
+    assert access.client_address("203.0.113.9", "203.0.113.9", (), "10.0.0.0/8") == "203.0.113.9"
+
+
+@pytest.mark.parametrize(
+    ("reported", "forwarded", "trusted", "recorded"),
+    [
+        ("198.51.100.7", None, (), "198.51.100.7"),
+        # Forged by a client that connects directly: the socket peer is recorded.
+        ("198.51.100.7", "203.0.113.9", (), "198.51.100.7"),
+        (None, "203.0.113.9", (), None),
+        # Streamlit's server already put the header's address in the peer's place (it does
+        # for a connection from this machine): undone unless this machine is a trusted proxy.
+        ("203.0.113.9", "203.0.113.9", (), None),
+        ("203.0.113.9", "203.0.113.9", LOCAL_PROXY, "203.0.113.9"),
+        # A trusted proxy appends the address it saw: whatever the client forged before it
+        # stays to its left.
+        ("203.0.113.9", "192.0.2.66, 203.0.113.9", LOCAL_PROXY, "203.0.113.9"),
+        (None, "192.0.2.66, 203.0.113.9", LOCAL_PROXY, "203.0.113.9"),
+        (
+            "10.1.2.3",
+            "192.0.2.66, 198.51.100.1, 10.0.0.5",
+            access.parse_trusted_proxies("10.0.0.0/8"),
+            "198.51.100.1",
+        ),
+        ("10.1.2.3", "not-an-address", access.parse_trusted_proxies("10.0.0.0/8"), "10.1.2.3"),
+    ],
+)
+def test_forwarded_for_counts_only_from_a_trusted_proxy(
+    reported: str | None, forwarded: str | None, trusted: tuple[Any, ...], recorded: str | None
+) -> None:
+    assert access.client_address(reported, forwarded, trusted) == recorded
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    assert access.parse_trusted_proxies(None) == ()
+    assert [str(n) for n in access.parse_trusted_proxies(" 10.0.0.0/8,[::1] ,")] == [
+        "10.0.0.0/8",
+        "::1/128",
+    ]
+    with pytest.raises(InvalidInputError, match="REGISTRY_TRUSTED_PROXIES must list IP"):
+        access.parse_trusted_proxies("proxy.internal")
 
 
 def test_a_sign_in_lapses_on_sign_out_password_change_and_idle_time() -> None:

@@ -416,7 +416,10 @@ def test_a_running_refresh_names_this_host_and_process_as_its_owner(
                     DiscoveryState.provider == "xai"
                 )
             ).one()
-        assert tuple(owner) == (socket.gethostname(), os.getpid())
+        # The host, then this boot's and PID namespace's identity (a pid means nothing
+        # outside them), and the pid.
+        host, identity = owner.claim_host.split("#")
+        assert (host, len(identity), owner.claim_pid) == (socket.gethostname(), 16, os.getpid())
     finally:
         release.set()
         worker.join(timeout=60)
@@ -460,10 +463,10 @@ def test_claim_policy_dead_pid_counts_only_on_this_host_and_old_claims_expire() 
     def nobody_alive(_pid: int) -> bool:
         return False
 
-    here = _Claim(later, now, "here", 1234)
-    assert claim_verdict(here, now, host="here", pid_alive=nobody_alive) == ClaimVerdict(
-        live=False, stale_because="its process is no longer running"
-    )
+    here = _Claim(later, now, "here#boot-and-ns", 1234)
+    assert claim_verdict(
+        here, now, host="here#boot-and-ns", pid_alive=nobody_alive
+    ) == ClaimVerdict(live=False, stale_because="its process is no longer running")
     # Another host's pid means nothing here: only its heartbeat tells.
     assert claim_verdict(_Claim(later, now, "there", 1234), now, host="here").live
     silent = _Claim(later, now - timedelta(seconds=16), "there", 1234)

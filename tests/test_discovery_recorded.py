@@ -17,7 +17,7 @@ from registry.db import Database, get_database
 from registry.demo import StandInProviders
 from registry.discovery import discover_models
 from registry.schema import AIModel
-from registry.store import ModelFilter, count_models, get_model_by_provider_id
+from registry.store import ModelFilter, count_models, get_model_by_provider_id, list_models
 from registry.types import ModelStatus
 from tests.conftest import SHARED_FIXTURES
 
@@ -67,14 +67,14 @@ def test_recorded_text_listings_are_classified_and_ingested(
         "openrouter": 398,
     }
     assert count_models(ModelFilter(provider="openrouter", category="text")) >= 398
-    gemini = get_model_by_provider_id("google", "gemini-2.5-flash", "text")
+    gemini = get_model_by_provider_id("google", "gemini-2.5-flash-lite", "text")
     assert gemini.context_window == 1_048_576 and gemini.status is ModelStatus.ENABLED
     _assert_recorded_metadata()
 
 
 def _assert_recorded_metadata() -> None:
     """The normalized metadata of a few real entries, as the recordings state it."""
-    gemini = get_model_by_provider_id("google", "gemini-2.5-flash", "text")
+    gemini = get_model_by_provider_id("google", "gemini-2.5-flash-lite", "text")
     assert gemini.max_output_tokens == 65_536 and gemini.capabilities == ["reasoning"]
     assert get_model_by_provider_id("google", "gemini-2.0-flash", "text").capabilities is None
     gpt4o = get_model_by_provider_id("openrouter", "openai/gpt-4o", "text")
@@ -137,8 +137,11 @@ def test_a_year_of_provider_changes_deprecates_what_was_dropped(
     assert "o1-preview" in openai.deprecated and "gpt-5.4-nano" in openai.new
     assert get_model_by_provider_id("openai", "o1-preview", "text").status is ModelStatus.DEPRECATED
     assert get_model_by_provider_id("openai", "gpt-4o", "text").status is ModelStatus.ENABLED
-    # Nine of Anthropic's eleven 2025 models are gone: too many to trust, so nothing retires.
+    # Nine of Anthropic's eleven 2025 models are gone, all still pending: never approved,
+    # nothing serves them, so they retire whatever the share; the approved ones stay.
     anthropic = text["anthropic"]
-    assert anthropic.deprecated == []
-    assert any("would deprecate 9 of 11" in w for w in anthropic.warnings), anthropic.warnings
+    assert len(anthropic.deprecated) == 9 and "claude-2.0" in anthropic.deprecated
+    assert anthropic.held_back == [] and not anthropic.warnings, anthropic.warnings
+    enabled = ModelFilter(provider="anthropic", status=ModelStatus.ENABLED)
+    assert "claude-opus-4-6" in {m.model_id for m in list_models(enabled)}
     assert tts.errors == [] and len(tts.deprecated) == 8

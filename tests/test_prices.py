@@ -17,7 +17,7 @@ import pytest
 from registry.db import Database
 from registry.demo import StandInProviders
 from registry.discovery import discover_models
-from registry.prices import DATASET_PROVIDERS, PriceDataset, dataset, fill_missing_prices
+from registry.prices import DATASET_PROVIDERS, PriceDataset, dataset, fill_missing_metadata
 from registry.store import edit_model, get_model_by_provider_id, upsert_discovered_models
 from registry.types import PRICE_FIELDS, CatalogModel, Category, DiscoveredModel
 from tests.conftest import SHARED_FIXTURES
@@ -135,7 +135,7 @@ def test_a_dataset_price_is_kept_by_later_refreshes_and_yields_to_a_listing_pric
     unpriced = DiscoveredModel("openai/gpt-4o", "GPT-4o", max_output_tokens=16_384)
     for _ in range(2):  # a second refresh whose listing still lacks the price keeps it
         upsert_discovered_models(
-            "openrouter", "text", fill_missing_prices("openrouter", TEXT, [unpriced])
+            "openrouter", "text", fill_missing_metadata("openrouter", TEXT, [unpriced])
         )
         model = get_model_by_provider_id("openrouter", "openai/gpt-4o")
         assert (model.input_price_per_mtok, model.output_price_per_mtok) == (2.5, 10.0)
@@ -146,7 +146,7 @@ def test_a_dataset_price_is_kept_by_later_refreshes_and_yields_to_a_listing_pric
         }
     listed = DiscoveredModel("openai/gpt-4o", "GPT-4o", input_price_per_mtok=2.0)
     upsert_discovered_models(
-        "openrouter", "text", fill_missing_prices("openrouter", TEXT, [listed])
+        "openrouter", "text", fill_missing_metadata("openrouter", TEXT, [listed])
     )
     model = get_model_by_provider_id("openrouter", "openai/gpt-4o")
     assert (model.input_price_per_mtok, model.output_price_per_mtok) == (2.0, 10.0)
@@ -165,7 +165,7 @@ def test_curated_speech_models_get_dataset_prices_but_keep_an_admins(
     assert result.source.value == "curated" and not result.errors
     tts1 = get_model_by_provider_id("openai", "tts-1", "tts")
     assert tts1.price_per_mchar == 15.0
-    assert _sources(tts1) == {"price_per_mchar": _source()}
+    assert _sources(tts1)["price_per_mchar"] == _source()
     mini = get_model_by_provider_id("openai", "gpt-4o-mini-tts", "tts")
     assert (mini.input_price_per_mtok, mini.output_price_per_mtok) == (0.6, 12.0)
     hd = get_model_by_provider_id("openai", "tts-1-hd", "tts")
@@ -185,7 +185,7 @@ def test_prices_come_from_the_bundled_data_without_touching_the_network() -> Non
         socket.create_connection = socket.getaddrinfo = refuse
 
         from genai_prices import data_snapshot, types, update_prices
-        from registry.prices import fill_missing_prices
+        from registry.prices import fill_missing_metadata
         from registry.types import Category, DiscoveredModel
 
         # What UpdatePrices would install after a fetch: prices the bundled data does not say.
@@ -194,7 +194,7 @@ def test_prices_come_from_the_bundled_data_without_touching_the_network() -> Non
                 id="gpt-4o", match=types.ClauseEquals(equals="gpt-4o"),
                 prices=types.ModelPrice(input_mtok=999, output_mtok=999))])
         data_snapshot.set_custom_snapshot(data_snapshot.DataSnapshot([fetched], True))
-        [model] = fill_missing_prices("openai", Category.TEXT, [DiscoveredModel("gpt-4o", "x")])
+        [model] = fill_missing_metadata("openai", Category.TEXT, [DiscoveredModel("gpt-4o", "x")])
         print(model.input_price_per_mtok, model.output_price_per_mtok)
         print(update_prices._shared_updater.ref_count)
         """
@@ -211,10 +211,10 @@ def test_without_the_dataset_package_listings_pass_through_and_resolving_never_l
         import registry, registry.discovery
         print("genai_prices" in sys.modules)
         sys.modules["genai_prices"] = None  # as if the discovery extra lacked it
-        from registry.prices import fill_missing_prices
+        from registry.prices import fill_missing_metadata
         from registry.types import Category, DiscoveredModel
-        given = [DiscoveredModel("gpt-4o", "GPT-4o")]
-        print(fill_missing_prices("openai", Category.TEXT, given) == given)
+        given = [DiscoveredModel("gpt-5.4", "GPT-5.4")]  # a model the lifecycle data leaves undated
+        print(fill_missing_metadata("openai", Category.TEXT, given) == given)
         """
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)

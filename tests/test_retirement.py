@@ -215,17 +215,18 @@ def test_an_unknown_requested_id_gets_a_suggestion_from_its_family() -> None:
 # --- per provider, over the curated catalog --------------------------------------------------
 
 CURATED_SUGGESTIONS = [
-    ("text", "openai", "gpt-4o-mini", "gpt-5.4-mini"),
-    ("text", "openai", "gpt-4.1", "gpt-5.4"),
-    ("text", "google", "gemini-2.5-flash", "gemini-3-flash-preview"),
-    ("text", "google", "gemini-2.5-flash-lite", None),
-    ("text", "anthropic", "claude-sonnet-4-5-20250929", "claude-sonnet-4-6"),
+    # The lifecycle data's successor, enabled in the catalog, beats the family's newest.
+    ("text", "openai", "gpt-4o-mini", "gpt-6-luna"),
+    ("text", "openai", "gpt-4.1", "gpt-6-luna"),
+    ("text", "google", "gemini-3-flash-preview", "gemini-3.8-flash"),
+    ("text", "google", "gemini-2.5-flash-lite", "gemini-3.5-flash-lite"),
+    ("text", "anthropic", "claude-sonnet-4-6", "claude-sonnet-5-5"),
     ("text", "anthropic", "claude-haiku-4-5-20251001", None),
     ("text", "mistral", "ministral-8b-latest", None),
     ("text", "xai", "grok-3", "grok-4-0709"),
     ("text", "openrouter", "openai/gpt-4o-mini", "openai/gpt-5-mini"),
     ("tts", "openai", "tts-1", None),
-    ("tts", "google", "gemini-2.5-pro-preview-tts", None),
+    ("tts", "google", "gemini-3.8-flash-tts", None),
     ("tts", "elevenlabs", "21m00Tcm4TlvDq8ikWAM", None),
     ("tts", "azure", "en-US-JennyNeural", None),
 ]
@@ -279,9 +280,9 @@ def recorded_catalog(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[CatalogMo
 
 
 RECORDED_SUGGESTIONS = [
-    ("openai", "gpt-4o-mini", "gpt-5.4-mini-2026-03-17"),  # a dated snapshot beats its alias
-    ("google", "gemini-2.0-flash", "gemini-3-flash-preview"),
-    ("anthropic", "claude-sonnet-4-20250514", "claude-sonnet-4-6"),
+    ("openai", "gpt-4o-mini", "gpt-6-luna"),  # the lifecycle data's successor
+    ("google", "gemini-2.0-flash", "gemini-3.8-flash"),
+    ("anthropic", "claude-sonnet-4-20250514", "claude-sonnet-5-5"),
     ("mistral", "mistral-large-2411", "mistral-large-2512"),
     ("mistral", "ministral-3b-2512", "ministral-14b-2512"),
     # The listing's replacement beats the family's newest (mistral-medium-2508): see below.
@@ -325,9 +326,9 @@ def test_successor_suggestions_per_provider_over_the_recorded_listings(
 def test_a_model_retiring_soon_is_listed_with_its_suggested_successor(database: Database) -> None:
     _retire_in("openai", "gpt-4o-mini", 12)
     _retire_in("openai", "gpt-4.1", 90)  # too far ahead
-    found = retiring_models()
+    found = [r for r in retiring_models() if r.model.model_id in {"gpt-4o-mini", "gpt-4.1"}]
     assert [(r.model.display_id, r.days, r.label, r.suggested_successor) for r in found] == [
-        ("openai/gpt-4o-mini", 12, "retires in 12 days", "gpt-5.4-mini")
+        ("openai/gpt-4o-mini", 12, "retires in 12 days", "gpt-6-luna")
     ]
 
 
@@ -350,13 +351,13 @@ def test_accepting_without_a_suggestion_says_why_and_changes_nothing(database: D
 def test_an_accepted_successor_is_used_once_the_model_is_deprecated(database: Database) -> None:
     _retire_in("openai", "gpt-4o-mini", 5)
     model = accept_successor(get_model_by_provider_id("openai", "gpt-4o-mini", "text").id)
-    assert model.successor_model_id == "gpt-5.4-mini"
+    assert model.successor_model_id == "gpt-6-luna"
     still = resolve("text", "openai", "gpt-4o-mini")
     assert (still.model_id, still.fallback) == ("gpt-4o-mini", False)  # not retired yet
     update_model_status(model.id, "deprecated")
     answer = get_ai_config_for_story("openai", "gpt-4o-mini")
     assert (answer.model_id, answer.rule, answer.reason) == (
-        "gpt-5.4-mini",
+        "gpt-6-luna",
         ResolutionRule.SUCCESSOR,
         FallbackReason.DEPRECATED,
     )
@@ -434,19 +435,19 @@ def test_models_list_shows_retirement_and_the_suggested_successor(
     line = next(row for row in out.splitlines() if "openai/gpt-4o-mini " in row)
     assert code == 0
     assert line.endswith(
-        "[retires in 12 days; suggested successor gpt-5.4-mini "
+        "[retires in 12 days; suggested successor gpt-6-luna "
         "(accept: models accept-successor openai/gpt-4o-mini)]"
     )
-    assert "[" not in next(row for row in out.splitlines() if "openai/gpt-5 " in row)
+    assert "[" not in next(row for row in out.splitlines() if "openai/gpt-5.4 " in row)
 
     code, out, _ = _cli(capsys, "models", "list", "--provider", "openai", "--json")
     rows = {(r["category"], r["model_id"]): r for r in json.loads(out)}
     assert rows[("text", "gpt-4o-mini")]["retires_in_days"] == 12
-    assert rows[("text", "gpt-4o-mini")]["suggested_successor"] == "gpt-5.4-mini"
-    assert rows[("text", "gpt-5")]["retires_in_days"] is None
-    assert rows[("text", "gpt-5")]["suggested_successor"] is None  # not needed
+    assert rows[("text", "gpt-4o-mini")]["suggested_successor"] == "gpt-6-luna"
+    assert rows[("text", "gpt-5.4")]["retires_in_days"] is None
+    assert rows[("text", "gpt-5.4")]["suggested_successor"] is None  # not needed
     assert {"id", "status", "is_default", "retires_at", "successor_model_id"} <= set(
-        rows[("text", "gpt-5")]
+        rows[("text", "gpt-5.4")]
     )
 
 
@@ -457,14 +458,13 @@ def test_accept_successor_on_the_command_line(
     code, out, err = _cli(capsys, "models", "accept-successor", "openai/gpt-4o-mini")
     assert (code, out.strip()) == (
         0,
-        "openai/gpt-4o-mini: successor gpt-5.4-mini (used once the model is deprecated or "
-        "disabled)",
+        "openai/gpt-4o-mini: successor gpt-6-luna (used once the model is deprecated or disabled)",
     ), err
     assert get_model_by_provider_id("openai", "gpt-4o-mini", "text").successor_model_id == (
-        "gpt-5.4-mini"
+        "gpt-6-luna"
     )
     code, out, _ = _cli(capsys, "models", "list", "--provider", "openai", "--category", "text")
-    assert "[retires in 12 days; successor gpt-5.4-mini]" in out
+    assert "[retires in 12 days; successor gpt-6-luna]" in out
     code, out, err = _cli(capsys, "models", "accept-successor", "elevenlabs/21m00Tcm4TlvDq8ikWAM")
     assert code == 1 and out == ""
     assert err.startswith("error: there is no suggested successor for elevenlabs/")
@@ -506,7 +506,7 @@ def test_the_demo_listing_has_one_model_retiring_in_three_weeks_with_its_replace
             monkeypatch.setenv(name, value)
         assert discover_models("text", ["mistral"]).total_errors == 0
     bulk_update_models(list_model_ids(ModelFilter(status=ModelStatus.PENDING)), "enabled")
-    [retiring] = retiring_models()
+    [retiring] = [r for r in retiring_models() if r.model.provider == "mistral"]
     assert retiring.model.display_id == "mistral/ministral-8b-latest"
     assert (retiring.label, retiring.suggested_successor) == (
         "retires in 21 days",

@@ -271,7 +271,7 @@ def test_a_voice_without_preview_or_key_says_which_key_is_missing(
 
 CURATED_TEXT = {
     "openai": "gpt-5.4-mini",
-    "google": "gemini-2.5-flash",
+    "google": "gemini-3.5-flash-lite",
     "anthropic": "claude-sonnet-4-6",
     "mistral": "mistral-medium-latest",
     "xai": "grok-4-1-fast-non-reasoning",

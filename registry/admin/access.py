@@ -10,11 +10,20 @@ Three ways in, chosen from the configuration:
    shows a banner saying so; the acting admin is `local-admin@localhost`.
 
 Whatever the mode, a request must name a loopback host or one of `server.allowedHosts` (DNS
-rebinding: a foreign name resolving to 127.0.0.1 gets nothing). Password guesses are throttled
-for the whole process (a lockout after `REGISTRY_LOGIN_MAX_FAILURES` failures within
-`REGISTRY_LOGIN_LOCKOUT_SECONDS`, counted from the audit log, so every session and every process
-on the database shares it). A sign-in ends when the password changes or after
-`REGISTRY_SESSION_IDLE_MINUTES` without activity.
+rebinding: a foreign name resolving to 127.0.0.1 gets nothing). A sign-in ends when the
+password changes or after `REGISTRY_SESSION_IDLE_MINUTES` without activity.
+
+Password guesses are throttled per client, so a guesser never locks the admin out
+(`throttle_wait`): a client is its address (when the dashboard knows one: not this machine) and
+its browser session. The first `REGISTRY_LOGIN_MAX_FAILURES` failures within
+`REGISTRY_LOGIN_LOCKOUT_SECONDS` cost nothing; each further one doubles the wait before the
+client's next attempt is checked (1 s, 2 s, 4 s … at most the window). Failures are counted
+from the audit log, so every process on the database shares the count per address. A global
+ceiling (`GLOBAL_CEILING_FACTOR` times the free failures, far above what one client reaches
+in the window) pauses password sign-in for everyone: that takes many addresses at once.
+
+The client's address is the connection's peer. `X-Forwarded-For` is believed only from a
+proxy listed in `REGISTRY_TRUSTED_PROXIES` (`client_address`).
 """
 
 from __future__ import annotations
@@ -39,9 +48,13 @@ ALLOW_LIST_ENV = "REGISTRY_ADMIN_EMAILS"
 MAX_FAILURES_ENV = "REGISTRY_LOGIN_MAX_FAILURES"
 LOCKOUT_ENV = "REGISTRY_LOGIN_LOCKOUT_SECONDS"
 IDLE_ENV = "REGISTRY_SESSION_IDLE_MINUTES"
+TRUSTED_PROXIES_ENV = "REGISTRY_TRUSTED_PROXIES"
 DEFAULT_MAX_FAILURES = 5
 DEFAULT_LOCKOUT_SECONDS = 300
 DEFAULT_IDLE_MINUTES = 30
+# The global pause needs this many times a client's free failures within the window: one client
+# slowed by doubling waits reaches about free + log2(window) of them.
+GLOBAL_CEILING_FACTOR = 20
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 # Settings shared by every OIDC provider in `[auth]`; anything else that is a table names one.
 _SHARED_AUTH_KEYS = frozenset({"redirect_uri", "cookie_secret", "expose_tokens"})
@@ -196,6 +209,108 @@ def lockout_remaining(
         return 0.0
     opens = recent[max_failures - 1] + window
     return max((opens - now).total_seconds(), 0.0)
+
+
+def throttle_wait(
+    failures: Sequence[datetime], now: datetime, free: int, window: timedelta
+) -> float:
+    """Seconds one client must wait before its next password attempt is checked (0: now).
+
+    The first `free` failures within the last `window` cost nothing; from then on the wait
+    after the latest failure doubles with each one (1 s, 2 s, 4 s …), never beyond `window`.
+    Refused attempts are not failures, so waiting out the delay is all it takes.
+    """
+    recent = sorted(_aware(f) for f in failures if _aware(f) > now - window)
+    if len(recent) < free:
+        return 0.0
+    delay = min(2.0 ** (len(recent) - free), window.total_seconds())
+    return max((recent[-1] + timedelta(seconds=delay) - now).total_seconds(), 0.0)
+
+
+# --- the client's address ------------------------------------------------------------------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Streamlit's web server (uvicorn) itself takes X-Forwarded-For from these peers unless
+# FORWARDED_ALLOW_IPS says otherwise; `client_address` undoes that for proxies not trusted here.
+_SERVER_TRUSTED_DEFAULT = "127.0.0.1,::1"
+
+
+def parse_trusted_proxies(raw: str | None) -> tuple[Network, ...]:
+    """`REGISTRY_TRUSTED_PROXIES`: comma-separated addresses or CIDR networks (none: unset)."""
+    networks: list[Network] = []
+    for item in (raw or "").split(","):
+        entry = item.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+        except ValueError:
+            raise InvalidInputError(
+                f"{TRUSTED_PROXIES_ENV} must list IP addresses or networks separated by commas "
+                f"(e.g. 127.0.0.1, 10.0.0.0/8), not {entry[:60]!r}"
+            ) from None
+    return tuple(networks)
+
+
+def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = (value or "").strip()
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped if mapped is not None else address
+
+
+def _trusted(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, by: Sequence[Network]
+) -> bool:
+    return address is not None and any(address in network for network in by)
+
+
+def _forwarded_client(chain: Sequence[str], trusted: Sequence[Network]) -> str | None:
+    """The rightmost `X-Forwarded-For` entry not itself a trusted proxy (the one a trusted
+    proxy saw connect); None when there is no usable one."""
+    for entry in reversed(chain):
+        address = _ip(entry)
+        if address is None:
+            return None
+        if not _trusted(address, trusted):
+            return str(address)
+    return None
+
+
+def client_address(
+    reported: str | None,
+    forwarded_for: str | None,
+    trusted: Sequence[Network],
+    server_trusted: str | None = None,
+) -> str | None:
+    """The address to record for a connection (None: this machine).
+
+    `reported` is the peer as Streamlit reports it (None for loopback); `forwarded_for` the
+    request's `X-Forwarded-For`; `trusted` the proxies of `REGISTRY_TRUSTED_PROXIES`;
+    `server_trusted` the web server's own `FORWARDED_ALLOW_IPS` (default loopback). That server
+    already replaces the peer by the header's address for connections from those hosts: when
+    it did, the real peer was one of them, so the header counts only if it is trusted here.
+    """
+    chain = [part.strip() for part in (forwarded_for or "").split(",") if part.strip()]
+    peer = reported
+    try:
+        server = parse_trusted_proxies(server_trusted or _SERVER_TRUSTED_DEFAULT)
+    except InvalidInputError:  # e.g. `*`: the server believes everyone, the peer is lost
+        server = ()
+    loopback_only = bool(server) and all(n.network_address.is_loopback for n in server)
+    taken = reported is not None and str(_ip(reported)) == _forwarded_client(chain, server)
+    if chain and loopback_only and taken:
+        peer = None
+    if chain and _trusted(_ip(peer or "127.0.0.1"), trusted):
+        return _forwarded_client(chain, trusted) or peer
+    return peer
 
 
 # --- a signed-in session -------------------------------------------------------------------------

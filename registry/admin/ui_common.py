@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, Literal, ParamSpec
 
@@ -232,10 +232,21 @@ def _actor_for(email: str) -> Actor:
     return actor
 
 
+THIS_MACHINE = "this machine"
+
+
 def _client() -> str:
-    """Where a sign-in attempt came from, for the audit log (Streamlit: None on loopback)."""
-    address = st.context.ip_address
-    return inert(address, 100) if isinstance(address, str) and address else "this machine"
+    """Where a sign-in attempt came from, for the audit log and the throttle: the connection's
+    peer, or the `X-Forwarded-For` client when that peer is a trusted proxy (`access`)."""
+    peer, headers = st.context.ip_address, st.context.headers
+    forwarded = headers.get("X-Forwarded-For") if headers else None
+    address = access.client_address(
+        peer if isinstance(peer, str) and peer else None,
+        forwarded if isinstance(forwarded, str) else None,
+        access.parse_trusted_proxies(dashboard_setting(access.TRUSTED_PROXIES_ENV)),
+        os.environ.get("FORWARDED_ALLOW_IPS"),
+    )
+    return inert(address, 100) if address else THIS_MACHINE
 
 
 # --- the Host ----------------------------------------------------------------------------------
@@ -400,33 +411,48 @@ def _expire_exports_later() -> None:
 # One lock for the whole process: guesses from parallel sessions are checked one at a time, so
 # the count of recent failures each check reads is the true one.
 _attempts = threading.Lock()
+# This session's failed attempts (times): the throttle's session half.
+FAILURES_KEY = "registry:login-failures"
 
 
 def _check_password(given: str, cfg: access.AccessConfig) -> str | None:
-    """None when the password is right; else what to tell the visitor. Audited and logged."""
-    max_failures = int(_number(access.MAX_FAILURES_ENV, access.DEFAULT_MAX_FAILURES))
+    """None when the password is right; else what to tell the visitor. Audited and logged.
+
+    Throttled per client (see `access.throttle_wait`): by this session's failures, and by its
+    address's failures in the audit log when the address is known; a global ceiling on all
+    failures pauses everyone.
+    """
+    free = max(int(_number(access.MAX_FAILURES_ENV, access.DEFAULT_MAX_FAILURES)), 1)
     window = timedelta(seconds=_number(access.LOCKOUT_ENV, access.DEFAULT_LOCKOUT_SECONDS))
+    ceiling = free * access.GLOBAL_CEILING_FACTOR
     client = _client()
+    mine: list[datetime] = st.session_state.setdefault(FAILURES_KEY, [])
     with _attempts:
-        recent = [
-            e.created_at
-            for e in list_audit_entries(action="login_failed", limit=max(max_failures, 1))
-        ]
-        wait = access.lockout_remaining(recent, now_utc(), max(max_failures, 1), window)
-        if wait > 0:
+        now = now_utc()
+        recent = list_audit_entries(action="login_failed", limit=ceiling)
+        same_address = [e.created_at for e in recent if e.new_value == client]
+        client_wait = max(
+            access.throttle_wait(mine, now, free, window),
+            access.throttle_wait(same_address, now, free, window) if client != THIS_MACHINE else 0,
+        )
+        everyone_wait = access.lockout_remaining(
+            [e.created_at for e in recent], now, ceiling, window
+        )
+        if client_wait > 0 or everyone_wait > 0:
+            wait = math.ceil(max(client_wait, everyone_wait))
             logger.warning(
-                "Dashboard sign-in refused from %s: password sign-in is locked for %d s after "
-                "%d failed attempts",
+                "Dashboard sign-in refused from %s: %s for %d s after repeated failures",
                 client,
-                math.ceil(wait),
-                max_failures,
+                "password sign-in is paused for everyone" if everyone_wait else "this client waits",
+                wait,
             )
-            return (
-                f"{LOCKED}: password sign-in is paused for {math.ceil(wait)} s. "
-                "Try again after that."
-            )
+            if client_wait >= everyone_wait:
+                return f"{LOCKED} from here: wait {wait} s before trying again."
+            return f"{LOCKED}: password sign-in is paused for {wait} s. Try again after that."
         if access.password_matches(given, cfg.password or ""):
+            mine.clear()
             return None
+        mine.append(now)
         with get_database().write() as session:
             write_audit(
                 session,

@@ -584,6 +584,12 @@ def _column_config(
         "retires": st.column_config.TextColumn(
             "Retires", help="The provider's announced retirement date"
         ),
+        "retires_source": st.column_config.TextColumn(
+            "Date from", help="Where the retirement date came from: listing, admin or a dataset"
+        ),
+        "retires_link": st.column_config.LinkColumn(
+            "Date source", display_text="source ↗", help="The page the date was taken from"
+        ),
         "admin_notes": st.column_config.TextColumn("Notes", max_chars=10_000),
         "metadata": st.column_config.TextColumn("Metadata", width="large"),
         "description": st.column_config.TextColumn("Description", width="large"),

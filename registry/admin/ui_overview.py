@@ -1,4 +1,9 @@
-"""The Overview page: fallbacks first, then models retiring soon, then the provider cards.
+"""The Overview page: retired models, fallbacks, models retiring soon, then the provider cards.
+
+Retired (shown only when there are any): an enabled model past its retirement date is no longer
+handed out (README "Retirement and successors"); a retired default is said loudly, with what
+the application gets instead and a picker for a new default. Every retirement date shown links
+to where it came from when its source names a URL.
 
 Fallbacks: what the application asked for and what it got over the last 7 days (unknown ids
 included), most frequent first, each fixable in one action: the successor select defaults to
@@ -11,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import quote
 
 import streamlit as st
 
 from registry.admin.timefmt import ago, now_utc
-from registry.admin.ui_common import Kind, current_actor, say
+from registry.admin.ui_common import Kind, current_actor, say, signed_in_export
 from registry.admin.ui_refresh import fresh_install_notice
 from registry.admin.ui_successors import accept_suggested_bar, successor_choice
 from registry.admin.views import (
@@ -26,16 +32,23 @@ from registry.admin.views import (
     status_chart_frame,
 )
 from registry.audit import Actor
+from registry.deprecation_calendar import calendar_ics, retirement_calendar
 from registry.discovery import get_discovery_state
 from registry.errors import RegistryError
 from registry.retirement import (
     FALLBACK_DAYS,
+    DateSource,
     FallbackItem,
+    RetiredModel,
     RetiringModel,
+    date_source,
     fallback_report,
     name_successor,
+    retired_report,
     retiring_models,
+    set_retire_by_date,
 )
+from registry.store import set_default_model
 from registry.types import Category, display_id
 
 STATUS_COLORS = {
@@ -48,10 +61,12 @@ CATEGORY_TITLES = {Category.TEXT: "Text models", Category.TTS: "TTS models (voic
 FALLBACKS_SHOWN = 20
 # {row key: (kind, text)}: the answer to an action, shown in the row it was taken in.
 DONE_KEY = "overview:done"
+PAGE_DONE = "page"  # the row key of an answer shown atop the page
 
 _REASONS = {
     "not_found": "not in the catalog",
     "deprecated": "deprecated",
+    "retired": "past its retirement date",
     "disabled": "disabled",
     "pending": "pending approval",
     "not_configured": "global config not usable",
@@ -78,6 +93,8 @@ def overview_page() -> None:
     actor = current_actor()
     st.title("Overview")
     fresh_install_notice()
+    _show_done(PAGE_DONE)
+    _retired_panel(actor)
     _fallbacks_panel(actor)
     _retiring_panel(actor)
     now = now_utc()
@@ -99,6 +116,127 @@ def overview_page() -> None:
                 y_label="",
                 color=[STATUS_COLORS[c] for c in frame.columns],
             )
+
+
+# --- retired -------------------------------------------------------------------------------
+
+
+def _retired_panel(actor: Actor) -> None:
+    try:
+        report = retired_report()
+    except RegistryError as exc:
+        say("warning", f"The retirement dates cannot be read right now: {exc}")
+        return
+    if not report.models:
+        return
+    st.subheader("Past their retirement date")
+    if not report.rule_on:
+        say(
+            "warning",
+            "The retirement-date rule is off (registry.retire_by_date = false): the "
+            "application is still given these models.",
+        )
+    for item in report.models:
+        _retired_row(item, report.rule_on, actor)
+    st.toggle(
+        "Never hand out a model past its retirement date",
+        value=report.rule_on,
+        key="retire-by-date",
+        on_change=_toggle_rule,
+        args=(actor,),
+        help="Turn off only when the dates are wrong: correct a wrong date on the models page "
+        "(an admin's date always wins).",
+    )
+
+
+def _gets(item: RetiredModel, rule_on: bool) -> str:
+    model = item.model
+    if not rule_on:
+        return "the application still gets it (the date rule is off)"
+    if item.gets is None:
+        return f"the application gets no {model.provider} {model.category.value} model now"
+    return f"the application now gets {item.gets}"
+
+
+def _retired_row(item: RetiredModel, rule_on: bool, actor: Actor) -> None:
+    model = item.model
+    key = row_key(model.category, model.provider, model.model_id)
+    when = model.retires_at.date().isoformat() if model.retires_at else "?"
+    with st.container(border=True, key=f"retired-{key}"):
+        if item.is_default:
+            say(
+                "error",
+                f"{model.provider}'s default {label(model.model_id)} retired on {when}; "
+                f"{_gets(item, rule_on)}; choose a new default",
+            )
+        else:
+            say("warning", f"{label(model.display_id)} retired on {when}; {_gets(item, rule_on)}")
+        st.caption(
+            f"{model.category.value} · retirement date {when} · source "
+            + source_markdown(date_source(model.metadata_sources))
+        )
+        if item.is_default:
+            _default_picker(item, key, actor)
+        _show_done(key)
+
+
+def _default_picker(item: RetiredModel, key: str, actor: Actor) -> None:
+    model = item.model
+    choices = list(item.choices)
+    current = item.gets.partition("/")[2] if item.gets else None
+    cols = st.columns([5, 2], vertical_alignment="center")
+    select_key = f"retired-choice-{key}"
+    cols[0].selectbox(
+        f"New {model.category.value} default for {model.provider}",
+        choices,
+        index=choices.index(current) if current in choices else None,
+        key=select_key,
+        format_func=lambda m: label(display_id(model.provider, m)),
+        placeholder="Choose an enabled model",
+        label_visibility="collapsed",
+        disabled=not choices,
+    )
+    cols[1].button(
+        "Make default",
+        key=f"retired-default-{key}",
+        type="primary",
+        on_click=_make_default,
+        args=(item, key, select_key, actor),
+        disabled=not choices,
+    )
+
+
+def _make_default(item: RetiredModel, key: str, select_key: str, actor: Actor) -> None:
+    chosen = st.session_state.get(select_key)
+    if not chosen:
+        _done(key, "warning", "Choose the new default first.")
+        return
+    model = item.model
+    try:
+        saved = set_default_model(model.provider, model.category, str(chosen), actor=actor)
+    except RegistryError as exc:
+        _done(key, "error", f"Not saved: {exc}")
+        return
+    # The retired default's row goes away with the change: the answer shows atop the page.
+    _done(
+        PAGE_DONE,
+        "success",
+        f"Saved: {saved.display_id} is the {saved.category.value} default now.",
+    )
+
+
+def _toggle_rule(actor: Actor) -> None:
+    set_retire_by_date(bool(st.session_state.get("retire-by-date")), actor=actor)
+
+
+def source_markdown(source: DateSource) -> str:
+    """Where a date came from, as Markdown: escaped text, a link when the source has a URL."""
+    text = escape_markdown(label(source.describe()))
+    if not source.url:
+        return text
+    # Percent-encode what would end or break the link target; the scheme was checked.
+    target = quote(source.url, safe=":/?#[]@!$&'*+,;=%~-._")
+    return f"[{text}]({target})"
 
 
 # --- fallbacks -----------------------------------------------------------------------------
@@ -144,6 +282,7 @@ def _fallback_row(item: FallbackItem, actor: Actor) -> None:
         )
         if item.successor:
             facts += f" · successor {display_id(usage.requested_provider, item.successor)}"
+            facts += "" if item.successor_serves else " (not enabled: cannot serve)"
         cols[0].caption(escape_markdown(facts))
         if item.fixable:
             _successor_picker(cols[1], cols[2], item, key, actor)
@@ -158,7 +297,7 @@ def _successor_picker(choose: Any, act: Any, item: FallbackItem, key: str, actor
     preferred = item.successor if item.successor in choices else item.suggested
     select_key = f"fallback-choice-{key}"
     choose.selectbox(
-        f"Successor for {label(usage.requested_display)}",
+        f"Successor for {escape_markdown(label(usage.requested_display))}",
         choices,
         index=choices.index(preferred) if preferred in choices else None,
         key=select_key,
@@ -218,11 +357,20 @@ def _retiring_panel(actor: Actor) -> None:
     st.header("Retiring soon")
     st.caption(
         "Enabled models whose provider retires them within 30 days. Accept a successor now: "
-        "once the model is deprecated, requests for it get the successor."
+        "from the retirement date on, requests for it get the successor."
     )
     accept_suggested_bar(retiring, actor)
     for entry in retiring:
         _retiring_row(entry, actor)
+    st.download_button(
+        "Download the retirement calendar (.ics)",
+        data=signed_in_export(lambda: calendar_ics(retirement_calendar())),
+        file_name="model-retirements.ics",
+        mime="text/calendar",
+        key="retiring-ics",
+        help="Enabled and default models retiring within a year (or past), one all-day event "
+        "each; Google Calendar and Outlook import it.",
+    )
 
 
 def _retiring_row(entry: RetiringModel, actor: Actor) -> None:
@@ -234,7 +382,10 @@ def _retiring_row(entry: RetiringModel, actor: Actor) -> None:
         cols[0].markdown(
             f"**{escape_markdown(label(model.display_id))}** {escape_markdown(entry.label)}"
         )
-        cols[0].caption(escape_markdown(f"{model.category.value} · retirement date {when}"))
+        cols[0].caption(
+            escape_markdown(f"{model.category.value} · retirement date {when} · source ")
+            + source_markdown(date_source(model.metadata_sources))
+        )
         suggested = entry.suggested_successor
         accepted = model.successor_model_id
         if accepted:

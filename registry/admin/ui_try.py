@@ -5,21 +5,29 @@ ticked in that grid. Results stay in the session (per section) while the same ro
 so a rerun from another widget does not make an admin listen or pay again, and results never
 show under a selection they were not made for. Provider calls go through
 `registry.trial` (bounded, cached per voice, keys redacted); every failure is shown as the
-registry words it.
+registry words it. Tests are paid calls: each admin has `TEST_CALLS_PER_MINUTE` of them
+(`registry.trial`) per minute, the confirmation shows how many a click will make, and several
+models are tested at once within one deadline.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
-from registry.admin.ui_common import say
+from registry.admin.ui_common import current_actor, say
 from registry.admin.views import RowSnapshot, escape_markdown, model_label
 from registry.errors import RegistryError
-from registry.trial import VoiceSample, test_text_model, voice_sample
+from registry.trial import (
+    TEST_BUDGET,
+    VoiceSample,
+    test_text_models,
+    voice_sample,
+)
 from registry.types import CatalogModel, Category
 
 MAX_LISTEN = 5  # samples played at once: each is a provider call the first time
@@ -101,40 +109,66 @@ def _listen_panel(key: str, picked: Sequence[CatalogModel]) -> None:
 # --- text models -----------------------------------------------------------------------------
 
 
-def _test(key: str, picked: Sequence[CatalogModel]) -> None:
-    results: list[Tested] = []
-    for model in picked[:MAX_TEST]:
-        try:
-            result = test_text_model(model)
-            results.append(Tested(model_label(model), result.answer, result.latency_ms))
-        except RegistryError as exc:
-            results.append(Tested(model_label(model), "", None, str(exc)))
+def _limit_note(left: int, frees_in: float) -> str:
+    limit = TEST_BUDGET.limit
+    return (
+        f"The test limit is {limit} calls a minute per admin; the next one is possible in "
+        f"{math.ceil(frees_in)} s."
+        if left == 0
+        else f"{left} of {limit} test calls left this minute."
+    )
+
+
+def _test(key: str, picked: Sequence[CatalogModel], who: str) -> None:
+    wanted = list(picked[:MAX_TEST])
+    granted = TEST_BUDGET.take(who, len(wanted))
+    if granted == 0:
+        st.session_state[f"{key}-tested"] = (_ids(picked), [])
+        st.session_state[f"{key}-limit"] = _limit_note(*TEST_BUDGET.left(who))
+        return
+    st.session_state.pop(f"{key}-limit", None)
+    chosen = wanted[:granted]
+    results = [
+        Tested(model_label(model), "", None, str(outcome))
+        if isinstance(outcome, RegistryError)
+        else Tested(model_label(model), outcome.answer, outcome.latency_ms)
+        for model, outcome in zip(chosen, test_text_models(chosen), strict=True)
+    ]
     st.session_state[f"{key}-tested"] = (_ids(picked), results)
 
 
 def _test_panel(key: str, picked: Sequence[CatalogModel]) -> None:
+    who = current_actor().label
+    left, frees_in = TEST_BUDGET.left(who)
     cols = st.columns([1, 1, 3])
     cols[0].button(
         "Test",
         key=f"{key}-test",
         on_click=_test,
-        args=(key, picked),
-        disabled=len(picked) != 1,
+        args=(key, picked, who),
+        disabled=len(picked) != 1 or left == 0,
         help="Send the selected model one short prompt (a few tokens) and show its answer.",
     )
-    count = min(len(picked), MAX_TEST)
+    count = min(len(picked), MAX_TEST, left)
     with cols[1].popover("Test selected", disabled=len(picked) < 2):
-        st.write(
-            f"Test {count} models?" + (f" (the first {MAX_TEST})" if count < len(picked) else "")
+        if count:
+            cut = f" (the first {count})" if count < len(picked) else ""
+            st.write(f"Test {count} model{'' if count == 1 else 's'}?{cut}")
+        st.caption(
+            "Each gets one short prompt, all at once; the providers bill these few tokens. "
+            + _limit_note(left, frees_in)
         )
-        st.caption("Each gets one short prompt; the providers bill these few tokens.")
         st.button(
             f"Yes, test {count}",
             type="primary",
             key=f"{key}-test-many",
             on_click=_test,
-            args=(key, picked),
+            args=(key, picked, who),
+            disabled=count == 0,
         )
+    limit = st.session_state.pop(f"{key}-limit", None)
+    if limit:
+        say("warning", limit)
     results: list[Tested] = _results(f"{key}-tested", picked)
     if len(results) == 1:
         only = results[0]

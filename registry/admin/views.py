@@ -29,7 +29,7 @@ from registry.admin.timefmt import ago, now_utc, timestamp
 from registry.audit import AuditRecord
 from registry.discovery import DiscoveryStatus
 from registry.resolution import ProviderStatus, get_provider_status
-from registry.retirement import retirement_label
+from registry.retirement import date_source, retirement_label
 from registry.store import ModelEdit, count_by_status
 from registry.text import inert
 from registry.trial import voice_facts
@@ -328,6 +328,10 @@ def model_table(
         else:  # voices are priced per character and have no context window
             record["input_price"] = price_cell(model.price_per_mchar)
         record["retires"] = retires_cell(model, now)
+        # Where the date came from, and its source as a link (README "Retirement and successors").
+        source = date_source(model.metadata_sources) if model.retires_at else None
+        record["retires_source"] = inert(source.describe()) if source else ""
+        record["retires_link"] = (source.url if source else None) or ""
         if section in (ModelStatus.DISABLED, ModelStatus.DEPRECATED):
             info = fallbacks.get(str(model.id), FallbackInfo())
             record["falls_back_to"] = inert(info.falls_back_to or "")
@@ -418,6 +422,8 @@ def provider_card(
         default_note = "nothing usable: the application cannot use this provider"
     elif effective != default:
         default_note = f"resolution uses {effective}"
+    if status.default_retired_at is not None:
+        default_note = f"retired on {status.default_retired_at.date().isoformat()}; {default_note}"
     return ProviderCard(
         provider=provider,
         category=status.category,

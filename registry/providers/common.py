@@ -19,6 +19,7 @@ not chained into tracebacks or logs.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -749,6 +750,30 @@ class _PinnedBackend(httpcore.SyncBackend):
         if host != self.host:
             raise httpcore.ConnectError(f"only {self.host} may be reached here")
         return super().connect_tcp(self.address, port, timeout, local_address, socket_options)
+
+
+# NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits; the local-use prefix
+# (RFC 8215) routes only inside one network, so nothing under it counts as public.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def is_public_address(address: str) -> bool:
+    """Whether a resolved address reaches the public internet: globally routable, and so is
+    any IPv4 address it carries (IPv4-mapped or -compatible, NAT64, 6to4, Teredo), which is
+    what a gateway would connect to."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if not ip.is_global:
+        return False
+    if ip.version == 4:
+        return True
+    assert isinstance(ip, ipaddress.IPv6Address)
+    if ip in _LOCAL_NAT64:
+        return False
+    embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+    if embedded is None and (ip in _NAT64 or int(ip) >> 32 == 0):  # NAT64, or ::a.b.c.d
+        embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return embedded is None or embedded.is_global
 
 
 def _pinned_transport(host: str, address: str) -> httpx.HTTPTransport:
