@@ -3,7 +3,8 @@
 The gate (`ui_common.require_admin`) raises `DatabaseError` for an admin who may see details;
 `ui_app.run` then still draws the navigation and shows `outage_banner` where the page would be.
 A page that loses the database halfway, and a section's fragment rerun (ticking a grid row),
-show the same banner (README, "The admin dashboard").
+show the same banner; a widget callback that meets it says so in a toast
+(`ui_common.calm_callback`). README, "Every page: status strip, views in the URL, outages".
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ to where it came from when its source names a URL.
 Fallbacks: what the application asked for and what it got over the last 7 days (unknown ids
 included), most frequent first, each fixable in one action: the successor select defaults to
 the suggested one, so "Name successor" is the only click. Retiring soon: enabled models the
-provider retires within 30 days, each with its suggested successor and an "Accept" button.
+provider retires within 30 days, each with a successor picker preset to the suggestion
+(`ui_successors`), and every open suggestion accepted at once with Undo.
 The confirmation of either action shows inside the row it fixed.
 """
 
