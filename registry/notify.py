@@ -100,7 +100,12 @@ def build_notification(
             _change(r.provider, cat, "deprecated", m, "no longer listed by the provider")
             for m in r.deprecated
         ]
-        new += [_change(r.provider, cat, "new", m, "new model, pending approval") for m in r.new]
+        # A model an approval rule decided says so: "approved by rule #3 openai text gpt-5* …".
+        ruled = {d.model_id: d.detail for d in r.decided}
+        new += [
+            _change(r.provider, cat, "new", m, ruled.get(m, "new model, pending approval"))
+            for m in r.new
+        ]
     retiring_changes = [
         _change(
             provider,
@@ -123,7 +128,7 @@ def build_notification(
     lines += [
         f"- {c['kind']}: {c['provider']} {c['category']}"
         + (f" {c['model_id']}" if c["model_id"] else "")
-        + (f" ({c['detail']})" if c["kind"] == "failed" else "")
+        + (f" ({c['detail']})" if c["kind"] == "failed" or " by rule #" in c["detail"] else "")
         for c in changes[:MAX_CHANGES]
     ]
     if len(changes) > MAX_CHANGES:
