@@ -28,7 +28,7 @@ from registry.cli import main
 from registry.db import Database
 from registry.demo import StandInProviders, load_fixture
 from registry.discovery import discover_models
-from registry.errors import DatabaseError, InvalidInputError
+from registry.errors import DatabaseError, InvalidInputError, ModelNotFoundError
 from registry.migrate import downgrade, is_up_to_date
 from registry.notify import build_notification
 from registry.store import get_model_by_provider_id, update_model_status
@@ -89,7 +89,7 @@ def test_a_refresh_approves_and_ignores_new_ids_by_rule_as_its_dry_run_said(
     assert f"2 would be approved by rule #{approve.id} openai text gpt-5* approve: " in "\n".join(
         planned["notes"]
     )
-    with pytest.raises(Exception, match="no model openai/gpt-5.5"):
+    with pytest.raises(ModelNotFoundError, match=r"no model openai/gpt-5\.5"):
         status("gpt-5.5")  # the dry run wrote nothing
 
     report = discover_models("text", ["openai"], force=True)

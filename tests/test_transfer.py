@@ -276,7 +276,8 @@ def test_a_file_with_an_unknown_status_is_refused_in_one_line_with_nothing_writt
             "models[0] (openai/gpt-5.4-mini).status: openai/gpt-5.4-mini is the text default",
         ),
         (
-            "format: model-registry/1\nrules:\n  - {category: text, pattern: '', action: approve}\n",
+            "format: model-registry/1\nrules:\n"
+            "  - {category: text, pattern: '', action: approve}\n",
             "rules[0]: the pattern is empty",
         ),
         ("format: model-registry/1\nsettings:\n  ai.temperature: 7\n", "settings.ai.temperature"),
