@@ -398,6 +398,20 @@ def test_approval_rule(
 test_approval_rule.__test__ = False  # type: ignore[attr-defined]
 
 
+def count_matches(specs: Sequence[RuleSpec], *, database: Database | None = None) -> list[int]:
+    """How many catalog models (archived ones aside) each rule matches: one read for all (the
+    dashboard's live "matches N listed models" while a table is edited)."""
+    if not specs:
+        return []
+    with (database or get_database()).read() as session:
+        listed = session.execute(
+            select(AIModel.provider, AIModel.category, AIModel.model_id).where(
+                AIModel.archived_at.is_(None)
+            )
+        ).all()
+    return [sum(1 for row in listed if spec.matches(*row)) for spec in specs]
+
+
 # --- deciding new models (called by discovery) --------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from registry.migrate import downgrade, is_up_to_date
 from registry.notify import build_notification
 from registry.store import get_model_by_provider_id, update_model_status
 from registry.types import Category, ModelStatus
+from tests.dashboard_support import assert_clean, click, everything, messages, open_app
 
 NEW_IDS = ["gpt-5.5", "gpt-5.5-pro", "o5", "o5-mini", "chatgpt-6-latest"]
 
@@ -301,3 +302,66 @@ def test_downgrading_refuses_while_rules_exist(database: Database) -> None:
     with pytest.raises(DatabaseError, match=r"refusing to drop the approval rules, 1 rule\(s\)"):
         downgrade(database, "0004")
     assert is_up_to_date(database) and len(list_approval_rules()) == 1
+
+
+# --- the dashboard: Settings → Approval rules ----------------------------------------------------
+
+
+@pytest.mark.usefixtures("loopback")
+def test_the_settings_rules_table_previews_matches_and_saves_in_the_new_order(
+    database: Database,
+) -> None:
+    flagship = add_approval_rule("text", "gpt-5*", "approve", provider="openai")
+    at = open_app("settings")
+    assert_clean(at)
+    assert "1. openai text gpt-5* approve — matches 4 listed models" in everything(at)
+    assert at.button(key="settings-rules-save").disabled  # nothing to save yet
+
+    # A new row asked first: the preview counts its matches before anything is saved.
+    at.session_state["settings-rules-grid-0"] = {
+        "edited_rows": {},
+        "added_rows": [
+            {
+                "position": 1,
+                "category": "text",
+                "provider": "openai",
+                "pattern": "gpt-4o*",
+                "action": "ignore",
+                "note": "old",
+            }
+        ],
+        "deleted_rows": [],
+    }
+    at.run()
+    text = everything(at)
+    assert "1. openai text gpt-4o* ignore — matches 2 listed models" in text
+    assert "2. openai text gpt-5* approve — matches 4 listed models" in text
+    assert [r.pattern for r in list_approval_rules()] == ["gpt-5*"]  # not saved yet
+
+    at = click(at, "settings-rules-save")
+    assert_clean(at)
+    assert messages(at, "success") == ["Saved 2 approval rule(s)."]
+    saved = list_approval_rules()
+    assert [(r.pattern, r.action, r.note) for r in saved] == [
+        ("gpt-4o*", RuleAction.IGNORE, "old"),
+        ("gpt-5*", RuleAction.APPROVE, None),
+    ]
+    assert saved[1].id == flagship.id  # the edited rule keeps its id (and its audit history)
+
+
+@pytest.mark.usefixtures("loopback")
+def test_an_invalid_row_is_named_and_nothing_can_be_saved(database: Database) -> None:
+    add_approval_rule("text", "gpt-5*", "approve", provider="openai")
+    at = open_app("settings")
+    at.session_state["settings-rules-grid-0"] = {
+        "edited_rows": {0: {"pattern": "  "}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert_clean(at)
+    assert messages(at, "warning") == [
+        "row 1: the pattern is empty: give a glob on the model id, e.g. gpt-5*"
+    ]
+    assert at.button(key="settings-rules-save").disabled
+    assert [r.pattern for r in list_approval_rules()] == ["gpt-5*"]

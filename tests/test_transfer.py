@@ -32,6 +32,7 @@ from registry.testing import as_default
 from registry.transfer import FORMAT, ImportFileError, export_admin_state, import_admin_state
 from registry.types import ModelStatus
 from tests.conftest import make_database
+from tests.dashboard_support import assert_clean, click, everything, messages, open_app
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -334,3 +335,53 @@ def test_the_library_refuses_a_document_before_writing(database: Database) -> No
             }
         )
     assert list_audit_entries(action="import") == []
+
+
+# --- the dashboard: Settings → Export and Import -------------------------------------------------
+
+
+@pytest.mark.usefixtures("loopback")
+def test_the_settings_import_previews_the_changes_and_applies_them_on_apply(
+    database: Database,
+) -> None:
+    document = export_admin_state()
+    gpt4o = next(m for m in document["models"] if m["model_id"] == "gpt-4o")
+    gpt4o |= {"status": "disabled", "admin_notes": "from staging"}
+    document["rules"] = [
+        {
+            "category": "text",
+            "provider": "openai",
+            "pattern": "o*",
+            "action": "ignore",
+            "note": None,
+        }
+    ]
+    data = yaml.safe_dump(document).encode()
+    at = open_app("settings")
+    assert_clean(at)
+    before = dump(database)  # after the sign-in, which records the admin
+    at.file_uploader(key="settings-import-file-0").upload("staging.yaml", data).run()
+    assert_clean(at)
+    assert "3 change(s) — preview, nothing was written" in everything(at)
+    table = at.dataframe[-1].value
+    assert list(table["change"]) == ["status", "admin_notes", "rule"]
+    assert list(table["to"]) == ["disabled", "from staging", "openai text o* ignore"]
+    assert dump(database) == before
+
+    at = click(at, "settings-import-apply")
+    assert_clean(at)
+    assert messages(at, "success") == ["Imported 3 change(s) from staging.yaml."]
+    model = get_model_by_provider_id("openai", "gpt-4o", "text")
+    assert (model.status, model.admin_notes) == (ModelStatus.DISABLED, "from staging")
+    assert [e.actor for e in list_audit_entries(action="import")] == ["local-admin@localhost"]
+
+
+@pytest.mark.usefixtures("loopback")
+def test_the_settings_import_names_the_place_of_a_bad_file(database: Database) -> None:
+    at = open_app("settings")
+    bad = b"format: model-registry/1\nmodels:\n  - {provider: openai, category: text,\n"
+    at.file_uploader(key="settings-import-file-0").upload("bad.yaml", bad).run()
+    assert_clean(at)
+    (error,) = messages(at, "error")
+    assert error.startswith("Not imported: line 4, column 1: not valid YAML")
+    assert "settings-import-apply" not in [b.key for b in at.button]
