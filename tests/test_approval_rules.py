@@ -33,7 +33,7 @@ from registry.migrate import downgrade, is_up_to_date
 from registry.notify import build_notification
 from registry.store import get_model_by_provider_id, update_model_status
 from registry.types import Category, ModelStatus
-from tests.dashboard_support import assert_clean, click, everything, messages, open_app
+from tests.dashboard_support import assert_clean, click, everything, messages, open_app, toasts
 
 NEW_IDS = ["gpt-5.5", "gpt-5.5-pro", "o5", "o5-mini", "chatgpt-6-latest"]
 
@@ -340,7 +340,7 @@ def test_the_settings_rules_table_previews_matches_and_saves_in_the_new_order(
 
     at = click(at, "settings-rules-save")
     assert_clean(at)
-    assert messages(at, "success") == ["Saved 2 approval rule(s)."]
+    assert toasts(at) == ["Saved 2 approval rule(s)."]
     saved = list_approval_rules()
     assert [(r.pattern, r.action, r.note) for r in saved] == [
         ("gpt-4o*", RuleAction.IGNORE, "old"),

@@ -32,7 +32,7 @@ from registry.testing import as_default
 from registry.transfer import FORMAT, ImportFileError, export_admin_state, import_admin_state
 from registry.types import ModelStatus
 from tests.conftest import make_database
-from tests.dashboard_support import assert_clean, click, everything, messages, open_app
+from tests.dashboard_support import assert_clean, click, everything, messages, open_app, toasts
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -370,7 +370,7 @@ def test_the_settings_import_previews_the_changes_and_applies_them_on_apply(
 
     at = click(at, "settings-import-apply")
     assert_clean(at)
-    assert messages(at, "success") == ["Imported 3 change(s) from staging.yaml."]
+    assert toasts(at) == ["Imported 3 change(s) from staging.yaml."]
     model = get_model_by_provider_id("openai", "gpt-4o", "text")
     assert (model.status, model.admin_notes) == (ModelStatus.DISABLED, "from staging")
     assert [e.actor for e in list_audit_entries(action="import")] == ["local-admin@localhost"]

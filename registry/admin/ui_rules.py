@@ -1,5 +1,6 @@
 """Settings → Approval rules, Export and Import (README "Approval rules", "Export and import").
 
+Feedback on saving comes as a toast, beside the action wherever the page is scrolled to.
 The rules are one editable table: add, edit or delete rows, change `Order` to reorder; each row
 says live how many listed models it matches, and nothing is saved until "Save rules". Export is
 a download made on click (`signed_in_export`); Import shows the changes a file would make (a
@@ -16,7 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from registry.admin.ui_common import attempt, say, signed_in_export
+from registry.admin.ui_common import attempt, say, signed_in_export, toast
 from registry.admin.views import escape_markdown, label
 from registry.approval_rules import (
     ANY_PROVIDER,
@@ -168,7 +169,7 @@ def rules_section(actor: Actor) -> None:
             rules = save_approval_rules(specs, actor=actor)
             return f"Saved {len(rules)} approval rule(s)."
 
-        if attempt(save, failure="Rules not saved: "):
+        if attempt(save, failure="Rules not saved: ", feedback=toast):
             _bump(RULES_GENERATION)
         st.rerun()
     if cols[1].button("Discard changes", key="settings-rules-discard", disabled=not unsaved):
@@ -256,6 +257,6 @@ def import_section(actor: Actor) -> None:
             report = import_admin_state(data, actor=actor)
             return f"Imported {len(report.changes)} change(s) from {upload.name}."
 
-        if attempt(apply, failure="Not imported: "):
+        if attempt(apply, failure="Not imported: ", feedback=toast):
             _bump(IMPORT_GENERATION)
         st.rerun()
