@@ -205,7 +205,8 @@ def render_export(document: Mapping[str, Any], format: str = "yaml") -> str:
         dict(document),
         Dumper=_Dumper,
         sort_keys=False,
-        allow_unicode=True,
+        # Non-ASCII as \u escapes: no bidi or control character acts on a terminal or a diff.
+        allow_unicode=False,
         default_flow_style=False,
         width=100,
     )
