@@ -319,6 +319,8 @@ ACTIONS = (
     "setting",
     "key_set",
     "key_delete",
+    "rule_change",
+    "import",
 )
 ANY = "any"
 
