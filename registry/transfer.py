@@ -443,7 +443,18 @@ def _parse_document(raw: Any) -> _Document:
             raise _fail(entry.place, f"the same model as {seen[entry.key]}")
         seen[entry.key] = entry.place
         document.models.append(entry)
-    for index, raw_default in enumerate(_list(top.get("defaults"), "defaults")):
+    _parse_defaults(_list(top.get("defaults"), "defaults"), document)
+    _parse_settings(top.get("settings"), document)
+    if "rules" in top:
+        document.rules = [
+            _parse_rule(raw_rule, f"rules[{index}]")
+            for index, raw_rule in enumerate(_list(top.get("rules"), "rules"))
+        ]
+    return document
+
+
+def _parse_defaults(defaults: list[Any], document: _Document) -> None:
+    for index, raw_default in enumerate(defaults):
         place = f"defaults[{index}]"
         entry_ = _mapping(raw_default, place, ("category", "provider", "model_id"))
         category = _checked(
@@ -461,37 +472,40 @@ def _parse_document(raw: Any) -> _Document:
         if (category.value, provider) in document.defaults:
             raise _fail(place, f"a second default for {provider} {category.value}")
         document.defaults[(category.value, provider)] = (model_id, place)
-    settings = top.get("settings")
-    if settings is not None:
-        if not isinstance(settings, Mapping):
-            raise _fail("settings", f"expected a mapping, got {type(settings).__name__}")
-        for key, value in settings.items():
-            place = f"settings.{inert(str(key), 80)}"
-            if not isinstance(key, str) or not _SETTING_KEY.match(key) or len(key) > 128:
-                raise _fail(place, "not a setting key (e.g. ai.temperature)")
-            if key in _DEFAULT_KEYS:
-                raise _fail(place, "a provider's default belongs under `defaults`")
-            if key == AZURE_REGION_SETTING:
-                raise _fail(place, "the Azure region is set with its key (`keys set azure`)")
-            document.settings[key] = (_setting_value(key, value, place), place)
-    if "rules" in top:
-        document.rules = []
-        for index, raw_rule in enumerate(_list(top.get("rules"), "rules")):
-            place = f"rules[{index}]"
-            rule = _mapping(raw_rule, place, _RULE_KEYS)
-            category_text = _text(rule, "category", place, required=True)
-            pattern = _text(rule, "pattern", place) or ""
-            action = _text(rule, "action", place, required=True)
-            provider_text = _text(rule, "provider", place)
-            note = _text(rule, "note", place)
-            try:
-                spec = parse_rule(
-                    category_text or "", pattern, action or "", provider=provider_text, note=note
-                )
-            except InvalidInputError as exc:
-                raise _fail(place, str(exc)) from None
-            document.rules.append(spec)
-    return document
+
+
+def _parse_settings(settings: Any, document: _Document) -> None:
+    if settings is None:
+        return
+    if not isinstance(settings, Mapping):
+        raise _fail("settings", f"expected a mapping, got {type(settings).__name__}")
+    for key, value in settings.items():
+        place = f"settings.{inert(str(key), 80)}"
+        if not isinstance(key, str) or not _SETTING_KEY.match(key) or len(key) > 128:
+            raise _fail(place, "not a setting key (e.g. ai.temperature)")
+        if key in _DEFAULT_KEYS:
+            raise _fail(place, "a provider's default belongs under `defaults`")
+        if key == AZURE_REGION_SETTING:
+            raise _fail(place, "the Azure region is set with its key (`keys set azure`)")
+        document.settings[key] = (_setting_value(key, value, place), place)
+
+
+def _parse_rule(raw: Any, place: str) -> RuleSpec:
+    """A rule of the file, checked as `rules add` checks one; the list's order is the rules'
+    order (`position` is informative)."""
+    rule = _mapping(raw, place, _RULE_KEYS)
+    category = _text(rule, "category", place, required=True) or ""
+    action = _text(rule, "action", place, required=True) or ""
+    try:
+        return parse_rule(
+            category,
+            _text(rule, "pattern", place) or "",
+            action,
+            provider=_text(rule, "provider", place),
+            note=_text(rule, "note", place),
+        )
+    except InvalidInputError as exc:
+        raise _fail(place, str(exc)) from None
 
 
 # --- changes -----------------------------------------------------------------------------------
