@@ -93,6 +93,8 @@ _MODEL_KEYS = (
     "admin_notes",
     "metadata",
 )
+# A model entry's admin decisions compared one by one (metadata field by field).
+_DECIDED_KEYS = ("status", "successor_model_id", "display_name", "description", "admin_notes")
 _RULE_KEYS = ("position", "category", "provider", "pattern", "action", "note")
 _SETTING_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+$")
 _DEFAULT_KEYS = {
@@ -551,9 +553,9 @@ def _model_changes(entry: _Entry, row: AIModel | None) -> list[Change]:
     state = _model_state(row) if row is not None else {}
     wanted = _model_state_of(entry)
     changes = [] if row is not None else [Change("model", target, None, entry.status)]
-    for name in _MODEL_KEYS[3:-1]:
+    for name in _DECIDED_KEYS:
         if row is None and name == "status":
-            continue
+            continue  # the "model" change says it
         if (name in state, state.get(name)) != (name in wanted, wanted.get(name)):
             changes.append(Change(name, target, state.get(name), wanted.get(name)))
     had, want = state.get("metadata", {}), wanted.get("metadata", {})
