@@ -85,10 +85,14 @@ def test_the_rules_table_adds_a_rule_with_a_live_match_count_and_saves_it(
     page.mouse.click(box["x"] + 60, box["y"] + ROW_HEIGHT * 2 + ROW_HEIGHT / 2)  # adds a row
     ui.see("row 2: the pattern is empty")
     box = grid_box(ui)
-    # The Pattern column's middle: the grid is a canvas, its columns sized to this content.
-    pattern = box["x"] + 399
-    page.mouse.dblclick(pattern, box["y"] + ROW_HEIGHT * 2 + ROW_HEIGHT / 2)
-    page.wait_for_timeout(300)  # the cell editor opens
+    # The grid is a canvas: select the first rule's Order cell, then walk to the new row's
+    # Pattern cell with the keyboard (Order, Category, Provider, Pattern).
+    page.mouse.click(box["x"] + 60, box["y"] + ROW_HEIGHT * 1.5)
+    page.keyboard.press("ArrowDown")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # opens the cell's editor
+    page.wait_for_timeout(300)
     page.keyboard.type("o*")
     page.keyboard.press("Enter")
     ui.see("2. any text o* approve — matches 2 listed models")
