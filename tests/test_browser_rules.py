@@ -129,7 +129,9 @@ def test_the_import_lists_the_changes_and_applies_them_only_on_apply(
     preview.scroll_into_view_if_needed()
     table = preview.bounding_box()
     assert table is not None and table["x"] >= 0 and table["x"] + table["width"] <= WIDTH
-    cells = page.locator(f"{TRANSFER} [role=gridcell]").all_text_contents()
+    cell = page.locator(f"{TRANSFER} [role=gridcell]")
+    cell.filter(has_text="from staging").first.wait_for(state="attached", timeout=WAIT_MS)
+    cells = cell.all_text_contents()
     assert "openai/gpt-4o (text)" in cells and "disabled" in cells and "from staging" in cells
     with on(database_url):
         assert get_model_by_provider_id("openai", "gpt-4o", Category.TEXT).status is (
