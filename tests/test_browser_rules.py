@@ -94,6 +94,9 @@ def test_the_rules_table_adds_a_rule_with_a_live_match_count_and_saves_it(
     page.keyboard.press("Enter")  # opens the cell's editor
     page.wait_for_timeout(300)
     page.keyboard.type("o*")
+    page.wait_for_timeout(
+        300
+    )  # the editor takes the keys asynchronously: Enter too soon loses them
     page.keyboard.press("Enter")
     ui.see("2. any text o* approve — matches 2 listed models")
     with on(database_url):
