@@ -42,6 +42,7 @@ from registry.approval_rules import (
 )
 from registry.audit import SYSTEM, Actor, audit_row, write_audit
 from registry.catalog import default_setting_key
+from registry.catalog_sync import VERSION_SETTING as CATALOG_DATA_SETTING
 from registry.db import Database, get_database
 from registry.errors import InvalidInputError
 from registry.keys import AZURE_REGION_SETTING
@@ -181,7 +182,9 @@ def export_admin_state(*, database: Database | None = None) -> dict[str, Any]:
             for key, value in session.execute(
                 select(AppSetting.key, AppSetting.value).order_by(AppSetting.key)
             )
-            if key not in _DEFAULT_KEYS and key != AZURE_REGION_SETTING
+            if key not in _DEFAULT_KEYS
+            and key != AZURE_REGION_SETTING
+            and key != CATALOG_DATA_SETTING
         }
         rules = rules_in(session)
     return {
@@ -489,6 +492,9 @@ def _parse_settings(settings: Any, document: _Document) -> None:
             raise _fail(place, "a provider's default belongs under `defaults`")
         if key == AZURE_REGION_SETTING:
             raise _fail(place, "the Azure region is set with its key (`keys set azure`)")
+        if key == CATALOG_DATA_SETTING:
+            # Which bundled data this database has applied: `migrate` keeps it, never an admin.
+            raise _fail(place, "kept by `migrate`, not an admin setting")
         document.settings[key] = (_setting_value(key, value, place), place)
 
 

@@ -243,7 +243,7 @@ def test_the_cli_adds_lists_tests_and_removes_rules(
     code, out, err = run(
         capsys, "rules", "test", "--category", "text", "--provider", "openai", "--pattern", "gpt-5*"
     )
-    assert code == 0 and "openai/gpt-5-mini" in out and "matches 4 catalog model(s)" in err
+    assert code == 0 and "openai/gpt-5-mini" in out and "matches 6 catalog model(s)" in err
     code, out, _ = run(capsys, "rules", "remove", str(rules[0]["id"]))
     assert (code, out.strip()) == (0, f"removed rule #{rules[0]['id']} openai text gpt-5* approve")
     code, out, _ = run(capsys, "rules", "list", "--json")
@@ -314,7 +314,7 @@ def test_the_settings_rules_table_previews_matches_and_saves_in_the_new_order(
     flagship = add_approval_rule("text", "gpt-5*", "approve", provider="openai")
     at = open_app("settings")
     assert_clean(at)
-    assert "1. openai text gpt-5* approve — matches 4 listed models" in everything(at)
+    assert "1. openai text gpt-5* approve — matches 6 listed models" in everything(at)
     assert at.button(key="settings-rules-save").disabled  # nothing to save yet
 
     # A new row asked first: the preview counts its matches before anything is saved.
@@ -335,7 +335,7 @@ def test_the_settings_rules_table_previews_matches_and_saves_in_the_new_order(
     at.run()
     text = everything(at)
     assert "1. openai text gpt-4o* ignore — matches 2 listed models" in text
-    assert "2. openai text gpt-5* approve — matches 4 listed models" in text
+    assert "2. openai text gpt-5* approve — matches 6 listed models" in text
     assert [r.pattern for r in list_approval_rules()] == ["gpt-5*"]  # not saved yet
 
     at = click(at, "settings-rules-save")

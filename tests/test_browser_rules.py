@@ -76,7 +76,7 @@ def test_the_rules_table_adds_a_rule_with_a_live_match_count_and_saves_it(
     url, database_url = dashboard
     ui = open_settings(chromium, url)
     page = ui.page
-    ui.see("1. openai text gpt-5* approve — matches 4 listed models")
+    ui.see("1. openai text gpt-5* approve — matches 6 listed models")
     save = page.locator(RULES).get_by_role("button", name="Save rules", exact=True)
     assert save.is_disabled()
 

@@ -282,6 +282,10 @@ def test_a_file_with_an_unknown_status_is_refused_in_one_line_with_nothing_writt
             "rules[0]: the pattern is empty",
         ),
         ("format: model-registry/1\nsettings:\n  ai.temperature: 7\n", "settings.ai.temperature"),
+        (
+            "format: model-registry/1\nsettings:\n  registry.catalog_data: x\n",
+            "settings.registry.catalog_data: kept by `migrate`, not an admin setting",
+        ),
     ],
 )
 def test_a_bad_file_names_the_place_in_one_line_and_writes_nothing(
