@@ -86,6 +86,17 @@ from registry.types import PROVIDERS, CatalogModel, Category, ModelStatus, displ
 from registry.usage import FallbackUsage
 
 if TYPE_CHECKING:
+    from registry.approval_rules import (
+        ApprovalRule,
+        RuleAction,
+        RuleSpec,
+        add_approval_rule,
+        list_approval_rules,
+        move_approval_rule,
+        remove_approval_rule,
+        save_approval_rules,
+        test_approval_rule,
+    )
     from registry.discovery import (
         DiscoveryReport,
         DiscoveryStatus,
@@ -102,6 +113,12 @@ if TYPE_CHECKING:
         get_api_key,
         list_key_status,
         set_api_key,
+    )
+    from registry.transfer import (
+        ImportFileError,
+        ImportReport,
+        export_admin_state,
+        import_admin_state,
     )
 
 _LAZY = {
@@ -121,6 +138,24 @@ _LAZY = {
     **dict.fromkeys(
         ["KeyStatus", "delete_api_key", "get_api_key", "list_key_status", "set_api_key"],
         "registry.keys",
+    ),
+    **dict.fromkeys(
+        [
+            "ApprovalRule",
+            "RuleAction",
+            "RuleSpec",
+            "add_approval_rule",
+            "list_approval_rules",
+            "move_approval_rule",
+            "remove_approval_rule",
+            "save_approval_rules",
+            "test_approval_rule",
+        ],
+        "registry.approval_rules",
+    ),
+    **dict.fromkeys(
+        ["ImportFileError", "ImportReport", "export_admin_state", "import_admin_state"],
+        "registry.transfer",
     ),
 }
 
@@ -142,6 +177,7 @@ __all__ = [
     "PROVIDERS",
     "Actor",
     "AmbiguousModelError",
+    "ApprovalRule",
     "AuditRecord",
     "CatalogModel",
     "Category",
@@ -157,6 +193,8 @@ __all__ = [
     "FallbackReason",
     "FallbackUsage",
     "GlobalConfig",
+    "ImportFileError",
+    "ImportReport",
     "InvalidInputError",
     "KeyCheck",
     "KeyRejectedError",
@@ -182,7 +220,10 @@ __all__ = [
     "ResolutionRule",
     "ResolvedConfig",
     "ResolvedModel",
+    "RuleAction",
+    "RuleSpec",
     "SecretKeyError",
+    "add_approval_rule",
     "apply_model_edits",
     "archive_model",
     "bulk_update_models",
@@ -194,6 +235,7 @@ __all__ = [
     "display_id",
     "edit_model",
     "ensure_user",
+    "export_admin_state",
     "flush_fallback_counts",
     "get_ai_config",
     "get_ai_config_for_story",
@@ -211,17 +253,23 @@ __all__ = [
     "get_tts_config",
     "get_tts_config_for_story",
     "get_tts_model",
+    "import_admin_state",
+    "list_approval_rules",
     "list_audit_entries",
     "list_key_status",
     "list_models",
+    "move_approval_rule",
     "preview_resolve",
+    "remove_approval_rule",
     "resolve",
+    "save_approval_rules",
     "set_api_key",
     "set_database",
     "set_default_model",
     "set_default_registry",
     "set_global_config",
     "set_successor",
+    "test_approval_rule",
     "unarchive_model",
     "update_model_status",
 ]

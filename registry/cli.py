@@ -412,7 +412,125 @@ def build_parser() -> argparse.ArgumentParser:
     key_delete = key_commands.add_parser("delete", help="remove a stored key")
     key_delete.add_argument("provider")
     key_delete.set_defaults(handler=_cmd_keys_delete)
+    _add_rules_and_transfer(commands)
     return parser
+
+
+# --- approval rules, export and import ---------------------------------------------------------
+
+
+def _usage_errors(
+    handler: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """Bad input to these commands (a rule, an import file) exits 2, like argparse's errors."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except InvalidInputError as exc:
+            print(f"error: {inert(str(exc))}", file=sys.stderr)
+            return EXIT_USAGE
+
+    return run
+
+
+def _cmd_rules_list(args: argparse.Namespace) -> int:
+    from registry.approval_rules import list_approval_rules
+
+    rules = list_approval_rules()
+    if args.json:
+        _print_json([rule.to_json() for rule in rules])
+        return 0
+    for rule in rules:
+        note = f"  # {inert(rule.note)}" if rule.note else ""
+        print(f"#{rule.id:<4} {rule.position:>3}. {inert(rule.summary)}{note}")
+    print(f"{len(rules)} rule(s); the first that matches a new model decides", file=sys.stderr)
+    return 0
+
+
+def _cmd_rules_add(args: argparse.Namespace) -> int:
+    from registry.approval_rules import add_approval_rule
+
+    rule = add_approval_rule(
+        args.category, args.pattern, args.action, provider=args.provider, note=args.note, actor=CLI
+    )
+    print(f"added {inert(rule.label)} at position {rule.position}")
+    return 0
+
+
+def _cmd_rules_remove(args: argparse.Namespace) -> int:
+    from registry.approval_rules import remove_approval_rule
+
+    rule = remove_approval_rule(args.id, actor=CLI)
+    print(f"removed {inert(rule.label)}")
+    return 0
+
+
+def _cmd_rules_test(args: argparse.Namespace) -> int:
+    from registry.approval_rules import test_approval_rule
+
+    models = test_approval_rule(args.category, args.pattern, provider=args.provider)
+    for m in models:
+        print(f"{inert(m.display_id):<55} {m.category.value:<4} {m.status.value}")
+    print(f"matches {len(models)} catalog model(s)", file=sys.stderr)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from registry.transfer import export_admin_state, render_export
+
+    sys.stdout.write(render_export(export_admin_state(), args.format))
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from registry.transfer import ImportFileError, import_admin_state, read_import_file
+
+    document = read_import_file(args.file)
+    try:
+        report = import_admin_state(document, dry_run=args.dry_run, actor=CLI)
+    except ImportFileError as exc:
+        raise ImportFileError(f"{args.file}: {exc}") from None
+    if args.json:
+        _print_json(report.to_json())
+        return 0
+    for change in report.changes:
+        print(inert(change.describe()))
+    done = "dry run: nothing was written; would make" if args.dry_run else "imported:"
+    print(f"{done} {len(report.changes)} change(s)")
+    return 0
+
+
+def _add_rules_and_transfer(commands: Any) -> None:
+    rules = commands.add_parser("rules", help="approval rules: decisions about new models")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True)
+    rule_list = rule_commands.add_parser("list", help="the rules, first asked first")
+    rule_list.add_argument("--json", action="store_true")
+    rule_list.set_defaults(handler=_cmd_rules_list)
+    rule_add = rule_commands.add_parser("add", help="add a rule (asked last)")
+    rule_add.add_argument("--category", required=True, choices=_category_choices())
+    rule_add.add_argument("--provider", help="only this provider (default: any)")
+    rule_add.add_argument("--pattern", required=True, help="glob on the model id, e.g. 'gpt-5*'")
+    rule_add.add_argument("--action", required=True, choices=["approve", "ignore"])
+    rule_add.add_argument("--note")
+    rule_add.set_defaults(handler=_usage_errors(_cmd_rules_add))
+    rule_remove = rule_commands.add_parser("remove", help="remove a rule")
+    rule_remove.add_argument("id", metavar="ID")
+    rule_remove.set_defaults(handler=_usage_errors(_cmd_rules_remove))
+    rule_test = rule_commands.add_parser("test", help="which catalog models a rule matches today")
+    rule_test.add_argument("--category", required=True, choices=_category_choices())
+    rule_test.add_argument("--provider", help="only this provider (default: any)")
+    rule_test.add_argument("--pattern", required=True)
+    rule_test.set_defaults(handler=_usage_errors(_cmd_rules_test))
+
+    export = commands.add_parser("export", help="write the admin state (for git, or an import)")
+    export.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    export.set_defaults(handler=_cmd_export)
+    load = commands.add_parser("import", help="bring the catalog to an export's admin state")
+    load.add_argument("file", metavar="FILE", help="an export (YAML or JSON); - reads stdin")
+    load.add_argument("--dry-run", action="store_true", help="show the changes; write nothing")
+    load.add_argument("--json", action="store_true")
+    load.set_defaults(handler=_usage_errors(_cmd_import))
 
 
 class _InertFormatter(logging.Formatter):

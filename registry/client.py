@@ -27,9 +27,10 @@ import threading
 from collections.abc import Mapping
 from datetime import date
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry import config
+from registry.audit import SYSTEM, Actor
 from registry.db import Database
 from registry.errors import ConfigurationError, DatabaseError, InvalidInputError, RegistryError
 from registry.keeper import SnapshotKeeper, SnapshotSummary, one_line, unconfigured_keeper
@@ -50,6 +51,13 @@ from registry.settings import GlobalConfig, parse_temperature
 from registry.snapshot import Snapshot
 from registry.types import Category, parse_category, parse_provider
 from registry.usage import FallbackUsage, read_fallback_counts
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from registry.approval_rules import ApprovalRule, RuleSpec
+    from registry.transfer import ImportReport
+    from registry.types import CatalogModel
 
 __all__ = ["Registry", "default_registry", "set_default_registry"]
 
@@ -380,6 +388,86 @@ class Registry:
         if found is not None:
             found.flush_quietly()
         return read_fallback_counts(self.database, since, category=category, provider=provider)
+
+    # approval rules, export and import (registry.approval_rules, registry.transfer) ----------
+
+    def list_approval_rules(self) -> list[ApprovalRule]:
+        """This registry's approval rules, first asked first."""
+        from registry import approval_rules
+
+        return approval_rules.list_approval_rules(database=self.database)
+
+    def add_approval_rule(
+        self,
+        category: Category | str,
+        pattern: str,
+        action: str,
+        *,
+        provider: str | None = None,
+        note: str | None = None,
+        position: int | None = None,
+        actor: Actor = SYSTEM,
+    ) -> ApprovalRule:
+        """`registry.approval_rules.add_approval_rule` on this registry's database."""
+        from registry import approval_rules
+
+        return approval_rules.add_approval_rule(
+            category,
+            pattern,
+            action,
+            provider=provider,
+            note=note,
+            position=position,
+            actor=actor,
+            database=self.database,
+        )
+
+    def remove_approval_rule(self, rule_id: int, *, actor: Actor = SYSTEM) -> ApprovalRule:
+        from registry import approval_rules
+
+        return approval_rules.remove_approval_rule(rule_id, actor=actor, database=self.database)
+
+    def move_approval_rule(
+        self, rule_id: int, position: int, *, actor: Actor = SYSTEM
+    ) -> list[ApprovalRule]:
+        from registry import approval_rules
+
+        return approval_rules.move_approval_rule(
+            rule_id, position, actor=actor, database=self.database
+        )
+
+    def save_approval_rules(
+        self, specs: Sequence[RuleSpec], *, actor: Actor = SYSTEM
+    ) -> list[ApprovalRule]:
+        from registry import approval_rules
+
+        return approval_rules.save_approval_rules(specs, actor=actor, database=self.database)
+
+    def test_approval_rule(
+        self, category: Category | str, pattern: str, *, provider: str | None = None
+    ) -> list[CatalogModel]:
+        """The catalog models a rule with this category, provider and pattern matches today."""
+        from registry import approval_rules
+
+        return approval_rules.test_approval_rule(
+            category, pattern, provider=provider, database=self.database
+        )
+
+    def export_admin_state(self) -> dict[str, Any]:
+        """This registry's admin state as an export document (registry.transfer)."""
+        from registry import transfer
+
+        return transfer.export_admin_state(database=self.database)
+
+    def import_admin_state(
+        self, document: Any, *, dry_run: bool = False, actor: Actor = SYSTEM
+    ) -> ImportReport:
+        """Bring this registry's catalog to an export's admin state (registry.transfer)."""
+        from registry import transfer
+
+        return transfer.import_admin_state(
+            document, dry_run=dry_run, actor=actor, database=self.database
+        )
 
 
 def _compute_resolve(snap: Snapshot, category: Any, provider: Any, model: Any) -> ResolvedModel:

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from registry import keys
+from registry.approval_rules import RuleDecision, decide_new_models
 from registry.audit import DISCOVERY, Actor, audit_row, refresh_audit_row, write_audit
 from registry.catalog import curated_default, curated_provider, default_setting_key
 from registry.config import discovery_timeout
@@ -113,6 +114,8 @@ class ProviderResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for information only, e.g. what was left out
+    # What the approval rules decided (or would decide) about new and returned models.
+    decided: list[RuleDecision] = field(default_factory=list)
     rate_limited: bool = False  # skipped by our 5-minute limit, or the provider answered 429
     missing_key: bool = False  # failed only because no API key is configured
     next_refresh_at: datetime | None = None
@@ -137,6 +140,7 @@ class ProviderResult:
             "held_back": list(self.held_back),
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "decided": [d.to_json() for d in self.decided],
             "next_refresh_at": self.next_refresh_at.isoformat() if self.next_refresh_at else None,
             "seconds": round(self.seconds, 3),
         }
@@ -561,6 +565,7 @@ class _Refresh:
             result.new = [m.model_id for m in unseen]
             result.refreshed = len(models) - len(unseen)
             if self.dry_run:
+                decide_new_models(session, result, now, dry_run=True)
                 return
             for model in unseen:
                 session.add(
@@ -578,6 +583,7 @@ class _Refresh:
                     )
                 )
             fill_catalog_metadata(session, self.provider, self.category)
+            decide_new_models(session, result, now, dry_run=False)
             self._audit_refresh(session, result, now)
             self._record_success(session, result, now)
 
@@ -596,6 +602,7 @@ class _Refresh:
             with self.database.read() as session:
                 plan = self._plan(session, listing, models, skipped)
                 self._report_plan(session, plan, result)
+                decide_new_models(session, result, now, dry_run=True)
             return
         with self.database.write() as session:
             # Refuse to write when our claim was lost: a newer refresh may own this provider now.
@@ -614,6 +621,7 @@ class _Refresh:
             ingest_discovered(session, self.provider, self.category, models, now, actor=self.actor)
             self._deprecate(session, plan, now)
             self._report_plan(session, plan, result)
+            decide_new_models(session, result, now, dry_run=False)
             self._audit_refresh(session, result, now)
             self._record_success(session, result, now)
         logger.info(

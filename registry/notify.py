@@ -238,8 +238,11 @@ def build_notification(
             _change(r.provider, cat, "deprecated", m, "no longer listed by the provider")
             for m in r.deprecated
         ]
+        # A model an approval rule decided says so: "approved by rule #3 openai text gpt-5* …".
+        ruled = {d.model_id: d.detail for d in r.decided}
         changes += [
-            _change(r.provider, cat, "new", m, "new model, pending approval") for m in r.new
+            _change(r.provider, cat, "new", m, ruled.get(m, "new model, pending approval"))
+            for m in r.new
         ]
     changes += [_dated_change(m, now) for m in dated or []]
     if not changes:
@@ -252,7 +255,11 @@ def build_notification(
         slack_escape(
             f"- {c['kind']}: {c['provider']} {c['category']}"
             + (f" {c['model_id']}" if c["model_id"] else "")
-            + (f" ({c['detail']})" if c["kind"] in ("failed", "retired") else "")
+            + (
+                f" ({c['detail']})"
+                if c["kind"] in ("failed", "retired") or " by rule #" in c["detail"]
+                else ""
+            )
         )
         for c in changes[:MAX_CHANGES]
     ]

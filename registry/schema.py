@@ -230,3 +230,30 @@ class FallbackCount(Base):
     resolved_model: Mapped[str] = mapped_column(String(255))
     count: Mapped[int] = mapped_column(Integer, default=0)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+RULE_ACTIONS = ("approve", "ignore")
+
+
+class ApprovalRuleRow(Base):
+    """An admin's decision made in advance about models discovery puts into `pending`
+    (registry.approval_rules): the first rule (by position) whose category, provider (None:
+    any) and glob on the model id match decides."""
+
+    __tablename__ = "approval_rules"
+    __table_args__ = (
+        CheckConstraint(_in("category", CATEGORIES), name="category"),
+        CheckConstraint(_in("action", RULE_ACTIONS), name="action"),
+        Index(None, "position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    position: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(8))
+    provider: Mapped[str | None] = mapped_column(String(32))
+    pattern: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

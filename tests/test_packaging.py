@@ -136,7 +136,7 @@ def test_wheel_has_its_own_name_and_a_small_core(wheel: Path) -> None:
         for requirement in metadata.get_all("Requires-Dist", [])
         if "extra ==" not in requirement
     )
-    assert core == ["alembic", "cryptography", "icalendar", "sqlalchemy"]
+    assert core == ["alembic", "cryptography", "icalendar", "pyyaml", "sqlalchemy"]
     assert set(metadata.get_all("Provides-Extra", [])) == {
         "postgres",
         "discovery",

@@ -16,6 +16,7 @@ from registry.admin.ui_common import (
     signed_in_export,
 )
 from registry.admin.ui_models import model_management
+from registry.admin.ui_rules import export_section, import_section, rules_section
 from registry.admin.views import (
     activity_csv,
     activity_rows,
@@ -266,6 +267,12 @@ def settings_page() -> None:
     for category in Category:
         with st.container(border=True, key=f"settings-{category.value}"):
             _settings_form(category, actor)
+    # Approval rules, export and import: registry.admin.ui_rules.
+    with st.container(border=True, key="settings-rules"):
+        rules_section(actor)
+    with st.container(border=True, key="settings-transfer"):
+        export_section()
+        import_section(actor)
 
 
 def _settings_form(category: Category, actor: Actor) -> None:
@@ -379,6 +386,8 @@ ACTIONS = (
     "setting",
     "key_set",
     "key_delete",
+    "rule_change",
+    "import",
 )
 ANY = "any"
 
