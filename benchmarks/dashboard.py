@@ -11,7 +11,9 @@ of the page, an upper bound of what a browser waits for the server):
 - opening it filtered to one provider with 2,000 models;
 - approving 500 selected models: 500 rows per page, "Select all on this page", Approve selected
   (one `bulk_update_models` call, then the page drawn again with fresh rows);
-- for comparison, the library call alone (`bulk_update_models` of 500 ids).
+- for comparison, the library call alone (`bulk_update_models` of 500 ids);
+- the Overview as a new session's first page, and switching to it from Text models;
+- the status strip at the top of every page, its reads and decisions alone.
 
 Goal: at most 1 s each. Figures are medians of several runs (max in brackets).
 """
@@ -32,6 +34,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.util import patch_config_options  # noqa: E402
 
 from benchmarks.common import BACKENDS, median, scratch_database  # noqa: E402
+from registry.admin.status_strip import current_items  # noqa: E402
+from registry.admin.timefmt import now_utc  # noqa: E402
 from registry.store import (  # noqa: E402
     ModelFilter,
     bulk_update_models,
@@ -115,6 +119,24 @@ def approve_500() -> float:
     return seconds
 
 
+def open_overview() -> float:
+    """A new session's first page: the gate, the status strip, then the Overview."""
+    return timed_run(AppTest.from_file(str(APP), default_timeout=60))
+
+
+def switch_to_overview() -> float:
+    at, _ = open_text_models(None)
+    at.switch_page("pages/overview.py")
+    return timed_run(at)
+
+
+def status_strip_alone() -> float:
+    """What the strip at the top of every page reads and decides (no drawing)."""
+    started = time.perf_counter()
+    current_items(now_utc())
+    return time.perf_counter() - started
+
+
 def report(label: str, samples: list[float]) -> str:
     verdict = "ok" if median(samples) <= GOAL_SECONDS else "OVER GOAL"
     return f"  {label:<58} {median(samples):6.3f} s  (max {max(samples):.3f})  {verdict}"
@@ -164,6 +186,17 @@ def bench(backend: str) -> list[str]:
             library.append(time.perf_counter() - started)
             bulk_update_models(ids, "pending")
         lines.append(report("bulk_update_models(500 ids) alone", library))
+        lines.append(
+            report(
+                "Overview, a new session (server time)", [open_overview() for _ in range(ROUNDS)]
+            )
+        )
+        lines.append(
+            report("switch Text models → Overview", [switch_to_overview() for _ in range(ROUNDS)])
+        )
+        lines.append(
+            report("status strip (every page)", [status_strip_alone() for _ in range(ROUNDS)])
+        )
         lines.append(voices_rerun())
     return lines
 

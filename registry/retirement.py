@@ -194,20 +194,27 @@ def _newest_key(
     return (not is_retiring_soon(model, today), versions, dates, seen)
 
 
+def may_succeed(candidate: CatalogModel, model: Replaceable, today: date) -> bool:
+    """Whether `candidate` can replace `model`: enabled, same provider and category, not the
+    model itself, and not retiring today or retired (it could not serve for long)."""
+    days = days_until_retirement(candidate, today)
+    return (
+        candidate.status is ModelStatus.ENABLED
+        and candidate.provider == model.provider
+        and candidate.category is model.category
+        and candidate.model_id != model.model_id
+        and (days is None or days > 0)
+    )
+
+
 def suggest_successor(
     model: Replaceable, catalog: Iterable[CatalogModel], today: date | None = None
 ) -> str | None:
     """The model id to replace `model` with: the provider's replacement if enabled in
-    `catalog`, else the newest enabled model of the same family; None when there is none."""
+    `catalog`, else the newest enabled model of the same family; None when there is none.
+    A model whose retirement date is today or past is never suggested (it cannot serve)."""
     today = today or utcnow().date()
-    candidates = [
-        m
-        for m in catalog
-        if m.status is ModelStatus.ENABLED
-        and m.provider == model.provider
-        and m.category is model.category
-        and m.model_id != model.model_id
-    ]
+    candidates = [m for m in catalog if may_succeed(m, model, today)]
     replacement = model.replacement_model_id
     if replacement and any(m.model_id == replacement for m in candidates):
         return replacement
@@ -236,10 +243,27 @@ def enabled_catalog() -> list[CatalogModel]:
     return list_models(ModelFilter(status=ModelStatus.ENABLED))
 
 
+def enabled_catalog_of(providers: Iterable[tuple[Category, str]]) -> list[CatalogModel]:
+    """The enabled models of just these (category, provider) pairs."""
+    return [
+        model
+        for category, provider in sorted(providers)
+        for model in list_models(
+            ModelFilter(category=category, provider=provider, status=ModelStatus.ENABLED)
+        )
+    ]
+
+
 def retiring_models(today: date | None = None) -> list[RetiringModel]:
     """Enabled models retiring within 30 days (or past their date), soonest first."""
     today = today or utcnow().date()
-    catalog = enabled_catalog()
+    # The database narrows first (a day's margin: the SQL horizon counts from now, the rule
+    # from today); only the providers of those models are read as successor candidates.
+    nearby = list_models(
+        ModelFilter(status=ModelStatus.ENABLED, retiring_within_days=RETIRING_WITHIN_DAYS + 1)
+    )
+    soon = [m for m in nearby if is_retiring_soon(m, today)]
+    catalog = enabled_catalog_of({(m.category, m.provider) for m in soon})
     found = [
         RetiringModel(
             model,
@@ -247,8 +271,7 @@ def retiring_models(today: date | None = None) -> list[RetiringModel]:
             retirement_label(model, today) or "",
             suggest_successor(model, catalog, today),
         )
-        for model in catalog
-        if is_retiring_soon(model, today)
+        for model in soon
     ]
     return sorted(found, key=lambda r: (r.days, r.model.display_id))
 
@@ -389,8 +412,15 @@ def fallback_report(today: date | None = None, limit: int = 20) -> tuple[list[Fa
     summaries = summarize_fallbacks(
         get_fallback_counts(today - timedelta(days=FALLBACK_DAYS - 1)), today
     )
-    catalog = enabled_catalog()
-    items = [_fallback_item(summary, catalog, today) for summary in summaries[:limit]]
+    shown = summaries[:limit]
+    catalog = enabled_catalog_of(
+        {
+            (s.category, s.requested_provider)
+            for s in shown
+            if s.requested_provider in PROVIDERS[s.category]
+        }
+    )
+    items = [_fallback_item(summary, catalog, today) for summary in shown]
     return items, len(summaries)
 
 

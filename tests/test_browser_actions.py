@@ -192,6 +192,11 @@ def test_disable_twenty_with_confirmation_then_undo(
         job.clicks += 2
         ui.see("Disabled 20 model(s)")
     assert count_models(enabled) == 441
+    # Undo floats in the corner below the toast, on screen wherever the page is scrolled.
+    page.mouse.wheel(0, 3000)
+    undo = page.get_by_role("button", name="Undo", exact=True)
+    box = undo.bounding_box()
+    assert box is not None and viewport["height"] / 2 < box["y"] < viewport["height"]
     with Job("undo the disable", page) as job:
         ui.click("Undo")
         job.clicks += 1

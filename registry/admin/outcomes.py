@@ -206,6 +206,31 @@ def preview_groups(result: ProviderResult) -> list[PreviewGroup]:
     return [g for g in groups if g.model_ids]
 
 
+def stake_note(
+    result: ProviderResult,
+    *,
+    default: str | None,
+    global_model: str | None,
+    enabled: frozenset[str],
+    limit: int = 5,
+) -> str | None:
+    """Which models the application relies on are among those a refresh would deprecate or
+    hold back: the provider's default, the global model (Settings), other enabled ones."""
+    at_risk = set(result.deprecated) | set(result.held_back)
+    provider, cat = result.provider, result.category.value
+    parts = []
+    if default in at_risk:
+        parts.append(f"{provider}/{default} is the {cat} default of {provider}")
+    if global_model in at_risk:
+        parts.append(f"{provider}/{global_model} is the global {cat} model (Settings)")
+    others = sorted((at_risk & enabled) - {default, global_model})
+    if others:
+        shown = ", ".join(inert(f"{provider}/{m}", 120) for m in others[:limit])
+        more = f" and {len(others) - limit} more" if len(others) > limit else ""
+        parts.append(f"{len(others)} enabled: {shown}{more}")
+    return f"In use among them — {'; '.join(parts)}." if parts else None
+
+
 def preview_changed(result: ProviderResult) -> str:
     """`9 known models listed again: their metadata is refreshed`."""
     return f"{result.refreshed} known model(s) listed again: their metadata is refreshed"

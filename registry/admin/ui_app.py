@@ -8,18 +8,25 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from registry.admin.ui_common import require_admin, say
-from registry.errors import RegistryError
+from registry.admin.outage import outage_banner
+from registry.admin.status_strip import status_strip
+from registry.admin.timefmt import now_utc
+from registry.admin.ui_common import ARRIVED_KEY, require_admin, say, show_toasts
+from registry.errors import DatabaseError, RegistryError
 
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
+PAGE_KEY = "registry:page"  # the page of the last run
 
 
 def run() -> None:
     st.set_page_config(
         page_title="Model Registry", page_icon=":material/inventory_2:", layout="wide"
     )
+    outage: DatabaseError | None = None
     try:
         require_admin()
+    except DatabaseError as exc:  # an admin may see why; the navigation stays (README)
+        outage = exc
     except RegistryError as exc:
         say("error", f"Could not sign you in: {exc}")
         st.stop()
@@ -36,8 +43,21 @@ def run() -> None:
         st.Page(PAGES_DIR / "activity.py", title="Activity", icon=":material/history:"),
     ]
     page = st.navigation(pages, position="top")
+    top = st.container()
+    if outage is not None:
+        outage_banner(outage, top)
+        show_toasts()  # what a callback met (calm_callback) before the page failed
+        return
+    arrived = st.session_state.get(PAGE_KEY) != page.url_path
+    st.session_state[PAGE_KEY] = page.url_path
+    st.session_state[ARRIVED_KEY] = arrived
     try:
+        with top:
+            status_strip(now_utc())
         page.run()
+    except DatabaseError as exc:
+        outage_banner(exc, top)
+        show_toasts()
     except RegistryError as exc:
         say("error", str(exc))
 

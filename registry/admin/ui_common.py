@@ -19,13 +19,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from functools import wraps
+from typing import Any, Literal, ParamSpec
 
 import streamlit as st
 from streamlit import config as streamlit_config
 from streamlit import runtime
 
 from registry.admin import access
+from registry.admin.outage import OUTAGE_TITLE, ready_databases
 from registry.admin.timefmt import now_utc
 from registry.admin.views import escape_markdown, label
 from registry.audit import Actor, audit_row, ensure_user, list_audit_entries, write_audit
@@ -42,6 +44,8 @@ SIGN_IN_KEY = "registry:sign-in"
 SIGNED_OUT_NOTE_KEY = "registry:signed-out-note"
 FLASH_KEY = "registry:flash"
 TOAST_KEY = "registry:toasts"
+# True on the first run of a page after another page (set by `ui_app.run`).
+ARRIVED_KEY = "registry:arrived"
 UNAVAILABLE = "The registry is unavailable right now. Try again later, or ask its administrator."
 LOCKED = "Too many failed sign-in attempts"
 # How long Streamlit keeps serving an export after it was made: the browser fetches it at once.
@@ -96,6 +100,24 @@ def toast(kind: Kind, text: str) -> None:
     from a callback of a fragment's widget is lost when that fragment then reruns the page.
     """
     st.session_state.setdefault(TOAST_KEY, []).append((kind, text))
+
+
+P = ParamSpec("P")
+
+
+def calm_callback(action: Callable[P, None]) -> Callable[P, None]:
+    """A widget callback that meets a database outage says so in a toast: Streamlit runs
+    callbacks before the page, where an exception would show its exception box instead."""
+
+    @wraps(action)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            action(*args, **kwargs)
+        except DatabaseError as exc:
+            logger.warning("Dashboard: the registry database is unavailable: %s", exc)
+            toast("error", f"{OUTAGE_TITLE} Nothing was changed; try again shortly. ({exc})")
+
+    return guarded
 
 
 def category_label(category: Category) -> str:
@@ -253,20 +275,27 @@ def _refuse_foreign_host() -> None:
 
 # --- the database ------------------------------------------------------------------------------
 
-_ready: set[str] = set()
-
 
 def _database_ready(details: bool) -> bool:
     """True when the database is reachable and migrated; otherwise says so.
 
     Only a visitor who may use the dashboard (`details`) is told where the database is and
-    what to run; anyone else learns only that the registry is unavailable.
+    what to run; anyone else learns only that the registry is unavailable. An unreachable
+    database raises `DatabaseError` for such an admin: `ui_app.run` then keeps the navigation
+    and shows the outage banner with Retry (`outage`).
     """
     database = get_database()
-    if database.url in _ready:
+    if database.url in ready_databases:
         return True
     try:
         current = is_up_to_date(database)
+    except DatabaseError as exc:
+        if details:
+            raise
+        logger.warning("Dashboard: the registry database is unavailable: %s", exc)
+        say("error", UNAVAILABLE)
+        st.button("Retry", key="registry-unavailable-retry", icon=":material/refresh:")
+        return False
     except RegistryError as exc:
         logger.warning("Dashboard: the registry database is unavailable: %s", exc)
         say("error", f"Cannot reach the registry database: {exc}" if details else UNAVAILABLE)
@@ -280,7 +309,7 @@ def _database_ready(details: bool) -> bool:
             else UNAVAILABLE,
         )
         return False
-    _ready.add(database.url)
+    ready_databases.add(database.url)
     return True
 
 

@@ -16,14 +16,18 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
+from registry.admin.outage import outage_banner
+from registry.admin.status_strip import PAGE_FILES
 from registry.admin.timefmt import now_utc
 from registry.admin.ui_common import (
+    ARRIVED_KEY,
     FLASH_KEY,
     attempt,
+    calm_callback,
     category_label,
     current_actor,
     data_generation_key,
@@ -50,7 +54,7 @@ from registry.admin.views import (
     snapshot,
 )
 from registry.audit import Actor
-from registry.errors import NoAvailableModelError, RegistryError
+from registry.errors import DatabaseError, NoAvailableModelError, RegistryError
 from registry.resolution import get_fallback_counts, preview_resolve, snapshot_summary
 from registry.store import (
     EditsRejectedError,
@@ -75,6 +79,9 @@ from registry.store import (
 )
 from registry.types import CAPABILITIES, PROVIDERS, CatalogModel, Category, ModelStatus
 
+# The view (provider, search, sort, filters, page) lives in the URL: each control is bound to
+# the query parameter named by its key, so a view survives a reload and can be shared.
+URL: Literal["query-params"] = "query-params"
 PAGE_SIZES = (25, 50, 100, 250, 500)
 DEFAULT_PAGE_SIZE = 50
 ALL = "all"
@@ -211,10 +218,11 @@ def _filters_popover(category: Category) -> dict[str, Any]:
             default=list(SECTION_TITLES),
             format_func=lambda s: SECTION_TITLES[s],
             key=f"{key}-sections",
+            bind=URL,
         )
         text = category is Category.TEXT
         capability = (
-            st.selectbox("Capability", [ANY, *CAPABILITIES], key=f"{key}-capability")
+            st.selectbox("Capability", [ANY, *CAPABILITIES], key=f"{key}-capability", bind=URL)
             if text
             else ANY
         )
@@ -225,6 +233,7 @@ def _filters_popover(category: Category) -> dict[str, Any]:
             value=None,
             step=0.5,
             key=f"{key}-max-price",
+            bind=URL,
             placeholder="any",
         )
         min_context = _token_floor(
@@ -238,12 +247,14 @@ def _filters_popover(category: Category) -> dict[str, Any]:
             RETIRING_CHOICES,
             format_func=lambda d: d if d == ANY else f"{d} days",
             key=f"{key}-retiring",
+            bind=URL,
         )
         page_size = st.selectbox(
             "Rows per page",
             PAGE_SIZES,
             index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE),
             key=f"{key}-page-size",
+            bind=URL,
         )
     return {
         "sections": tuple(s for s in SECTION_TITLES if s in (sections or SECTION_TITLES)),
@@ -260,10 +271,41 @@ def _token_floor(label: str, choices: Sequence[Any], key: str, shown: bool) -> A
     """A "at least N tokens" filter (text models only; ANY when not shown)."""
     if not shown:
         return ANY
-    return st.selectbox(label, choices, format_func=lambda c: c if c == ANY else f"{c:,}", key=key)
+    return st.selectbox(
+        label, choices, format_func=lambda c: c if c == ANY else f"{c:,}", key=key, bind=URL
+    )
+
+
+def _view_keys(category: Category) -> tuple[str, ...]:
+    """The URL parameters (and session keys) of the view's controls and pages."""
+    names: tuple[str, ...] = ("provider", "search", "sort", "sort-direction", "sections")
+    names += ("capability", "max-price", "min-context", "min-output", "retiring", "page-size")
+    names += ("show-archived", *(f"{s.value}-page" for s in SECTION_TITLES))
+    return tuple(f"{category.value}-{n}" for n in names)
+
+
+def _keep_view(category: Category) -> None:
+    """The view comes back when the admin returns through the navigation.
+
+    The controls are bound to the URL, which a reload, Back or a shared link restores; a link
+    of the navigation carries no parameters, so on arrival without any the page reopens with
+    the parameters of the last visit (as Streamlit wrote them).
+    """
+    saved = st.session_state.get(f"{category.value}-view-url")
+    arrived = bool(st.session_state.get(ARRIVED_KEY))
+    if arrived and saved and not any(k in st.query_params for k in _view_keys(category)):
+        st.session_state[ARRIVED_KEY] = False
+        st.switch_page(PAGE_FILES[category], query_params=saved)
+
+
+def _remember_view(category: Category) -> None:
+    st.session_state[f"{category.value}-view-url"] = {
+        k: st.query_params.get_all(k) for k in _view_keys(category) if k in st.query_params
+    }
 
 
 def _controls(category: Category) -> View:
+    _keep_view(category)
     counts = count_by_status(category)
     pending = {p: counts.get((p, ModelStatus.PENDING.value), 0) for p in PROVIDERS[category]}
     options = [ALL, *PROVIDERS[category]]
@@ -282,10 +324,13 @@ def _controls(category: Category) -> View:
         # Sent again each run: the browser otherwise keeps showing the label it last had for
         # the chosen provider ("15 pending" after three were approved).
         st.session_state[provider_key] = st.session_state[provider_key]
-    provider = provider_col.selectbox("Provider", options, format_func=label, key=provider_key)
+    provider = provider_col.selectbox(
+        "Provider", options, format_func=label, key=provider_key, bind=URL
+    )
     search = search_col.text_input(
         "Search models",
         key=f"{category.value}-search",
+        bind=URL,
         max_chars=200,
         placeholder="every word: e.g. hermes 405b",
         help="Every word must occur in the model id, the name or the description.",
@@ -296,11 +341,12 @@ def _controls(category: Category) -> View:
         list(sort_choices),
         format_func=lambda c: _sort_label(category, c),
         key=f"{category.value}-sort",
+        bind=URL,
         help="Sorts every page in the database (a click on a column header sorts only the "
         "rows on screen).",
     )
     direction = direction_col.selectbox(
-        "Order", ("↑ asc", "↓ desc"), key=f"{category.value}-sort-direction"
+        "Order", ("↑ asc", "↓ desc"), key=f"{category.value}-sort-direction", bind=URL
     )
     with filter_col:
         chosen = _filters_popover(category)
@@ -310,6 +356,9 @@ def _controls(category: Category) -> View:
     sig_key = f"{category.value}-view-signature"
     gen_key = f"{category.value}-view-gen"
     if st.session_state.get(sig_key) != signature:
+        if sig_key in st.session_state:  # a changed view starts at page 1 (a loaded URL keeps its)
+            for section in SECTION_TITLES:
+                st.session_state[f"{category.value}-{section.value}-page"] = 1
         st.session_state[sig_key] = signature
         st.session_state[gen_key] = int(st.session_state.get(gen_key, 0)) + 1
     return View(
@@ -338,6 +387,8 @@ def model_management(category: Category) -> None:
         "until an admin approves them; the application only uses enabled models.",
     )
     view = _controls(category)
+    _remember_view(category)
+    st.html(UNDO_CSS)
     refresh_panel(view, actor, after_write=bump)
     # Re-read the generation: a refresh in this run changed the rows.
     view = replace(view, data_gen=int(st.session_state.get(data_generation_key(category), 0)))
@@ -384,9 +435,12 @@ def _section(
     """One section: heading, selection, grid, pages, notes and actions. A fragment: ticking a
     row reruns only this; an action that changed data (or has something to say) reruns the
     whole page."""
-    if _page_is_stale(view, defaults):
-        st.rerun()  # queued toasts wait for that run
-    _draw_section(view, section, defaults, actor)
+    try:
+        if _page_is_stale(view, defaults):
+            st.rerun()  # queued toasts wait for that run
+        _draw_section(view, section, defaults, actor)
+    except DatabaseError as exc:  # lost while ticking a row: the banner, not the exception box
+        outage_banner(exc, key=view.key("outage", section.value))
     show_toasts()  # what this section's actions said, unless they reran the page
 
 
@@ -404,7 +458,7 @@ def _draw_section(
     head[0].subheader(f"{SECTION_TITLES[section]} ({total})")
     _undo_bar(view, section, actor)
     if section is ModelStatus.DEPRECATED:
-        st.toggle("Show archived", key=f"{view.category.value}-show-archived")
+        st.toggle("Show archived", key=f"{view.category.value}-show-archived", bind=URL)
     if section is ModelStatus.ENABLED and view.provider is not None:
         _default_warning(view, defaults)
     if total == 0:
@@ -415,7 +469,7 @@ def _draw_section(
     grid_slot = st.container()  # the page picker goes under the grid, the grid here
     page = 1
     if pages > 1:
-        page = st.pagination(pages, key=view.key(section.value, "page", view.view_gen))
+        page = st.pagination(pages, key=view.key(section.value, "page"), bind=URL)
     models = list_models(
         filters, limit=view.page_size, offset=(page - 1) * view.page_size, order=view.order
     )
@@ -595,6 +649,7 @@ def _offer_undo(view: View, section: ModelStatus, change: StatusChange, summary:
     )
 
 
+@calm_callback
 def _undo(view: View, actor: Actor) -> None:
     offer: Undoable | None = st.session_state.pop(_undo_key(view), None)
     if offer is None:
@@ -616,12 +671,24 @@ def _undo(view: View, actor: Actor) -> None:
         )
 
 
+UNDO_CSS = """<style>
+.st-key-text-undo-bar, .st-key-tts-undo-bar {
+  position: fixed; bottom: 1rem; right: 1rem; z-index: 999990; width: 24rem;
+  background: #fff; border: 1px solid rgba(49, 51, 63, 0.25); border-radius: 0.5rem;
+  padding: 0.25rem 0.75rem; box-shadow: 0 4px 14px rgba(0, 0, 0, 0.15);
+}
+</style>"""
+
+
 def _undo_bar(view: View, section: ModelStatus, actor: Actor) -> None:
     """Beside the section's buttons: what the last bulk action did, with one Undo."""
     offer: Undoable | None = st.session_state.get(_undo_key(view))
     if offer is None or offer.section is not section or offer.data_gen != view.data_gen:
         return
-    text, button = st.columns([5, 1], vertical_alignment="center")
+    # Floats at the bottom right (UNDO_CSS), under the toast that reported the action, wherever
+    # the admin has scrolled; it stays until the next change.
+    bar = st.container(key=view.key("undo-bar"))
+    text, button = bar.columns([4, 1], vertical_alignment="center")
     text.caption(escape_markdown(offer.summary))
     button.button(
         "Undo",
@@ -715,7 +782,8 @@ def unsaved_banner(view: View, place: Any, actor: Actor) -> None:
         say(
             "warning",
             f"{count} unsaved change(s) in the grids below — save or discard them. They are "
-            "kept meanwhile, also when you leave this page.",
+            "kept while this browser tab stays open, also when you leave this page; reloading "
+            "the page or closing the tab loses them.",
             text,
         )
         save.button(
@@ -756,6 +824,7 @@ def _change_status(
     return True
 
 
+@calm_callback
 def _set_status(
     view: View,
     grid: str,
@@ -779,6 +848,7 @@ def _set_status(
     )
 
 
+@calm_callback
 def _approve_all(view: View, actor: Actor) -> None:
     ids = [str(i) for i in list_model_ids(view.filter(ModelStatus.PENDING))]
     summary = "Approved all {n} pending model(s)"
@@ -824,6 +894,7 @@ def _pending_actions(
 # --- enabled -------------------------------------------------------------------------------
 
 
+@calm_callback
 def _save_edits(
     view: View,
     grid: str,
@@ -859,6 +930,7 @@ def _save_edits(
     toast("success", f"Saved changes to {report.changed} model(s).")
 
 
+@calm_callback
 def _discard(view: View, section: ModelStatus | None = None) -> None:
     bump(view.category)  # first: it keeps what the grids hold, which is then dropped
     for s in list(EDITABLE) if section is None else [section]:
@@ -866,6 +938,7 @@ def _discard(view: View, section: ModelStatus | None = None) -> None:
     toast("info", "Changes discarded.")
 
 
+@calm_callback
 def _choose_default(view: View, key: str, actor: Actor) -> None:
     model_id = st.session_state.get(key)
     if not model_id or view.provider is None:
@@ -975,6 +1048,7 @@ def _ask_key(view: View) -> str:
     return view.key("disable-default-question")
 
 
+@calm_callback
 def _disable(
     view: View,
     grid: str,
@@ -1002,6 +1076,7 @@ def _disable(
     )
 
 
+@calm_callback
 def _disable_with_new_default(view: View, choice_key: str, actor: Actor) -> None:
     """The admin said yes: one bulk change (with the new default first, when one is needed)."""
     question: Question | None = st.session_state.pop(_ask_key(view), None)
@@ -1030,6 +1105,7 @@ def _disable_with_new_default(view: View, choice_key: str, actor: Actor) -> None
     )
 
 
+@calm_callback
 def _cancel_question(view: View) -> None:
     st.session_state.pop(_ask_key(view), None)
 
@@ -1171,6 +1247,7 @@ def _disabled_actions(
 # --- deprecated ----------------------------------------------------------------------------
 
 
+@calm_callback
 def _archive(view: View, grid: str, rows: Sequence[RowSnapshot], actor: Actor, undo: bool) -> None:
     chosen = _selection(grid, rows)
     verb = "unarchive" if undo else "archive"
@@ -1189,6 +1266,7 @@ def _archive(view: View, grid: str, rows: Sequence[RowSnapshot], actor: Actor, u
     bump(view.category)
 
 
+@calm_callback
 def _set_successor(
     view: View, model_key: str, successor_key: str, actor: Actor, clear: bool
 ) -> None:

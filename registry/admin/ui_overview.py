@@ -8,7 +8,8 @@ to where it came from when its source names a URL.
 Fallbacks: what the application asked for and what it got over the last 7 days (unknown ids
 included), most frequent first, each fixable in one action: the successor select defaults to
 the suggested one, so "Name successor" is the only click. Retiring soon: enabled models the
-provider retires within 30 days, each with its suggested successor and an "Accept" button.
+provider retires within 30 days, each with a successor picker preset to the suggestion
+(`ui_successors`), and every open suggestion accepted at once with Undo.
 The confirmation of either action shows inside the row it fixed.
 """
 
@@ -23,6 +24,7 @@ import streamlit as st
 from registry.admin.timefmt import ago, now_utc
 from registry.admin.ui_common import Kind, current_actor, say, signed_in_export
 from registry.admin.ui_refresh import fresh_install_notice
+from registry.admin.ui_successors import accept_suggested_bar, successor_choice
 from registry.admin.views import (
     ProviderCard,
     escape_markdown,
@@ -40,7 +42,6 @@ from registry.retirement import (
     FallbackItem,
     RetiredModel,
     RetiringModel,
-    accept_successor,
     date_source,
     fallback_report,
     name_successor,
@@ -307,7 +308,7 @@ def _successor_picker(choose: Any, act: Any, item: FallbackItem, key: str, actor
         disabled=not choices,
     )
     act.button(
-        "Name successor",
+        escape_markdown(f"Name successor for {label(usage.requested_display)}"),
         key=f"fallback-name-{key}",
         type="primary",
         on_click=_name_successor,
@@ -359,6 +360,7 @@ def _retiring_panel(actor: Actor) -> None:
         "Enabled models whose provider retires them within 30 days. Accept a successor now: "
         "from the retirement date on, requests for it get the successor."
     )
+    accept_suggested_bar(retiring, actor)
     for entry in retiring:
         _retiring_row(entry, actor)
     st.download_button(
@@ -394,25 +396,8 @@ def _retiring_row(entry: RetiringModel, actor: Actor) -> None:
         else:
             note = "No suggestion: enable a newer model of this provider"
         cols[1].markdown(escape_markdown(label(note)))
-        cols[2].button(
-            "Accept",
-            key=f"retiring-accept-{key}",
-            on_click=_accept,
-            args=(str(model.id), key, actor),
-            disabled=suggested is None or suggested == accepted,
-            help="Make the suggested successor this model's successor.",
-        )
+        successor_choice(cols[1], cols[2], entry, key, actor, _done)
         _show_done(key)
-
-
-def _accept(model_id: str, key: str, actor: Actor) -> None:
-    try:
-        model = accept_successor(model_id, actor=actor)
-    except RegistryError as exc:
-        _done(key, "error", f"Not saved: {exc}")
-        return
-    successor = display_id(model.provider, model.successor_model_id or "")
-    _done(key, "success", f"Accepted: {successor} replaces {model.display_id} once it retires.")
 
 
 # --- shared bits -----------------------------------------------------------------------------

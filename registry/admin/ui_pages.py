@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from registry.admin.ui_common import (
@@ -20,6 +22,7 @@ from registry.admin.views import (
     activity_rows,
     escape_markdown,
     label,
+    model_label,
     models_csv,
 )
 from registry.audit import Actor, list_audit_entries
@@ -87,6 +90,7 @@ def api_keys_page() -> None:
             "Save key", type="primary", on_click=_save_key, args=(provider, actor)
         )
         cols[1].form_submit_button("Test this key", on_click=_test_typed_key, args=(provider,))
+    _confirm_untrusted_save(provider, actor)
     st.subheader(f"The {provider} key in use")
     origin = "stored here" if status.source == "stored" else f"from {status.env_var}"
     st.write(
@@ -101,8 +105,8 @@ def api_keys_page() -> None:
         "Test saved key",
         key="keys-test-saved",
         disabled=not status.configured,
-        on_click=_test_key,
-        args=(provider, None),
+        on_click=_test_saved_key,
+        args=(provider,),
         help="Lists the provider's models once with the key in use; changes nothing.",
     )
     cols[1].button(
@@ -117,10 +121,63 @@ def api_keys_page() -> None:
 def _forget_typed_key() -> None:
     """A key typed for one provider is never saved or tested as another's."""
     st.session_state["keys-new-key"] = ""
+    st.session_state.pop(KEY_CONFIRM_KEY, None)
 
 
-def _save_key(provider: str, actor: Actor) -> None:
+# The verdict of the last "Test this key": (provider, digest of the typed key, check). Only a
+# digest is kept, so the verdict follows the key without a second copy of it in the session.
+KEY_VERDICT_KEY = "keys-last-verdict"
+KEY_CONFIRM_KEY = "keys-confirm-save"  # the provider whose untrusted key awaits "Save anyway"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.strip().encode()).hexdigest()
+
+
+def _untrusted_check(provider: str, key: str) -> KeyCheck | None:
+    """The last test's verdict on this very key when it was anything but "works"."""
+    remembered = st.session_state.get(KEY_VERDICT_KEY)
+    if not remembered or remembered[:2] != (provider, _digest(key)):
+        return None
+    check: KeyCheck = remembered[2]
+    return None if check.verdict is KeyVerdict.WORKS else check
+
+
+def _confirm_untrusted_save(provider: str, actor: Actor) -> None:
+    """Save asks again when the typed key's test did not say "works" (README, API keys)."""
+    if st.session_state.get(KEY_CONFIRM_KEY) != provider:
+        return
     key = str(st.session_state.get("keys-new-key") or "")
+    check = _untrusted_check(provider, key)
+    if check is None:  # the key was retyped or the verdict changed meanwhile
+        st.session_state.pop(KEY_CONFIRM_KEY, None)
+        return
+    say(
+        "warning",
+        f'The last test of this key said "{check.verdict.value}": '
+        f"{key_check_message(provider, check)} Save it anyway?",
+    )
+    cols = st.columns([1, 1, 3])
+    cols[0].button(
+        f"Save the {provider} key anyway",
+        key="keys-save-anyway",
+        on_click=_save_key,
+        args=(provider, actor, True),
+    )
+    cols[1].button(
+        "Cancel",
+        key="keys-save-cancel",
+        on_click=st.session_state.pop,
+        args=(KEY_CONFIRM_KEY, None),
+    )
+
+
+def _save_key(provider: str, actor: Actor, confirmed: bool = False) -> None:
+    key = str(st.session_state.get("keys-new-key") or "")
+    if not confirmed and _untrusted_check(provider, key) is not None:
+        st.session_state[KEY_CONFIRM_KEY] = provider
+        return
+    st.session_state.pop(KEY_CONFIRM_KEY, None)
     region = str(st.session_state.get("keys-region") or "") if provider == "azure" else ""
     try:
         masked = set_api_key(provider, key, region=region or None, actor=actor)
@@ -136,7 +193,10 @@ def _test_typed_key(provider: str) -> None:
     if not key:
         flash("warning", "Paste a key to test it, or use Test saved key below.")
         return
-    _test_key(provider, key)
+    check = _test_key(provider, key)
+    if check is not None:
+        st.session_state[KEY_VERDICT_KEY] = (provider, _digest(key), check)
+        st.session_state.pop(KEY_CONFIRM_KEY, None)
 
 
 KEY_CHECK_KINDS: dict[KeyVerdict, Kind] = {
@@ -164,13 +224,18 @@ def key_check_message(provider: str, check: KeyCheck) -> str:
     return f"{provider} answered, but not with its models; the key was not judged: {check.message}"
 
 
-def _test_key(provider: str, key: str | None) -> None:
+def _test_saved_key(provider: str) -> None:
+    _test_key(provider, None)
+
+
+def _test_key(provider: str, key: str | None) -> KeyCheck | None:
     try:
         check = check_api_key(provider, api_key=key)
     except RegistryError as exc:
         flash("error", f"The key could not be tested: {exc}")
-        return
+        return None
     flash(KEY_CHECK_KINDS[check.verdict], key_check_message(provider, check))
+    return check
 
 
 def _remove_key(provider: str, actor: Actor) -> None:
@@ -229,12 +294,14 @@ def _settings_form(category: Category, actor: Actor) -> None:
         index=providers.index(config.provider) if config.provider in providers else 0,
         key=f"{prefix}-provider",
     )
-    enabled = [
-        m.model_id
+    # Labelled by name (a voice with its locale and gender), so typing a name finds it.
+    names = {
+        m.model_id: model_label(m)
         for m in list_models(
             ModelFilter(category=category, provider=provider, status=ModelStatus.ENABLED)
         )
-    ]
+    }
+    enabled = list(names)
     if config.provider == provider and config.model and config.model not in enabled:
         say(
             "warning",
@@ -254,7 +321,7 @@ def _settings_form(category: Category, actor: Actor) -> None:
         if config.provider == provider and config.model in enabled
         else None,
         key=f"{prefix}-model",
-        format_func=lambda m: label(f"{provider}/{m}"),
+        format_func=lambda m: names.get(m, label(f"{provider}/{m}")),
         placeholder="Choose an enabled model",
     )
     temperature: float | None = None

@@ -28,6 +28,7 @@ from registry.admin.outcomes import (
     refresh_line,
     result_line,
     source_note,
+    stake_note,
     summarize_report,
 )
 from registry.admin.timefmt import now_utc
@@ -44,6 +45,8 @@ from registry.discovery import (
 )
 from registry.errors import RegistryError
 from registry.keys import list_key_status
+from registry.settings import get_global_config
+from registry.store import ModelFilter, get_default_models, list_models
 from registry.types import Category
 
 if TYPE_CHECKING:
@@ -260,6 +263,37 @@ def _run_preview(view: View, providers: Sequence[str], actor: Actor) -> None:
     )
     if report is not None:
         st.session_state[_preview_key(view)] = report
+        st.session_state[_stakes_key(view)] = _stakes(view.category, report)
+
+
+def _stakes_key(view: View) -> str:
+    return view.key("refresh-preview-stakes")
+
+
+def _stakes(category: Category, report: DiscoveryReport) -> dict[str, str]:
+    """{provider: what the application relies on among the models at risk}, read once when
+    the preview is made."""
+    defaults = get_default_models()
+    config = get_global_config(category)
+    notes = {}
+    for result in report.results:
+        if not (result.deprecated or result.held_back):
+            continue
+        enabled = frozenset(
+            m.model_id
+            for m in list_models(
+                ModelFilter(category=category, provider=result.provider, status="enabled")
+            )
+        )
+        note = stake_note(
+            result,
+            default=defaults.get((category.value, result.provider)),
+            global_model=config.model if config.provider == result.provider else None,
+            enabled=enabled,
+        )
+        if note:
+            notes[result.provider] = note
+    return notes
 
 
 def _preview_key(view: View) -> str:
@@ -272,16 +306,18 @@ def _apply_key(view: View) -> str:
 
 def _drop_preview(view: View) -> None:
     st.session_state.pop(_preview_key(view), None)
+    st.session_state.pop(_stakes_key(view), None)
 
 
-def _request_apply(view: View, report: DiscoveryReport) -> None:
+def _request_apply(view: View, providers: Sequence[str]) -> None:
     _drop_preview(view)
-    st.session_state[_apply_key(view)] = [r.provider for r in report.results]
+    st.session_state[_apply_key(view)] = list(providers)
 
 
 def _show_preview(view: View, report: DiscoveryReport) -> None:
     """The preview, per provider, then Apply refresh / Discard preview."""
     summary = summarize_report(report)
+    stakes: dict[str, str] = st.session_state.get(_stakes_key(view)) or {}
     with st.container(border=True, key=view.key("preview")):
         st.markdown("**Preview — nothing was written**")
         say("info", summary.headline)
@@ -300,9 +336,20 @@ def _show_preview(view: View, report: DiscoveryReport) -> None:
                     say("warning", text)
                 else:
                     st.text(text)
+            stake = stakes.get(result.provider)
+            if stake:
+                say("warning", stake)
             for note in result.notes:  # what classification left out: not a fault
                 st.caption(escape_markdown(note))
             st.caption(escape_markdown(preview_changed(result)))
+            if len(report.results) > 1:
+                st.button(
+                    f"Apply {result.provider} only",
+                    key=view.key("apply-one", result.provider),
+                    on_click=_request_apply,
+                    args=(view, [result.provider]),
+                    help=f"Refresh {result.provider} now; the other providers stay as they are.",
+                )
         no_keys_notice(summary.missing_keys)
         cols = st.columns([1, 1, 3])
         # Without a key no provider can be listed: applying would only repeat the note above.
@@ -312,7 +359,7 @@ def _show_preview(view: View, report: DiscoveryReport) -> None:
             type="primary",
             key=view.key("apply-refresh"),
             on_click=_request_apply,
-            args=(view, report),
+            args=(view, [r.provider for r in report.results]),
             disabled=nothing_to_apply,
             help="Add an API key first: no provider here can be listed without one."
             if nothing_to_apply

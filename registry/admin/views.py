@@ -145,19 +145,27 @@ def voice_columns(model: CatalogModel) -> dict[str, str]:
 
 
 def model_label(model: CatalogModel) -> str:
-    """A chooser option a person recognises: `Rachel — elevenlabs/21m00T…`.
+    """A chooser option a person recognises: `Rachel — en-US, female — elevenlabs/21m00T…`.
 
-    The name first (a voice's own name, else the display name), then the display id, with an
-    opaque id cut short; plain one-line text.
+    The name first (a voice's own name with its locale and gender where the listing gives
+    them, else the display name), then the display id, with an opaque id cut short; plain
+    one-line text.
     """
-    name = voice_facts(model).name if model.category is Category.TTS else model.display_name
+    traits = ""
+    if model.category is Category.TTS:
+        facts = voice_facts(model)
+        name = facts.name
+        traits = ", ".join(t for t in (facts.locale, (facts.gender or "").lower()) if t)
+    else:
+        name = model.display_name
     shown_id = model.model_id
     if _OPAQUE_ID.fullmatch(shown_id):
         shown_id = shown_id[:6] + "…"
     ident = f"{model.provider}/{shown_id}"
+    about = f" — {one_line(traits, 40)}" if traits else ""
     if not name.strip() or name.strip() == model.model_id:
-        return label(ident)
-    return label(f"{one_line(name, 60)} — {ident}")
+        return label(f"{ident}{about}")
+    return label(f"{one_line(name, 60)}{about} — {ident}")
 
 
 # --- grid rows and edits -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ answer). It never touches the database: discovery decides what a listing means f
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -25,6 +26,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from registry.errors import (
     KeyRejectedError,
@@ -312,6 +314,43 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
         return None
 
 
+# Google (Gemini API, Cloud TTS) answers a key it does not know with HTTP 400
+# `INVALID_ARGUMENT`, the reason in an `ErrorInfo` detail:
+# {"error": {"code": 400, "status": "INVALID_ARGUMENT", "details": [{"@type":
+# "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", …}]}}.
+_KEY_INVALID_REASONS = frozenset({"API_KEY_INVALID"})
+# xAI answers HTTP 400 {"code": "Client specified an invalid argument", "error": "Incorrect API
+# key provided: xa***yz. You can obtain an API key from https://console.x.ai."}; some gateways
+# pass that text on percent-encoded.
+_KEY_INVALID_PHRASE = "incorrect api key provided"
+
+
+def rejects_key(status_code: int, body: str = "", payload: Any = None) -> bool:
+    """Whether an HTTP error answer says the key itself is bad (README, "The admin dashboard").
+
+    401 and 403 always do; a 400 does only in the shapes Google and xAI use for an unknown key.
+    `payload` is the answer's JSON where an SDK already decoded it (else `body` is decoded).
+    """
+    if status_code in (401, 403):
+        return True
+    if status_code != 400:
+        return False
+    if payload is None:
+        try:
+            payload = json.loads(body[: SNIPPET_CHARS * 64])
+        except ValueError:
+            return False
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, str):
+        return _KEY_INVALID_PHRASE in unquote(error).lower()
+    if not isinstance(error, dict):
+        return False
+    details = error.get("details")
+    return isinstance(details, list) and any(
+        isinstance(d, dict) and d.get("reason") in _KEY_INVALID_REASONS for d in details
+    )
+
+
 def error_for_status(
     provider: str,
     status_code: int,
@@ -320,11 +359,15 @@ def error_for_status(
     headers: Mapping[str, str] | None = None,
     body: str = "",
     secret: str | None = None,
+    payload: Any = None,
 ) -> ProviderError:
-    """Turn an HTTP error status into the error an admin can act on, with the key redacted."""
+    """Turn an HTTP error status into the error an admin can act on, with the key redacted.
+
+    `payload`: the answer's JSON when an SDK has already decoded it (see `rejects_key`).
+    """
     excerpt = snippet(body, secret)
     suffix = f" ({excerpt})" if excerpt else ""
-    if status_code in (401, 403):
+    if rejects_key(status_code, body, payload):
         return KeyRejectedError(
             provider,
             f"the API key was rejected (HTTP {status_code}); replace it on the API keys page "

@@ -314,6 +314,7 @@ def _translate_sdk_error(exc: Exception, api_key: str, timeout: float) -> Provid
             headers=dict(headers) if headers is not None else None,
             body=body,
             secret=api_key,
+            payload=exc.details,
         )
     if isinstance(exc, httpx2.TransportError | httpx.TransportError):
         return transport_error(PROVIDER, exc, timeout=timeout, secret=api_key)

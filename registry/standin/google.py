@@ -4,7 +4,9 @@ Gemini (`GET /v1beta/models`) pages the way the real API does: `pageSize` (defau
 most 1000) and an opaque `pageToken` that the previous page returned as `nextPageToken`. The
 tokens look like the real ones (base64 of a protobuf field holding the last model name of the
 page). Cloud TTS (`GET /v1/voices`) answers every voice in one body, as the real API does.
-Both answer 403 like Google when the `x-goog-api-key` header is missing.
+Both answer 403 like Google when the `x-goog-api-key` header is missing; `invalid_key` is
+Google's answer to a key it does not know (HTTP 400, reason `API_KEY_INVALID`), for
+`server.fail(path, invalid_key)`.
 
 For trying a model: `POST /v1beta/models/{model}:generateContent` answers a canned sentence,
 or silent 24 kHz PCM when `responseModalities` asks for AUDIO (as Gemini TTS does); Cloud TTS
@@ -44,6 +46,39 @@ def _missing_key(request: StandInRequest) -> StandInResponse | None:
         "PERMISSION_DENIED",
         "Method doesn't allow unregistered callers (callers without established identity). "
         "Please use API Key or other form of API consumer identity to call this API.",
+    )
+
+
+def invalid_key(request: StandInRequest) -> StandInResponse:
+    """Google's answer to an unknown key, shaped as the real one (Gemini API and Cloud TTS)."""
+    service = (
+        "texttospeech.googleapis.com"
+        if request.path.startswith(CLOUD_TTS_VOICES_PATH)
+        else "generativelanguage.googleapis.com"
+    )
+    message = "API key not valid. Please pass a valid API key."
+    return json_response(
+        {
+            "error": {
+                "code": 400,
+                "message": message,
+                "status": "INVALID_ARGUMENT",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "API_KEY_INVALID",
+                        "domain": "googleapis.com",
+                        "metadata": {"service": service},
+                    },
+                    {
+                        "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                        "locale": "en-US",
+                        "message": message,
+                    },
+                ],
+            }
+        },
+        400,
     )
 
 

@@ -2,6 +2,8 @@
 
 Not paginated (`page_size` is accepted and ignored). A bare `data` array is served inside the
 `{"data": …, "object": "list"}` envelope; requests without a bearer key get a 401.
+`invalid_key` is xAI's answer to a key it does not know (HTTP 400, not 401), for
+`server.fail(MODELS_PATH, invalid_key)`.
 `POST /v1/chat/completions` answers a canned one-sentence completion.
 """
 
@@ -13,6 +15,19 @@ from registry.standin.openai import install_chat
 from registry.standin.server import StandInRequest, StandInResponse, StandInServer, json_response
 
 MODELS_PATH = "/v1/models"
+
+
+def invalid_key(request: StandInRequest) -> StandInResponse:
+    """xAI's answer to an unknown key, shaped as the real one: the key shown as `ab***yz`."""
+    key = request.headers.get("authorization", "").removeprefix("Bearer ")
+    return json_response(
+        {
+            "code": "Client specified an invalid argument",
+            "error": f"Incorrect API key provided: {key[:2]}***{key[-2:]}. You can obtain an "
+            "API key from https://console.x.ai.",
+        },
+        400,
+    )
 
 
 def install(server: StandInServer, body: Any, *, page_size: int | None = None) -> None:
