@@ -1,6 +1,11 @@
 """The snapshot that resolution answers from: one consistent in-memory view of every model's
 status and successor and every app setting, read from a database in one transaction (or built
 from the curated catalog when there is none). `registry.keeper` keeps it fresh.
+
+A fresh snapshot is usually built from the previous one (`read_changes`): the rows whose
+`change_version` (the change stamp of the write that last touched them) is newer than the
+previous snapshot's stamp, plus the settings (a few dozen rows). A change the rows cannot tell
+(a deleted model, a renamed key) makes it a full read (`read_snapshot`).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Select, Table, func, select
 
 from registry.catalog import CURATED, DEFAULT_GLOBAL_SETTINGS, default_setting_key
 from registry.db import STATEMENT_TIMEOUT_OPTION, Database
@@ -28,10 +33,21 @@ _MODELS = cast(Table, AIModel.__table__)
 _SETTINGS = cast(Table, AppSetting.__table__)
 
 
+# What a snapshot keeps of a model row, in the order `model_entry` takes them.
+_ENTRY_COLUMNS = (_MODELS.c.status, _MODELS.c.successor_model_id)
+_KEY_COLUMNS = (_MODELS.c.category, _MODELS.c.provider, _MODELS.c.model_id)
+
+
+def model_entry(status: str, successor: str | None) -> ModelEntry:
+    """One model's entry in the snapshot, from the row's `_ENTRY_COLUMNS`."""
+    return (status, successor)
+
+
 class Snapshot:
     """One consistent view of the catalog and settings; never mutated except its memo dicts."""
 
     __slots__ = (
+        "full",
         "loaded_at",
         "loaded_wall",
         "memo",
@@ -48,6 +64,8 @@ class Snapshot:
         models: dict[ModelKey, ModelEntry],
         settings: dict[str, str],
         read_started: float | None = None,
+        *,
+        full: bool = True,
     ) -> None:
         self.version = version  # None: the curated catalog, not read from a database
         self.models = models
@@ -56,6 +74,8 @@ class Snapshot:
         # When the read began (monotonic): of two reads, the later one saw the newer database.
         self.read_started = self.loaded_at if read_started is None else read_started
         self.loaded_wall = datetime.now(UTC)
+        # False: built from the previous snapshot and the rows changed since (`read_changes`).
+        self.full = full
         # Answers computed from this snapshot; a new snapshot starts empty.
         self.resolved: dict[object, Any] = {}
         self.memo: dict[object, Any] = {}
@@ -107,27 +127,63 @@ def load_snapshot(database: Database) -> Snapshot:
         return read_snapshot(connection)
 
 
+def load_changes(database: Database, base: Snapshot) -> Snapshot | None:
+    """`read_changes` on a short connection of the database's pool (polling)."""
+    with _short_read(database) as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        return read_changes(connection, base)
+
+
 def read_snapshot(connection: Connection) -> Snapshot:
     """`load_snapshot` on a connection the caller holds (one transaction, committed)."""
     # Committing a read is no catalog change: it must not mark the keeper stale.
     connection = connection.execution_options(**{NOT_A_CATALOG_CHANGE: True})
     started = time.monotonic()
     with connection.begin():
-        version = int(connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1)) or 0)
-        models: dict[ModelKey, ModelEntry] = {
-            (category, provider, model_id): (status, successor)
-            for category, provider, model_id, status, successor in connection.execute(
-                select(
-                    _MODELS.c.category,
-                    _MODELS.c.provider,
-                    _MODELS.c.model_id,
-                    _MODELS.c.status,
-                    _MODELS.c.successor_model_id,
-                )
-            )
-        }
-        settings = {
-            key: value
-            for key, value in connection.execute(select(_SETTINGS.c.key, _SETTINGS.c.value))
-        }
+        version = _version(connection)
+        models = _models(connection, select(*_KEY_COLUMNS, *_ENTRY_COLUMNS))
+        settings = _settings(connection)
     return Snapshot(version, models, settings, read_started=started)
+
+
+def read_changes(connection: Connection, base: Snapshot) -> Snapshot | None:
+    """`base` brought up to date from one transaction: None when the stamp has not moved (a
+    notification that announced nothing), else a snapshot built from `base` and the rows changed
+    since its stamp; a full read when the changed rows cannot tell (a model deleted)."""
+    if base.version is None:
+        return read_snapshot(connection)
+    connection = connection.execution_options(**{NOT_A_CATALOG_CHANGE: True})
+    started = time.monotonic()
+    with connection.begin():
+        version = _version(connection)
+        if version == base.version:
+            return None
+        changed = _models(
+            connection,
+            select(*_KEY_COLUMNS, *_ENTRY_COLUMNS).where(_MODELS.c.change_version > base.version),
+        )
+        models = base.models | changed
+        # Rows are never deleted by the registry itself; one that was (plain SQL, a test) or a
+        # changed key leaves an entry behind, which the count shows: read everything.
+        if connection.scalar(select(func.count()).select_from(_MODELS)) != len(models):
+            models = _models(connection, select(*_KEY_COLUMNS, *_ENTRY_COLUMNS))
+        settings = _settings(connection)
+    return Snapshot(version, models, settings, read_started=started, full=False)
+
+
+def _version(connection: Connection) -> int:
+    return int(connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1)) or 0)
+
+
+def _models(connection: Connection, query: Select[Any]) -> dict[ModelKey, ModelEntry]:
+    return {
+        (category, provider, model_id): model_entry(*entry)
+        for category, provider, model_id, *entry in connection.execute(query)
+    }
+
+
+def _settings(connection: Connection) -> dict[str, str]:
+    return {
+        key: value for key, value in connection.execute(select(_SETTINGS.c.key, _SETTINGS.c.value))
+    }
