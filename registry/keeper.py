@@ -57,7 +57,7 @@ from typing import Any, cast
 
 from sqlalchemy import event
 
-from registry.db import CHANGE_CHANNEL, STATEMENT_TIMEOUT_OPTION, Database
+from registry.db import CHANGE_CHANNEL, STATEMENT_TIMEOUT_OPTION, Database, push_wanted
 from registry.errors import RegistryError
 from registry.snapshot import (
     STATEMENT_TIMEOUT,
@@ -156,6 +156,7 @@ class _Listener:
                 "SELECT pg_notify(%(channel)s, %(payload)s)",
                 {"channel": CHANGE_CHANNEL, "payload": f"probe {secrets.token_hex(8)}"},
             )
+            other.invalidate()  # closed, not pooled: an idle process keeps one connection
         return self.wait(limit)
 
     def ping(self) -> None:
@@ -437,6 +438,7 @@ class SnapshotKeeper:
             self.snapshot = snapshot
             if snapshot.full:
                 self._full_at = snapshot.loaded_at
+        self._first_load.set()
         if self.feed is not None and snapshot.version != current.version:
             self.feed.publish(self.summary())
 
@@ -509,8 +511,11 @@ class SnapshotKeeper:
     def _run(self) -> None:
         self._next_flush = time.monotonic() + self.flush_interval
         database = self.database
-        if database is not None and database.dialect == "postgresql" and not database.pooler:
-            self._listen()
+        if database is not None and database.dialect == "postgresql":
+            if not push_wanted():
+                database.use_pooler()  # push off: what a transaction-pooling proxy needs
+            if not database.pooler:
+                self._listen()
         self._poll()
         self._detach()
 
@@ -605,7 +610,6 @@ class SnapshotKeeper:
                     "REGISTRY_PUSH_NOTIFICATIONS=off to skip this check",
                     self.poll_interval,
                 )
-                self._first_load.set()
                 return
             except Exception as exc:
                 self._failed(exc)
@@ -625,12 +629,13 @@ class SnapshotKeeper:
         assert self.database is not None
         listener = _Listener(self.database)
         try:
-            # The probe takes every notice waiting: the load after it covers what they said.
+            self._reload(listener)
             if not self._probed:
                 if not listener.probe(self.database, PROBE_WAIT):
                     raise ListenDeaf("no notification arrived")
                 self._probed = True
-            self._reload(listener)
+                # The probe took every notice waiting: read what they may have announced.
+                self._reload(listener)
         except BaseException:
             listener.discard(None)
             raise

@@ -3,9 +3,11 @@ status and successor and every app setting, read from a database in one transact
 from the curated catalog when there is none). `registry.keeper` keeps it fresh.
 
 A fresh snapshot is usually built from the previous one (`read_changes`): the rows whose
-`change_version` (the change stamp of the write that last touched them) is newer than the
-previous snapshot's stamp, plus the settings (a few dozen rows). A change the rows cannot tell
-(a deleted model, a renamed key) makes it a full read (`read_snapshot`).
+`change_version` (the change stamp of the write that last touched them) is at least the
+previous snapshot's stamp (the rows of the change it was loaded at are read again: a change
+made in plain SQL marks its rows with the stamp before its own bump), plus the settings (a few
+dozen rows). A change the rows cannot tell (a deleted model, a renamed key) makes it a full
+read (`read_snapshot`).
 """
 
 from __future__ import annotations
@@ -161,7 +163,7 @@ def read_changes(connection: Connection, base: Snapshot) -> Snapshot | None:
             return None
         changed = _models(
             connection,
-            select(*_KEY_COLUMNS, *_ENTRY_COLUMNS).where(_MODELS.c.change_version > base.version),
+            select(*_KEY_COLUMNS, *_ENTRY_COLUMNS).where(_MODELS.c.change_version >= base.version),
         )
         models = base.models | changed
         # Rows are never deleted by the registry itself; one that was (plain SQL, a test) or a
