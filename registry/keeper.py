@@ -4,29 +4,39 @@ A `SnapshotKeeper` belongs to one `Database` object. It loads the catalog's stat
 successors and every app setting into plain dicts (`Snapshot`), and a daemon thread keeps them
 fresh:
 
+- every read after the first builds on the snapshot: the rows changed since its change stamp
+  (`registry.snapshot.read_changes`, nothing at all when the stamp has not moved), a full read
+  only when that cannot tell (a deleted model) or every `SNAPSHOT_TTL`. Notices that arrive
+  while a read runs are taken together afterwards: a burst costs one read, however long;
 - on PostgreSQL it LISTENs on the change channel (`NOTIFY registry_stamp` is sent in the same
   transaction as every write through `Database.write()`, by any process, so it arrives exactly
-  on commit) and reloads when notified. One connection does it all while idle: the LISTEN, a
-  liveness ping every `PING_INTERVAL` (a protocol Sync: no transaction), the snapshot reads, a
-  backstop read of the change stamp every `PUSH_BACKSTOP` seconds (a lost notification).
-  `REGISTRY_PUSH_NOTIFICATIONS=off` (transaction-pooling proxies such as PgBouncer, which do not
-  carry notifications) or a LISTEN the server refuses turns this into polling;
+  on commit) and reads the changes when notified. One connection does it all while idle: the
+  LISTEN, a liveness ping every `PING_INTERVAL` (a protocol Sync: no transaction), the snapshot
+  reads, a backstop read every `PUSH_BACKSTOP` seconds (a lost notification). At start a
+  notification sent to itself from another connection must arrive within `PROBE_WAIT`: behind
+  a transaction-pooling proxy (PgBouncer) LISTEN is accepted and nothing arrives, so it warns
+  once, polls, and turns off server-side prepared statements (`Database.use_pooler`).
+  `REGISTRY_PUSH_NOTIFICATIONS=off` or a LISTEN the server refuses also turns this into
+  polling;
 - otherwise (SQLite, push off) every `POLL_INTERVAL` seconds it reads the one-row change stamp
   (`registry_stamp.version`) and reloads when it moved; every `SNAPSHOT_TTL` seconds it reloads
   anyway (backstop). On SQLite the stamp is read only when `PRAGMA data_version` on a connection
   kept open says that something was committed since the last check;
-- a commit made by *this* process marks the keeper dirty, and the next lookup re-checks the
-  stamp first, so a process always sees its own changes;
+- a commit made by *this* process marks the keeper dirty, and the next lookup reads the changes
+  first (on a thread of its own, waited for at most `STALL_LIMIT`; not at all during an
+  outage), so a process sees its own changes and a lookup never waits longer than that;
 - when the database cannot be reached, the last snapshot (or, if none was ever loaded, the
   curated catalog) keeps serving; one warning is logged per outage, checks go on every
   `OUTAGE_RETRY_MIN`…`OUTAGE_RETRY_MAX` seconds (short enough that a change made right after
   recovery is still seen within a second), and recovery (logged once) reloads by itself;
-- every check runs on a thread of its own and is waited for at most `STALL_LIMIT` seconds: a
-  database that keeps the connection open but never answers is an outage like any other;
+- every check runs on a thread of its own and is waited for at most `STALL_LIMIT` seconds from
+  when that thread got to run (at most twice that when busy threads hold the GIL): a database
+  that keeps the connection open but never answers is an outage like any other;
 - the first lookup waits at most `FIRST_LOAD_WAIT` for the first load, then the curated catalog
   answers while the load goes on in the background.
 
-Lookups never do I/O except right after a local commit, and never raise on database faults.
+Lookups never do I/O, never wait longer than `STALL_LIMIT` (right after a local commit) or
+`FIRST_LOAD_WAIT` (the first one), and never raise on database faults.
 A configuration mistake (bad URL, unwritable data folder) is logged once at ERROR and the
 curated catalog serves (`unconfigured_keeper`).
 
