@@ -155,19 +155,28 @@ class _Listener:
                 pass
         return announced
 
-    def probe(self, database: Database, limit: float) -> bool:
+    def probe(self, database: Database, limit: float) -> tuple[bool, bool]:
         """Whether notifications reach this connection: one sent from another connection
-        must arrive within `limit` seconds. Behind a transaction-pooling proxy LISTEN is
-        accepted and nothing ever arrives."""
+        must arrive within `limit` seconds (behind a transaction-pooling proxy LISTEN is
+        accepted and nothing ever arrives); and whether other notices came meanwhile."""
+        payload = f"probe {secrets.token_hex(8)}"
         with database.engine.connect().execution_options(
             isolation_level="AUTOCOMMIT", **{NOT_A_CATALOG_CHANGE: True}
         ) as other:
             other.exec_driver_sql(
                 "SELECT pg_notify(%(channel)s, %(payload)s)",
-                {"channel": CHANGE_CHANNEL, "payload": f"probe {secrets.token_hex(8)}"},
+                {"channel": CHANGE_CHANNEL, "payload": payload},
             )
             other.invalidate()  # closed, not pooled: an idle process keeps one connection
-        return self.wait(limit)
+        arrived = others = False
+        deadline = time.monotonic() + limit
+        while not arrived and time.monotonic() < deadline:
+            for notice in self.driver.notifies(
+                timeout=max(deadline - time.monotonic(), 0.0), stop_after=1
+            ):
+                arrived = arrived or notice.payload == payload
+                others = others or notice.payload != payload
+        return arrived, others
 
     def ping(self) -> None:
         # A bare protocol Sync: the server answers without starting a transaction. It needs
@@ -641,11 +650,12 @@ class SnapshotKeeper:
         try:
             self._reload(listener)
             if not self._probed:
-                if not listener.probe(self.database, PROBE_WAIT):
+                arrived, others = listener.probe(self.database, PROBE_WAIT)
+                if not arrived:
                     raise ListenDeaf("no notification arrived")
                 self._probed = True
-                # The probe took every notice waiting: read what they may have announced.
-                self._reload(listener)
+                if others:  # taken by the probe: read what they may have announced
+                    self._reload(listener)
         except BaseException:
             listener.discard(None)
             raise
@@ -706,8 +716,8 @@ class SnapshotKeeper:
 
     def note(self, answer: Fallback, describe: Callable[[], str]) -> None:
         """Count a fallback handed out; log it once per (requested, reason) per interval."""
+        self._count(answer)
         key = (answer.category, answer.requested_provider, answer.requested, answer.reason)
-        self._count(key, answer)
         # LogLimiter.allow's own first test, inlined: this runs on every fallback handed out.
         last = self._last_logged.get(key)
         if last is not None and time.monotonic() - last < self.log_interval:

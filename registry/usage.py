@@ -1,12 +1,12 @@
 """Fallback usage: how often the application asked for a model and got another one, per day.
 
-The hot path adds one to a per-request counter (a dict entry under a lock held for a dict
-update, no I/O): memory grows with the number of different requests, never with the number of
-calls. A background thread (or `flush_fallback_counts()`) swaps the counters out in one step, so
-no call is lost however fast callers are, and adds them to `fallback_counts` in upserts of at
-most `FLUSH_BATCH` rows. The flush runs in a plain transaction, *not* through
-`Database.write()`: counting usage is not a catalog change and must not make every process
-reload its snapshot.
+The hot path adds one to a counter per answer handed out (answers are memoised per snapshot;
+a dict entry under a lock held for a dict update, no I/O): memory grows with the number of
+different answers, never with the number of calls. A background thread (or
+`flush_fallback_counts()`) swaps the counters out in one step, so no call is lost however fast
+callers are, and adds them to `fallback_counts` in upserts of at most `FLUSH_BATCH` rows. The
+flush runs in a plain transaction, *not* through `Database.write()`: counting usage is not a
+catalog change and must not make every process reload its snapshot.
 
 Requested ids come from the application, so they are made storable before they are counted
 (cut to the column's 255 characters, NUL removed, unencodable characters replaced); a row the
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, cast
@@ -119,8 +119,8 @@ class FallbackRecorder:
     """Counts fallbacks handed out by one process and adds them to the database in batches."""
 
     def __init__(self, max_keys: int | None = None) -> None:
-        # Per request: [answers handed out since the last drain, the latest answer].
-        self._counts: dict[Hashable, list[Any]] = {}
+        # Per answer object (id): [times handed out since the last drain, the answer].
+        self._counts: dict[int, list[Any]] = {}
         self._count_lock = threading.Lock()
         self._pending: dict[_PendingKey, _Pending] = {}
         self._lock = threading.Lock()
@@ -129,18 +129,27 @@ class FallbackRecorder:
         self.dropped = 0
         self.refused: list[str] = []  # the requested ids of refused rows (inert), latest last
 
-    def count(self, key: Hashable, answer: Fallback) -> None:
-        """The hot path: one more `answer` for the request `key` (category, requested provider
-        and model, reason)."""
+    def count(self, answer: Fallback) -> None:
+        """The hot path: one more `answer` handed out. Answers are shared per snapshot, so the
+        counter is keyed by the object (a cheap hash); `drain` folds them per request."""
+        # acquire/release rather than `with`: cheaper, and nothing in between can raise.
+        lock = self._count_lock
+        lock.acquire()
+        entry = self._counts.get(id(answer))
+        if entry is not None:
+            entry[0] += 1
+            lock.release()
+            return
+        if len(self._counts) < self.max_keys:
+            self._counts[id(answer)] = [1, answer]  # holds it: its id stays unique
+            lock.release()
+            return
+        lock.release()
+        # As many different answers as requests may wait: fold them now (rare: answers are
+        # memoised), which bounds memory without dropping this one.
+        self.drain()
         with self._count_lock:
-            entry = self._counts.get(key)
-            if entry is not None:
-                entry[0] += 1
-                entry[1] = answer
-            elif len(self._counts) < self.max_keys:
-                self._counts[key] = [1, answer]
-            else:
-                self.dropped += 1
+            self._counts[id(answer)] = [1, answer]
 
     def drain(self) -> None:
         """Fold the counted answers into per-day rows (kept until a flush succeeds)."""

@@ -397,7 +397,7 @@ def test_pending_counts_stay_bounded_while_they_cannot_be_written(database: Data
     recorder = FallbackRecorder(max_keys=100)
     for n in range(1_000):
         answer = resolve("text", "openai", f"unknown-{n}")
-        recorder.count(answer.requested, answer)
+        recorder.count(answer)
     assert recorder.pending_count() == 100
     assert recorder.dropped == 900
     assert recorder.flush(database) == 100

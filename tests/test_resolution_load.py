@@ -283,7 +283,9 @@ def test_async_lookups_keep_the_loop_responsive_after_an_own_write_to_a_hung_dat
 
     took, stall = asyncio.run(scenario())
     assert took <= 3.0
-    assert stall < 0.05, f"the loop stalled {stall * 1000:.0f} ms"  # goal 10 ms; CI noise
+    # Blocked, the loop would stall for the whole wait (2 s); the goal is 10 ms, and a shared
+    # CI machine alone can pause a process for tens of milliseconds.
+    assert stall < 0.25, f"the loop stalled {stall * 1000:.0f} ms"
 
 
 # --- poolers --------------------------------------------------------------------------------
@@ -405,9 +407,11 @@ def test_health_says_where_answers_come_from(database: Database) -> None:
     from registry.client import default_registry
 
     resolve("text", "openai", "gpt-4o")
-    health = default_registry().health()
+    registry = default_registry()
+    mode = "push" if database.dialect == "postgresql" else "poll"
+    assert _wait_for(lambda: registry.health().mode == mode)
+    health = registry.health()
     assert health.outage is False and health.source == "database"
-    assert health.mode == ("push" if database.dialect == "postgresql" else "poll")
     assert health.version == database.stamp() and health.models > 0
     assert health.snapshot_age is not None and health.snapshot_age < 2.0
 
