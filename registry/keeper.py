@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
 import logging
 import os
 import queue
@@ -63,6 +62,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import event
@@ -96,6 +96,7 @@ OUTAGE_RETRY_MAX = 0.5  # … this: with the reload, a change after recovery is 
 STALL_LIMIT = 2.0  # a check without an answer by then counts as an outage
 FIRST_LOAD_WAIT = 0.75  # the first lookup waits this long at most for the first load
 PROBE_WAIT = 1.0  # push: a notification sent to ourselves must arrive within this, or we poll
+QUIET_NOTICE_PAUSE = 0.05  # push: after a notice that announced nothing, notices wait this long
 FLUSH_INTERVAL = 10.0  # fallback counts → database
 LOG_INTERVAL = 300.0  # one log line per (requested model, reason) per interval
 LOG_KEYS_LIMIT = 8192  # (model, reason) keys the log limit tracks; past it, one summary line
@@ -601,9 +602,12 @@ class SnapshotKeeper:
                     self.pushed = True
                     next_check = time.monotonic() + self.backstop
                 elif listener.wait(max(min(self.ping_interval, next_check - time.monotonic()), 0)):
-                    self._in_time(functools.partial(self._reload, listener), self.stall_limit)
+                    if not self._in_time(partial(self._reload, listener), self.stall_limit):
+                        # A notice that announced nothing (anyone may send one): a flood of
+                        # them costs at most one stamp read per pause, not one per notice.
+                        self._stop.wait(QUIET_NOTICE_PAUSE)
                 elif time.monotonic() >= next_check:
-                    self._in_time(functools.partial(self._reload, listener), self.stall_limit)
+                    self._in_time(partial(self._reload, listener), self.stall_limit)
                     next_check = time.monotonic() + self.backstop
                 else:
                     self._in_time(listener.ping, self.ping_limit)
@@ -661,11 +665,14 @@ class SnapshotKeeper:
             raise
         return listener
 
-    def _reload(self, listener: _Listener) -> None:
+    def _reload(self, listener: _Listener) -> bool:
         """On a notice, and as the backstop for a lost one: the rows changed since the
-        snapshot's stamp (nothing when the stamp has not moved: a forged or probe notice)."""
-        self._install(listener.load(self._base()))
+        snapshot's stamp (nothing when the stamp has not moved: a forged or probe notice).
+        Returns whether it had moved."""
+        snapshot = listener.load(self._base())
+        self._install(snapshot)
         self._recovered()
+        return snapshot is not None
 
     def _housekeeping(self) -> None:
         if time.monotonic() < self._next_flush:

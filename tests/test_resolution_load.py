@@ -217,17 +217,23 @@ def test_a_notification_that_announces_nothing_costs_no_reload(
         assert reader.preview_resolve("text", "openai", "gpt-4o").fallback is False
         assert _wait_for(lambda: reader.health().mode == "push")
         model_reads: list[str] = []
+        stamp_reads: list[str] = []
 
         def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
             if "FROM ai_models" in statement:
                 model_reads.append(statement)
+            elif "FROM registry_stamp" in statement:
+                stamp_reads.append(statement)
 
         event.listen(idle.engine, "before_cursor_execute", seen)
+        started = time.monotonic()
         with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for _ in range(2_000):
                 conn.exec_driver_sql("NOTIFY registry_stamp")
         time.sleep(0.5)
         assert model_reads == []
+        # At most one stamp read per pause (50 ms), however many notices.
+        assert len(stamp_reads) <= (time.monotonic() - started) / 0.05 + 3
         _set_status(admin, "gpt-4o", "disabled")
         assert _wait_for(lambda: reader.preview_resolve("text", "openai", "gpt-4o").fallback, 2)
 
