@@ -437,6 +437,12 @@ def test_connections_carry_the_application_name(database: Database) -> None:
         pytest.skip("application_name is a PostgreSQL connection parameter")
     with database.engine.connect() as connection:
         assert connection.exec_driver_sql("SHOW application_name").scalar() == "model-registry"
+    named = Database(f"{database.url}?application_name=story-worker")  # the URL's own wins
+    try:
+        with named.engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW application_name").scalar() == "story-worker"
+    finally:
+        named.dispose()
 
 
 def test_async_variants_answer_like_the_plain_calls() -> None:
