@@ -75,8 +75,7 @@ from registry.snapshot import (
     curated_snapshot,
     load_changes,
     load_snapshot,
-    read_changes,
-    read_snapshot,
+    read_changes_at_once,
 )
 from registry.text import inert
 from registry.usage import NOT_A_CATALOG_CHANGE, Fallback, FallbackRecorder
@@ -97,6 +96,7 @@ STALL_LIMIT = 2.0  # a check without an answer by then counts as an outage
 FIRST_LOAD_WAIT = 0.75  # the first lookup waits this long at most for the first load
 PROBE_WAIT = 1.0  # push: a notification sent to ourselves must arrive within this, or we poll
 QUIET_NOTICE_PAUSE = 0.05  # push: after a notice that announced nothing, notices wait this long
+WATCHDOG_TICK = 0.1  # push: how often a read on the listening connection is checked for time
 FLUSH_INTERVAL = 10.0  # fallback counts → database
 LOG_INTERVAL = 300.0  # one log line per (requested model, reason) per interval
 LOG_KEYS_LIMIT = 8192  # (model, reason) keys the log limit tracks; past it, one summary line
@@ -189,19 +189,25 @@ class _Listener:
             pipeline.sync()
 
     def load(self, base: Snapshot | None) -> Snapshot | None:
-        """`read_changes` since `base` (None: a full read)."""
-        if base is None:
-            return read_snapshot(self.connection)
-        return read_changes(self.connection, base)
+        """The changes since `base` (None: a full read), in one round trip."""
+        self.driver.autocommit = True
+        try:
+            return read_changes_at_once(self.driver, self.connection.dialect, base)
+        finally:
+            self.driver.autocommit = False
+
+    def shut(self) -> None:
+        """Wake whatever waits on the socket (a read of a hung database): it fails at once."""
+        with contextlib.suppress(Exception):
+            sock = socket.socket(fileno=os.dup(self.driver.pgconn.socket))
+            with sock:
+                sock.shutdown(socket.SHUT_RDWR)
 
     def discard(self, busy: _Job | None) -> None:
         """Drop the connection without waiting: `busy` (a job on it) may be stuck on a hung
         socket. Shutting the socket down wakes that job; the connection is closed once the job
         has let go of it (never under it: libpq is not thread-safe per connection)."""
-        with contextlib.suppress(Exception):
-            sock = socket.socket(fileno=os.dup(self.driver.pgconn.socket))
-            with sock:
-                sock.shutdown(socket.SHUT_RDWR)
+        self.shut()
         connection = self.connection
 
         def close() -> None:
@@ -279,6 +285,47 @@ class _DataVersion:
             self.connection.close()
 
 
+class _Watchdog:
+    """One thread that ends a listener read running past its deadline by shutting the socket
+    down. The keeper reads on its own thread under it: a thread started per read, and every
+    hand-off to and from another thread, waits for the GIL, which busy application threads
+    hold for milliseconds at a time. So arming is an attribute write (no lock, no wake-up),
+    and the watchdog looks every `WATCHDOG_TICK` seconds."""
+
+    def __init__(self) -> None:
+        self._armed: tuple[float, Callable[[], None]] | None = None
+        self._thread: threading.Thread | None = None
+
+    def bounded(self, work: Callable[[], object], limit: float, shut: Callable[[], None]) -> object:
+        fired = threading.Event()
+
+        def overdue() -> None:
+            fired.set()
+            shut()
+
+        if self._thread is None or not self._thread.is_alive():  # first use, or after a fork
+            self._thread = threading.Thread(
+                target=self._run, name="registry-snapshot-watchdog", daemon=True
+            )
+            self._thread.start()
+        self._armed = (time.monotonic() + limit, overdue)
+        try:
+            return work()
+        except Exception:
+            if fired.is_set():
+                raise TimeoutError(f"no answer from the database for {limit:g} s") from None
+            raise
+        finally:
+            self._armed = None
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(WATCHDOG_TICK)
+            armed = self._armed
+            if armed is not None and time.monotonic() >= armed[0] and self._armed is armed:
+                armed[1]()
+
+
 class _Job:
     """Work on a daemon thread of its own, so a database that never answers cannot hold the
     thread that waits for it (or the process at exit)."""
@@ -342,6 +389,7 @@ class SnapshotKeeper:
         self._flush_warned_at: float | None = None
         self._dropped_reported = 0
         self._probed = False
+        self._watchdog = _Watchdog()
         self._listeners: list[tuple[str, Callable[..., None]]] = []
         self.poll_interval = POLL_INTERVAL
         self.backstop = PUSH_BACKSTOP
@@ -602,15 +650,15 @@ class SnapshotKeeper:
                     self.pushed = True
                     next_check = time.monotonic() + self.backstop
                 elif listener.wait(max(min(self.ping_interval, next_check - time.monotonic()), 0)):
-                    if not self._in_time(partial(self._reload, listener), self.stall_limit):
+                    if not self._on(listener, partial(self._reload, listener), self.stall_limit):
                         # A notice that announced nothing (anyone may send one): a flood of
                         # them costs at most one stamp read per pause, not one per notice.
                         self._stop.wait(QUIET_NOTICE_PAUSE)
                 elif time.monotonic() >= next_check:
-                    self._in_time(partial(self._reload, listener), self.stall_limit)
+                    self._on(listener, partial(self._reload, listener), self.stall_limit)
                     next_check = time.monotonic() + self.backstop
                 else:
-                    self._in_time(listener.ping, self.ping_limit)
+                    self._on(listener, listener.ping, self.ping_limit)
                     self._confirmed_at = time.monotonic()
                 retry = 0.0
             except ListenRefused as exc:
@@ -645,6 +693,10 @@ class SnapshotKeeper:
             self._housekeeping()
         if listener is not None:
             listener.discard(self._check_job)
+
+    def _on(self, listener: _Listener, work: Callable[[], object], limit: float) -> object:
+        """`work` on the listener, on this thread, ended after `limit` seconds."""
+        return self._watchdog.bounded(work, limit, listener.shut)
 
     def _open(self) -> _Listener:
         """LISTEN first, then load: a change committed in between is announced, not missed.
