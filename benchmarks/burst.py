@@ -8,7 +8,9 @@ pushed), the writer is another process; the reader is this one:
 - cost: the reader idles through a burst; counted are its full catalog reads and the CPU
   seconds of this process (only its keeper threads run);
 - freshness: a second burst with the reader watching every changed model; commit → seen,
-  p50/p99/max.
+  p50/p99/max;
+- PostgreSQL also with BUSY_THREADS threads of the reader spinning in pure Python (they hold
+  the GIL; the watching thread competes for it as well), and any (false) outage reported.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from benchmarks.common import BACKENDS, percentile, scratch_database
 from registry.client import Registry
@@ -31,6 +33,7 @@ from registry.schema import AIModel, utcnow
 CATALOG = 5_000
 COMMITS = 100
 SECONDS = 5.0
+BUSY_THREADS = 16
 
 WRITER = """
 import sys, time
@@ -76,7 +79,7 @@ def _fill(database: Database) -> None:
                     "created_at": now,
                     "updated_at": now,
                 }
-                for prefix in ("idle", "watch", "base-idle", "base-watch")
+                for prefix in ("idle", "watch", "base-idle", "base-watch", "busy")
                 for n in range(COMMITS)
             ]
             + [
@@ -90,7 +93,7 @@ def _fill(database: Database) -> None:
                     "created_at": now,
                     "updated_at": now,
                 }
-                for n in range(CATALOG - 4 * COMMITS)
+                for n in range(CATALOG - 5 * COMMITS)
             ],
         )
 
@@ -105,12 +108,6 @@ def _writer(database: Database, prefix: str) -> subprocess.Popen[str]:
 
 def _burst(database: Database, baseline: bool) -> Result:
     reader_db = Database(database.url)
-    full: list[int] = []
-
-    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        if "FROM ai_models" in statement and "WHERE" not in statement and "count(" not in statement:
-            full.append(1)
-
     try:
         with Registry(database=reader_db) as reader:
             reader.preview_resolve("text", "openai", "idle-0")
@@ -118,44 +115,83 @@ def _burst(database: Database, baseline: bool) -> Result:
             if baseline:
                 keeper.ttl = 0.0  # every read is a full one: the old behaviour
             time.sleep(1.0)
-            event.listen(reader_db.engine, "before_cursor_execute", seen)
+            full = reader.health().full_reads
             prefix = "base-idle" if baseline else "idle"
             cpu = time.process_time()
             writer = _writer(database, prefix)
             writer.communicate()
             time.sleep(1.0)  # the last change's read
             cpu_s = time.process_time() - cpu
-            full_reads = len(full)
+            full_reads = reader.health().full_reads - full
 
-            prefix = "base-watch" if baseline else "watch"
-            writer = _writer(database, prefix)
-            assert writer.stdout is not None
-            committed: list[float] = []
-
-            def collect() -> None:
-                assert writer.stdout is not None
-                committed.extend(float(line) for line in writer.stdout)
-
-            collector = threading.Thread(target=collect)
-            collector.start()
-            lags = []
-            for n in range(COMMITS):
-                while len(committed) <= n:
-                    time.sleep(0.0005)
-                while not reader.preview_resolve("text", "openai", f"{prefix}-{n}").fallback:
-                    time.sleep(0.0005)
-                lags.append((time.monotonic() - committed[n]) * 1000)
-            collector.join()
-            writer.wait()
+            lags = _watch(database, reader, "base-watch" if baseline else "watch")
     finally:
         reader_db.dispose()
-    return Result(
-        full_reads,
-        cpu_s,
-        statistics.median(lags),
-        percentile(lags, 0.99),
-        max(lags),
-    )
+    return Result(full_reads, cpu_s, *lags)
+
+
+def _watch(database: Database, reader: Registry, prefix: str) -> tuple[float, float, float]:
+    """A burst with `reader` watching each change: commit → seen p50/p99/max (ms)."""
+    writer = _writer(database, prefix)
+    committed: list[float] = []
+
+    def collect() -> None:
+        assert writer.stdout is not None
+        committed.extend(float(line) for line in writer.stdout)
+
+    collector = threading.Thread(target=collect)
+    collector.start()
+    lags = []
+    for n in range(COMMITS):
+        while len(committed) <= n:
+            time.sleep(0.0005)
+        while not reader.preview_resolve("text", "openai", f"{prefix}-{n}").fallback:
+            time.sleep(0.0005)
+        lags.append((time.monotonic() - committed[n]) * 1000)
+    collector.join()
+    writer.wait()
+    return statistics.median(lags), percentile(lags, 0.99), max(lags)
+
+
+class _Outages(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen += "cannot read the catalog" in record.getMessage()
+
+
+def _busy(database: Database) -> tuple[tuple[float, float, float], int]:
+    """`_watch` while BUSY_THREADS threads of this process spin; and the outages reported
+    meanwhile (the database is healthy: each would be a false one)."""
+    reader_db = Database(database.url)
+    stop = threading.Event()
+    outages = _Outages()
+    keeper_log = logging.getLogger("registry.keeper")
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    try:
+        with Registry(database=reader_db) as reader:
+            reader.preview_resolve("text", "openai", "busy-0")
+            time.sleep(1.0)
+            keeper_log.addHandler(outages)
+            spinners = [threading.Thread(target=spin) for _ in range(BUSY_THREADS)]
+            for spinner in spinners:
+                spinner.start()
+            try:
+                lags = _watch(database, reader, "busy")
+            finally:
+                stop.set()
+                for spinner in spinners:
+                    spinner.join()
+                keeper_log.removeHandler(outages)
+    finally:
+        reader_db.dispose()
+    return lags, outages.seen
 
 
 def main() -> int:
@@ -178,6 +214,14 @@ def main() -> int:
         print(
             f"  {backend:<10} CPU incremental / full reload {new.cpu_s / max(old.cpu_s, 1e-9):.2f}×"
         )
+        if backend == "postgresql":
+            with scratch_database(backend) as database:
+                _fill(database)
+                (p50, p99, worst), outages = _busy(database)
+            print(
+                f"  {backend:<10} {BUSY_THREADS} busy threads: seen p50/p99/max "
+                f"{p50:4.0f}/{p99:4.0f}/{worst:4.0f} ms, false outages {outages}"
+            )
     return 0
 
 

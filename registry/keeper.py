@@ -373,6 +373,8 @@ class SnapshotKeeper:
         self.recorder = FallbackRecorder()
         self._count = self.recorder.count
         self._full_at = 0.0  # when the last full read was installed (monotonic)
+        self.full_reads = 0  # snapshots installed from a read of the whole catalog …
+        self.change_reads = 0  # … and from the previous one and the rows changed since
         self._confirmed_at: float | None = None  # the last time the database confirmed it
         self.log_interval = LOG_INTERVAL
         self._log_limit = LogLimiter(LOG_INTERVAL, LOG_KEYS_LIMIT)
@@ -455,6 +457,8 @@ class SnapshotKeeper:
             models=len(snapshot.models),
             loaded_at=snapshot.loaded_wall,
             pooler=self.database is not None and self.database.pooler,
+            full_reads=self.full_reads,
+            change_reads=self.change_reads,
         )
 
     def final_flush(self, timeout: float = STALL_LIMIT) -> None:
@@ -506,6 +510,9 @@ class SnapshotKeeper:
             self.snapshot = snapshot
             if snapshot.full:
                 self._full_at = snapshot.loaded_at
+                self.full_reads += 1
+            else:
+                self.change_reads += 1
         self._first_load.set()
         if self.feed is not None and snapshot.version != current.version:
             self.feed.publish(self.summary())
@@ -874,6 +881,8 @@ class RegistryHealth:
     models: int
     loaded_at: datetime  # when the snapshot was installed (UTC)
     pooler: bool  # a transaction-pooling proxy is configured or was detected
+    full_reads: int  # snapshots installed from a read of the whole catalog, …
+    change_reads: int  # … and from only the rows changed since the previous one
 
 
 class ChangeFeed:
