@@ -31,7 +31,10 @@ fresh:
   recovery is still seen within a second), and recovery (logged once) reloads by itself;
 - every check runs on a thread of its own and is waited for at most `STALL_LIMIT` seconds from
   when that thread got to run (at most twice that when busy threads hold the GIL): a database
-  that keeps the connection open but never answers is an outage like any other;
+  that keeps the connection open but never answers is an outage like any other. Reads and pings
+  on the listening connection run on the keeper's own thread instead, in one statement each,
+  under a watchdog that shuts the socket after the limit: every thread hand-off and round trip
+  waits for the GIL, which busy application threads hold for milliseconds at a time;
 - the first lookup waits at most `FIRST_LOAD_WAIT` for the first load, then the curated catalog
   answers while the load goes on in the background.
 
