@@ -465,3 +465,22 @@ def test_a_first_load_that_hangs_does_not_call_existing_models_missing(
     lines = [r.getMessage() for r in caplog.records if "a-model-only" in r.getMessage()]
     assert lines and "catalog database is unavailable" in lines[0]
     assert "is not in the catalog" not in lines[0]
+
+
+def test_a_literal_list_mixing_four_and_five_tuples_passes_mypy_strict(tmp_path: Path) -> None:
+    """What an application's test suite writes, checked the way its CI would."""
+    from mypy import api
+
+    snippet = tmp_path / "app_test.py"
+    snippet.write_text(
+        "from registry.testing import fake_registry\n\n"
+        "models = [\n"
+        '    ("text", "openai", "gpt-4o", "deprecated", "o3"),\n'
+        '    ("text", "openai", "o3", "enabled"),\n'
+        "]\n"
+        'with fake_registry(models, defaults={("text", "openai"): "o3"}):\n'
+        "    pass\n"
+    )
+    # The project's own configuration (strict), so the cache `make lint` filled is reused.
+    out, err, status = api.run(["--strict", str(snippet)])
+    assert status == 0, out + err
