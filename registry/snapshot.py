@@ -128,12 +128,6 @@ def _short_read(database: Database) -> Connection:
     )
 
 
-def read_stamp(database: Database) -> int:
-    with _short_read(database) as connection:
-        value = connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1))
-    return int(value or 0)
-
-
 def load_snapshot(database: Database) -> Snapshot:
     """Stamp, statuses and settings from one transaction snapshot (SQLite's read transaction,
     REPEATABLE READ on PostgreSQL), so a change that touched both a status and a default is
