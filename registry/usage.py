@@ -38,6 +38,8 @@ NOT_A_CATALOG_CHANGE = "registry_not_a_catalog_change"
 MAX_PENDING_KEYS = 10_000
 # Rows per upsert: a flush writes what it drained in statements of bounded size.
 FLUSH_BATCH = 500
+# Full counter tables the hot path sets aside for the next drain before it drops answers.
+MAX_SET_ASIDE = 4
 
 _TABLE = cast(Table, FallbackCount.__table__)
 _KEY_COLUMNS = ("day", "category", "requested_provider", "requested_model", "reason")
@@ -121,6 +123,7 @@ class FallbackRecorder:
     def __init__(self, max_keys: int | None = None) -> None:
         # Per answer object (id): [times handed out since the last drain, the answer].
         self._counts: dict[int, list[Any]] = {}
+        self._set_aside: list[dict[int, list[Any]]] = []
         self._count_lock = threading.Lock()
         self._pending: dict[_PendingKey, _Pending] = {}
         self._lock = threading.Lock()
@@ -144,12 +147,15 @@ class FallbackRecorder:
             self._counts[id(answer)] = [1, answer]  # holds it: its id stays unique
             lock.release()
             return
+        # As many different answers as requests wait (rare: answers are memoised): set them
+        # aside for the next drain, which a flush may hold, so never waited for here; past
+        # `MAX_SET_ASIDE` batches answers are dropped (and counted as dropped).
+        if len(self._set_aside) < MAX_SET_ASIDE:
+            self._set_aside.append(self._counts)
+            self._counts = {id(answer): [1, answer]}
+        else:
+            self.dropped += 1
         lock.release()
-        # As many different answers as requests may wait: fold them now (rare: answers are
-        # memoised), which bounds memory without dropping this one.
-        self.drain()
-        with self._count_lock:
-            self._counts[id(answer)] = [1, answer]
 
     def drain(self) -> None:
         """Fold the counted answers into per-day rows (kept until a flush succeeds)."""
@@ -158,13 +164,12 @@ class FallbackRecorder:
 
     def _drain_locked(self) -> None:
         with self._count_lock:  # one swap: a call after it counts in the next drain
-            counts, self._counts = self._counts, {}
-        if not counts:
-            return
+            batches = [*self._set_aside, self._counts]
+            self._set_aside, self._counts = [], {}
         now = datetime.now(UTC)
         day = now.date()
         pending = self._pending
-        for number, answer in counts.values():
+        for number, answer in itertools.chain.from_iterable(b.values() for b in batches):
             key = (
                 day,
                 answer.category.value,
