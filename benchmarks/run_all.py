@@ -11,6 +11,7 @@ BENCHMARKS = [
     "discovery.py",
     "resolve.py",
     "freshness.py",
+    "burst.py",
     "dashboard.py",
     "browser_grid.py",
     "hostile.py",

@@ -273,3 +273,20 @@ __all__ = [
     "unarchive_model",
     "update_model_status",
 ]
+
+# Under load (README "Freshness"): async lookups that never block an event loop, and health.
+from registry.keeper import RegistryHealth  # noqa: E402
+from registry.resolution import (  # noqa: E402
+    aget_ai_config_for_story,
+    aget_ai_model,
+    aget_tts_model,
+    registry_health,
+)
+
+__all__ += [
+    "RegistryHealth",
+    "aget_ai_config_for_story",
+    "aget_ai_model",
+    "aget_tts_model",
+    "registry_health",
+]

@@ -15,16 +15,18 @@ module-level functions (`registry.get_ai_model`, …) are a façade over `defaul
 built from the environment on first use, as `httpx.get` is over an `httpx.Client`;
 `set_default_registry` swaps it (tests, tools).
 
-Answers come from the snapshot (no I/O per call) and are memoised per snapshot. Fallbacks are
-counted (see `registry.usage`) and logged once per (requested model, reason) per 5 minutes.
-Database faults never raise from a lookup; the rules themselves are in `registry.rules`.
+Answers come from the snapshot (no I/O per call) and are memoised per snapshot; the `a…`
+variants (`aget_ai_model`, …) answer the same on an event loop without ever blocking it.
+Fallbacks are counted (see `registry.usage`) and logged once per (requested model, reason) per
+5 minutes. Database faults never raise from a lookup; the rules are in `registry.rules`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -33,7 +35,14 @@ from registry import config
 from registry.audit import SYSTEM, Actor
 from registry.db import Database
 from registry.errors import ConfigurationError, DatabaseError, InvalidInputError, RegistryError
-from registry.keeper import SnapshotKeeper, SnapshotSummary, one_line, unconfigured_keeper
+from registry.keeper import (
+    ChangeFeed,
+    RegistryHealth,
+    SnapshotKeeper,
+    SnapshotSummary,
+    one_line,
+    unconfigured_keeper,
+)
 from registry.providers.base import Credentials, ProviderAdapter
 from registry.rules import (
     Exhausted,
@@ -76,7 +85,9 @@ class Registry:
     `Registry.from_environment()` reads `REGISTRY_DATABASE_URL` (default: SQLite in
     `REGISTRY_DATA_DIR`) when the database is first needed. `secret_key` is the Fernet key
     its stored API keys were encrypted with (default: `REGISTRY_SECRET_KEY`, else the data
-    folder's file). Building one does no I/O.
+    folder's file). Building one does no I/O, unless `strict=True`: then the database is opened
+    at once, and a configuration naming no usable one raises `ConfigurationError` here instead
+    of the curated catalog answering (logged once) until the setting is fixed.
     """
 
     def __init__(
@@ -85,9 +96,12 @@ class Registry:
         *,
         database: Database | None = None,
         secret_key: str | bytes | None = None,
+        strict: bool = False,
     ):
         if database_url is not None and database is not None:
             raise InvalidInputError("give a Registry a database_url or a database, not both")
+        self._strict = strict
+        self._feed = ChangeFeed()
         # The Fernet key its stored API keys were encrypted with; None: the process's
         # (REGISTRY_SECRET_KEY, else the data folder's file).
         if not isinstance(secret_key, str | bytes | None):
@@ -105,6 +119,8 @@ class Registry:
         self._lock = threading.RLock()
         self._pid = os.getpid()
         self._closed = False
+        if strict:
+            self.database  # noqa: B018 (opening it is the check)
 
     @classmethod
     def from_environment(cls) -> Registry:
@@ -153,9 +169,11 @@ class Registry:
                 try:
                     database = self.database
                 except RegistryError as exc:
+                    if self._strict:
+                        raise
                     found = unconfigured_keeper(exc)
                 else:
-                    found = SnapshotKeeper(database)
+                    found = SnapshotKeeper(database, self._feed)
                     found.start()
                 self._keeper = found
             return found
@@ -174,6 +192,7 @@ class Registry:
         with self._locked():
             self._closed = True
         self.reset_snapshot()
+        self._feed.close()
         if self._owns_database and self._database is not None:
             self._database.dispose()
 
@@ -191,6 +210,57 @@ class Registry:
     def snapshot_summary(self) -> SnapshotSummary:
         """What this registry answers from: the snapshot's version and age, or an outage."""
         return self.keeper().summary()
+
+    def health(self) -> RegistryHealth:
+        """Whether the database is in an outage, how old the snapshot is (seconds since the
+        database last confirmed it), push or poll, and whether the catalog comes from the
+        database or the built-in catalog stands in. No I/O beyond starting the registry."""
+        return self.keeper().health()
+
+    def subscribe(self, callback: Callable[[SnapshotSummary], object]) -> Callable[[], None]:
+        """Call `callback(summary)` after each change the snapshot takes (a new change stamp,
+        the first load included), on a thread of the registry's own, never a caller's; a
+        backlog is folded into its latest summary. Returns a function that unsubscribes."""
+        return self._feed.subscribe(callback)
+
+    def _ready(self) -> bool:
+        """Answering needs no I/O (and no wait): the snapshot is there and holds our writes."""
+        found = self._keeper
+        return found is not None and not found.closed and not found.dirty
+
+    async def aget_ai_model(
+        self,
+        model_override: str | None = None,
+        config_override: GlobalConfig | Mapping[str, Any] | None = None,
+    ) -> ResolvedModel:
+        """`get_ai_model` for an event loop: answered in place from the snapshot, or on a worker
+        thread when it must wait (first use, right after this process's own write)."""
+        if self._ready():
+            return self.get_ai_model(model_override, config_override)
+        return await asyncio.to_thread(self.get_ai_model, model_override, config_override)
+
+    async def aget_ai_config_for_story(
+        self,
+        story_provider: str | None,
+        story_model: str | None,
+        story_temperature: float | None = None,
+    ) -> ResolvedConfig:
+        """`get_ai_config_for_story` for an event loop (see `aget_ai_model`)."""
+        if self._ready():
+            return self.get_ai_config_for_story(story_provider, story_model, story_temperature)
+        return await asyncio.to_thread(
+            self.get_ai_config_for_story, story_provider, story_model, story_temperature
+        )
+
+    async def aget_tts_model(
+        self,
+        model_override: str | None = None,
+        config_override: GlobalConfig | Mapping[str, Any] | None = None,
+    ) -> ResolvedModel:
+        """`get_tts_model` for an event loop (see `aget_ai_model`)."""
+        if self._ready():
+            return self.get_tts_model(model_override, config_override)
+        return await asyncio.to_thread(self.get_tts_model, model_override, config_override)
 
     # resolution (the hot path) -------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from registry.errors import (
     DatabaseUnavailableError,
 )
 from registry.schema import RegistryStamp, utcnow
+from registry.text import inert
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +60,26 @@ _PG_CONNECT_ARGS: dict[str, Any] = {
     "keepalives_interval": 2,
     "keepalives_count": 3,
     "tcp_user_timeout": 10_000,  # ms: unacknowledged data for this long closes the connection
+    "application_name": "model-registry",  # pg_stat_activity tells our connections apart
 }
 # Execution option: a statement timeout (seconds) for a PostgreSQL transaction's statements.
 STATEMENT_TIMEOUT_OPTION = "registry_statement_timeout"
 # PostgreSQL: the channel every catalog change is announced on (see registry.snapshot).
 CHANGE_CHANNEL = "registry_stamp"
 _URL_HELP = "e.g. sqlite:///path/to/registry.db or postgresql://user:password@host:5432/db"
+
+
+def push_wanted() -> bool:
+    """`REGISTRY_PUSH_NOTIFICATIONS`: on (the default) or off."""
+    value = (config.setting("REGISTRY_PUSH_NOTIFICATIONS") or "on").strip().lower()
+    if value in ("off", "false", "no", "0"):
+        return False
+    if value not in ("on", "true", "yes", "1"):
+        logger.warning(
+            "model registry: REGISTRY_PUSH_NOTIFICATIONS=%s is neither on nor off; using on",
+            inert(value, 40),
+        )
+    return True
 
 
 def parse_database_url(url: str) -> URL:
@@ -98,6 +113,9 @@ class Database:
         self.busy_timeout = busy_timeout
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         self.sqlite_path: Path | None = None
+        # True behind a transaction-pooling proxy (configured with push off, or detected by the
+        # snapshot keeper): psycopg then prepares no statements on the server.
+        self.pooler = False
         if self.dialect == "sqlite":
             # A `file:` URI (`?uri=true`) is the caller's own choice of how to open the file.
             if parsed.database and parsed.database != ":memory:" and "uri" not in parsed.query:
@@ -119,6 +137,9 @@ class Database:
             _configure_sqlite(self.engine, self.sqlite_path)
         else:
             _configure_postgresql(self.engine, busy_timeout)
+            # Server-side prepared statements collide behind a transaction-pooling proxy.
+            self.pooler = not push_wanted()
+            event.listen(self.engine, "checkout", self._on_checkout)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite takes its write lock up front so two writers queue instead of deadlocking,
         # and writers of this process queue on a lock first: SQLite's own busy handler retries
@@ -129,6 +150,15 @@ class Database:
             else self.engine
         )
         self._writer_lock = threading.RLock() if self.dialect == "sqlite" else None
+
+    def _on_checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if self.pooler:
+            dbapi_connection.prepare_threshold = None
+
+    def use_pooler(self) -> None:
+        """A transaction-pooling proxy is in front: no server-side prepared statements from now
+        on (connections already checked out keep theirs until returned)."""
+        self.pooler = True
 
     @property
     def safe_url(self) -> str:
@@ -164,13 +194,16 @@ class Database:
         """A transaction: commits (and bumps the change stamp) on success, rolls back on error."""
         with self._writers(), self._sessions(bind=self._write_engine) as session:
             try:
-                yield session
-                session.flush()
+                # The stamp first: its row lock serializes catalog writers, so the version the
+                # rows are marked with (`ai_models.change_version`, by trigger) is the one this
+                # change commits as, and a reader's "rows newer than my snapshot" misses none.
                 session.execute(
                     update(RegistryStamp)
                     .where(RegistryStamp.id == 1)
                     .values(version=RegistryStamp.version + 1, changed_at=utcnow())
                 )
+                yield session
+                session.flush()
                 if self.dialect == "postgresql":
                     session.execute(text(f"NOTIFY {CHANGE_CHANNEL}"))
                 session.commit()

@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from registry.client import default_registry
-from registry.keeper import SnapshotSummary
+from registry.keeper import RegistryHealth, SnapshotSummary
 from registry.provider_status import ProviderStatus, get_provider_status
 from registry.rules import FallbackReason, ResolutionRule, ResolvedConfig, ResolvedModel
 from registry.settings import GlobalConfig
@@ -35,6 +35,9 @@ __all__ = [
     "ResolutionRule",
     "ResolvedConfig",
     "ResolvedModel",
+    "aget_ai_config_for_story",
+    "aget_ai_model",
+    "aget_tts_model",
     "flush_fallback_counts",
     "get_ai_config",
     "get_ai_config_for_story",
@@ -46,6 +49,7 @@ __all__ = [
     "get_tts_model",
     "preview_config",
     "preview_resolve",
+    "registry_health",
     "reset_snapshot",
     "resolve",
     "snapshot_summary",
@@ -142,3 +146,33 @@ def snapshot_summary() -> SnapshotSummary:
 def reset_snapshot() -> None:
     """Forget the snapshot (tests, tools): the next lookup loads a fresh one."""
     default_registry().reset_snapshot()
+
+
+async def aget_ai_model(
+    model_override: str | None = None,
+    config_override: GlobalConfig | Mapping[str, Any] | None = None,
+) -> ResolvedModel:
+    """`get_ai_model` for an event loop: never blocks it (see `Registry.aget_ai_model`)."""
+    return await default_registry().aget_ai_model(model_override, config_override)
+
+
+async def aget_ai_config_for_story(
+    story_provider: str | None, story_model: str | None, story_temperature: float | None = None
+) -> ResolvedConfig:
+    """`get_ai_config_for_story` for an event loop: never blocks it."""
+    return await default_registry().aget_ai_config_for_story(
+        story_provider, story_model, story_temperature
+    )
+
+
+async def aget_tts_model(
+    model_override: str | None = None,
+    config_override: GlobalConfig | Mapping[str, Any] | None = None,
+) -> ResolvedModel:
+    """`get_tts_model` for an event loop: never blocks it."""
+    return await default_registry().aget_tts_model(model_override, config_override)
+
+
+def registry_health() -> RegistryHealth:
+    """The default registry's `health()`: outage, snapshot age, push or poll, catalog source."""
+    return default_registry().health()

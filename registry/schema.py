@@ -137,6 +137,9 @@ class AIModel(Base):
     capabilities: Mapped[list[str] | None] = mapped_column(JSONType)
     replacement_model_id: Mapped[str | None] = mapped_column(String(255))
     metadata_sources: Mapped[dict[str, str] | None] = mapped_column(JSONType)
+    # The change stamp of the write that last touched the row, set by a trigger (migration
+    # 0006): a process reloads only the rows newer than its snapshot (README "Freshness").
+    change_version: Mapped[int] = mapped_column(BigInteger, server_default="0", index=True)
 
 
 class AppSetting(Base):

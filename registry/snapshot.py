@@ -4,16 +4,39 @@ from the curated catalog when there is none). `registry.keeper` keeps it fresh.
 
 Retirement dates (rule 4 of `registry.rules`) are decided when a snapshot is built: `models`
 holds the statuses resolution reads (an enabled model past its date shows as `retired`),
-`stored` the statuses as read; `next_retirement` is when the keeper must decide again (`at`).
+`stored` the statuses as read, `dated` the models' retirement instants and replacements;
+`next_retirement` is when the keeper must decide again (`at`).
+
+A fresh snapshot is usually built from the previous one (`read_changes`): the rows whose
+`change_version` (the change stamp of the write that last touched them) is at least the
+previous snapshot's stamp (the rows of the change it was loaded at are read again: a change
+made in plain SQL marks its rows with the stamp before its own bump), plus the settings (a few
+dozen rows). A change the rows cannot tell (a deleted model, a renamed key) makes it a full
+read (`read_snapshot`).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import (
+    BigInteger,
+    CompoundSelect,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    sql,
+    union_all,
+)
+from sqlalchemy.engine import Dialect
 
 from registry.catalog import CURATED, DEFAULT_GLOBAL_SETTINGS, default_setting_key
 from registry.db import STATEMENT_TIMEOUT_OPTION, Database
@@ -35,11 +58,33 @@ _MODELS = cast(Table, AIModel.__table__)
 _SETTINGS = cast(Table, AppSetting.__table__)
 
 
+# What a snapshot keeps of a model row, in the order `_entry_and_date` takes them.
+_ENTRY_COLUMNS = (
+    _MODELS.c.status,
+    _MODELS.c.successor_model_id,
+    _MODELS.c.retires_at,
+    _MODELS.c.replacement_model_id,
+)
+_KEY_COLUMNS = (_MODELS.c.category, _MODELS.c.provider, _MODELS.c.model_id)
+
+
+def _entry_and_date(
+    status: str, successor: str | None, retires: datetime | None, replacement: str | None
+) -> tuple[ModelEntry, tuple[datetime, str | None] | None]:
+    """One model's entry in the snapshot and its retirement (None without a date), from the
+    row's `_ENTRY_COLUMNS`. The one-statement read passes the driver's values, which the
+    column type has not made UTC-aware yet."""
+    if retires is not None:
+        retires = retires.replace(tzinfo=UTC) if retires.tzinfo is None else retires.astimezone(UTC)
+    return (status, successor), (None if retires is None else (retires, replacement))
+
+
 class Snapshot:
     """One consistent view of the catalog and settings; never mutated except its memo dicts."""
 
     __slots__ = (
         "dated",
+        "full",
         "loaded_at",
         "loaded_wall",
         "memo",
@@ -60,6 +105,7 @@ class Snapshot:
         settings: dict[str, str],
         read_started: float | None = None,
         *,
+        full: bool = True,
         dated: ModelDates | None = None,
         now: datetime | None = None,
     ) -> None:
@@ -75,6 +121,8 @@ class Snapshot:
         self.models = view.models  # what resolution reads: rule 4 applied
         self.retired = view.retired
         self.next_retirement = view.next_retirement
+        # False: built from the previous snapshot and the rows changed since (`read_changes`).
+        self.full = full
         # Answers computed from this snapshot; a new snapshot starts empty.
         self.resolved: dict[object, Any] = {}
         self.memo: dict[object, Any] = {}
@@ -90,7 +138,13 @@ class Snapshot:
     def at(self, now: datetime) -> Snapshot:
         """The same data decided again at `now` (the keeper, at `next_retirement`)."""
         again = Snapshot(
-            self.version, self.stored, self.settings, self.read_started, dated=self.dated, now=now
+            self.version,
+            self.stored,
+            self.settings,
+            self.read_started,
+            full=self.full,
+            dated=self.dated,
+            now=now,
         )
         again.loaded_at, again.loaded_wall = self.loaded_at, self.loaded_wall
         return again
@@ -122,12 +176,6 @@ def _short_read(database: Database) -> Connection:
     )
 
 
-def read_stamp(database: Database) -> int:
-    with _short_read(database) as connection:
-        value = connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1))
-    return int(value or 0)
-
-
 def load_snapshot(database: Database) -> Snapshot:
     """Stamp, statuses and settings from one transaction snapshot (SQLite's read transaction,
     REPEATABLE READ on PostgreSQL), so a change that touched both a status and a default is
@@ -138,39 +186,142 @@ def load_snapshot(database: Database) -> Snapshot:
         return read_snapshot(connection)
 
 
+def load_changes(database: Database, base: Snapshot) -> Snapshot | None:
+    """`read_changes` on a short connection of the database's pool (polling)."""
+    with _short_read(database) as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        return read_changes(connection, base)
+
+
 def read_snapshot(connection: Connection) -> Snapshot:
     """`load_snapshot` on a connection the caller holds (one transaction, committed)."""
     # Committing a read is no catalog change: it must not mark the keeper stale.
     connection = connection.execution_options(**{NOT_A_CATALOG_CHANGE: True})
     started = time.monotonic()
     with connection.begin():
-        version = int(connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1)) or 0)
-        models: dict[ModelKey, ModelEntry] = {}
-        dated: ModelDates = {}
-        for (
-            category,
-            provider,
-            model_id,
-            status,
-            successor,
-            retires,
-            replacement,
-        ) in connection.execute(
-            select(
-                _MODELS.c.category,
-                _MODELS.c.provider,
-                _MODELS.c.model_id,
-                _MODELS.c.status,
-                _MODELS.c.successor_model_id,
-                _MODELS.c.retires_at,
-                _MODELS.c.replacement_model_id,
-            )
-        ):
-            models[(category, provider, model_id)] = (status, successor)
-            if retires is not None:
-                dated[(category, provider, model_id)] = (retires, replacement)
-        settings = {
-            key: value
-            for key, value in connection.execute(select(_SETTINGS.c.key, _SETTINGS.c.value))
-        }
-    return Snapshot(version, models, settings, read_started=started, dated=dated)
+        version = _version(connection)
+        models, dates = _models(connection, select(*_KEY_COLUMNS, *_ENTRY_COLUMNS))
+        settings = _settings(connection)
+    return Snapshot(version, models, settings, read_started=started, dated=_only_dated(dates))
+
+
+def read_changes(connection: Connection, base: Snapshot) -> Snapshot | None:
+    """`base` brought up to date from one transaction: None when the stamp has not moved (a
+    notification that announced nothing), else a snapshot built from `base` and the rows changed
+    since its stamp; a full read when the changed rows cannot tell (a model deleted)."""
+    if base.version is None:
+        return read_snapshot(connection)
+    connection = connection.execution_options(**{NOT_A_CATALOG_CHANGE: True})
+    started = time.monotonic()
+    with connection.begin():
+        version = _version(connection)
+        if version == base.version:
+            return None
+        changed = _models(
+            connection,
+            select(*_KEY_COLUMNS, *_ENTRY_COLUMNS).where(_MODELS.c.change_version >= base.version),
+        )
+        models, dated = _merged(base, *changed)
+        # Rows are never deleted by the registry itself; one that was (plain SQL, a test) or a
+        # changed key leaves an entry behind, which the count shows: read everything.
+        if connection.scalar(select(func.count()).select_from(_MODELS)) != len(models):
+            models, dates = _models(connection, select(*_KEY_COLUMNS, *_ENTRY_COLUMNS))
+            dated = _only_dated(dates)
+        settings = _settings(connection)
+    return Snapshot(version, models, settings, read_started=started, full=False, dated=dated)
+
+
+def read_changes_at_once(driver: Any, dialect: Dialect, base: Snapshot | None) -> Snapshot | None:
+    """`read_changes` (`base` None: `read_snapshot`) in one statement, so one round trip, on a
+    psycopg connection in autocommit: a single statement sees one consistent snapshot of the
+    database. A process whose threads keep the GIL busy waits for it after every round trip
+    (each costs it tens of milliseconds then), so the listener reads this way."""
+    started = time.monotonic()
+    since = -1 if base is None else base.version
+    version, count = 0, 0
+    changed: dict[ModelKey, ModelEntry] = {}
+    changed_dates: dict[ModelKey, tuple[datetime, str | None] | None] = {}
+    settings: dict[str, str] = {}
+    for part, number, first, second, third, *entry in driver.execute(
+        _changes_sql(dialect), {"since": since}
+    ):
+        if part == 0:
+            key = (first, second, third)
+            changed[key], changed_dates[key] = _entry_and_date(*entry)
+        elif part == 1:
+            settings[first] = second
+        elif part == 2:
+            version = int(number)
+        else:
+            count = int(number)
+    if base is None:
+        dated = _only_dated(changed_dates)
+        return Snapshot(version, changed, settings, read_started=started, dated=dated)
+    if version == base.version:
+        return None
+    models, dated = _merged(base, changed, changed_dates)
+    if len(models) != count:  # a model deleted, or a key changed: see `read_changes`
+        return read_changes_at_once(driver, dialect, None)
+    return Snapshot(version, models, settings, read_started=started, full=False, dated=dated)
+
+
+def _only_dated(dates: dict[ModelKey, tuple[datetime, str | None] | None]) -> ModelDates:
+    return {key: found for key, found in dates.items() if found is not None}
+
+
+def _merged(
+    base: Snapshot,
+    changed: dict[ModelKey, ModelEntry],
+    changed_dates: dict[ModelKey, tuple[datetime, str | None] | None],
+) -> tuple[dict[ModelKey, ModelEntry], ModelDates]:
+    """`base`'s stored statuses and dates with the changed rows' in their place (a row whose
+    date was cleared loses its entry in the dates)."""
+    dated = dict(base.dated)
+    for key, found in changed_dates.items():
+        if found is None:
+            dated.pop(key, None)
+        else:
+            dated[key] = found
+    return base.stored | changed, dated
+
+
+@functools.cache
+def _changes_sql(dialect: Dialect) -> str:
+    """Tagged rows of one statement: 0 the models changed since `since` (key and entry
+    columns), 1 the settings, 2 the stamp, 3 the number of models."""
+    entry = (*_KEY_COLUMNS, *_ENTRY_COLUMNS)
+    # Typed: PostgreSQL matches the branches' types pair by pair, an untyped NULL as text.
+    nothing = [sql.cast(null(), column.type) for column in entry]
+    number = sql.cast(null(), BigInteger)
+    since = bindparam("since", type_=BigInteger)
+    stamp_row = _STAMP.c.id == literal_column("1")
+    statement: CompoundSelect[Any] = union_all(
+        select(literal_column("0"), number, *entry).where(_MODELS.c.change_version >= since),
+        select(literal_column("1"), number, _SETTINGS.c.key, _SETTINGS.c.value, *nothing[2:]),
+        select(literal_column("2"), _STAMP.c.version, *nothing).where(stamp_row),
+        select(literal_column("3"), func.count(), *nothing).select_from(_MODELS),
+    )
+    return str(statement.compile(dialect=dialect))
+
+
+def _version(connection: Connection) -> int:
+    return int(connection.scalar(select(_STAMP.c.version).where(_STAMP.c.id == 1)) or 0)
+
+
+def _models(
+    connection: Connection, query: Select[Any]
+) -> tuple[dict[ModelKey, ModelEntry], dict[ModelKey, tuple[datetime, str | None] | None]]:
+    """The rows' entries, and their retirement by key (None for a row without a date)."""
+    models: dict[ModelKey, ModelEntry] = {}
+    dates: dict[ModelKey, tuple[datetime, str | None] | None] = {}
+    for category, provider, model_id, *columns in connection.execute(query):
+        key = (category, provider, model_id)
+        models[key], dates[key] = _entry_and_date(*columns)
+    return models, dates
+
+
+def _settings(connection: Connection) -> dict[str, str]:
+    return {
+        key: value for key, value in connection.execute(select(_SETTINGS.c.key, _SETTINGS.c.value))
+    }

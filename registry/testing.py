@@ -47,8 +47,10 @@ from registry.types import ModelStatus, display_id, parse_category, parse_provid
 
 __all__ = ["FakeRegistry", "ModelRow", "as_default", "fake_registry"]
 
-# (category, provider, model_id, status) or, for a deprecated model, (…, status, successor_id)
-ModelRow = tuple[str, str, str, str] | tuple[str, str, str, str, str | None]
+# (category, provider, model_id, status) or, for a deprecated model, (…, status, successor_id).
+# Any length to a type checker: a literal list mixing both shapes is `list[tuple[str, ...]]`
+# (mypy --strict), and `_model_row` checks the length with a clear error.
+ModelRow = tuple[str | None, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,21 +1,24 @@
 """Fallback usage: how often the application asked for a model and got another one, per day.
 
-The hot path only appends the answer it handed out to a deque (atomic, no lock, no I/O). A
-background thread (or `flush_fallback_counts()`) aggregates those answers and adds them to
-`fallback_counts` with one upsert per flush. The flush runs in a plain transaction, *not* through
-`Database.write()`: counting usage is not a catalog change and must not make every process
-reload its snapshot.
+The hot path adds one to a counter per answer handed out (answers are memoised per snapshot;
+a dict entry under a lock held for a dict update, no I/O): memory grows with the number of
+different answers, never with the number of calls. A background thread (or
+`flush_fallback_counts()`) swaps the counters out in one step, so no call is lost however fast
+callers are, and adds them to `fallback_counts` in upserts of at most `FLUSH_BATCH` rows. The
+flush runs in a plain transaction, *not* through `Database.write()`: counting usage is not a
+catalog change and must not make every process reload its snapshot.
 
 Requested ids come from the application, so they are made storable before they are counted
 (cut to the column's 255 characters, NUL removed, unencodable characters replaced); a row the
 database still refuses is dropped alone, never blocking the others. Memory stays bounded: at
-most `MAX_PENDING_KEYS` distinct rows wait for a flush, further new ones are counted as dropped.
+most `MAX_PENDING_KEYS` distinct requests are counted between two flushes, and as many rows wait
+for the database; answers past that are counted as dropped (and logged, once per interval).
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,11 +34,12 @@ from registry.types import Category, display_id, parse_category, parse_provider
 
 # Execution option that marks the flush transaction: snapshot keepers ignore its commit.
 NOT_A_CATALOG_CHANGE = "registry_not_a_catalog_change"
-# Far more than any realistic number of fallbacks between two flushes; bounds memory if the
-# flushing thread were ever stuck (the oldest answers are then dropped, not the process).
-MAX_UNFLUSHED_EVENTS = 1_000_000
 # Distinct (day, request, reason) rows kept while the database cannot take them.
 MAX_PENDING_KEYS = 10_000
+# Rows per upsert: a flush writes what it drained in statements of bounded size.
+FLUSH_BATCH = 500
+# Full counter tables the hot path sets aside for the next drain before it drops answers.
+MAX_SET_ASIDE = 4
 
 _TABLE = cast(Table, FallbackCount.__table__)
 _KEY_COLUMNS = ("day", "category", "requested_provider", "requested_model", "reason")
@@ -114,35 +118,58 @@ class _Pending:
 
 
 class FallbackRecorder:
-    """Collects fallbacks handed out by one process and adds them to the database in batches."""
+    """Counts fallbacks handed out by one process and adds them to the database in batches."""
 
     def __init__(self, max_keys: int | None = None) -> None:
-        # The hot path calls `events.append(answer)`: atomic under the GIL, ~30 ns.
-        self.events: deque[Fallback] = deque(maxlen=MAX_UNFLUSHED_EVENTS)
+        # Per answer object (id): [times handed out since the last drain, the answer].
+        self._counts: dict[int, list[Any]] = {}
+        self._set_aside: list[dict[int, list[Any]]] = []
+        self._count_lock = threading.Lock()
         self._pending: dict[_PendingKey, _Pending] = {}
         self._lock = threading.Lock()
         self.max_keys = max_keys if max_keys is not None else MAX_PENDING_KEYS
-        # Fallbacks not counted: new rows past `max_keys`, and rows the database refused.
+        # Fallbacks not counted: new requests past `max_keys`, and rows the database refused.
         self.dropped = 0
         self.refused: list[str] = []  # the requested ids of refused rows (inert), latest last
 
+    def count(self, answer: Fallback) -> None:
+        """The hot path: one more `answer` handed out. Answers are shared per snapshot, so the
+        counter is keyed by the object (a cheap hash); `drain` folds them per request."""
+        # acquire/release rather than `with`: cheaper, and nothing in between can raise.
+        lock = self._count_lock
+        lock.acquire()
+        entry = self._counts.get(id(answer))
+        if entry is not None:
+            entry[0] += 1
+            lock.release()
+            return
+        if len(self._counts) < self.max_keys:
+            self._counts[id(answer)] = [1, answer]  # holds it: its id stays unique
+            lock.release()
+            return
+        # As many different answers as requests wait (rare: answers are memoised): set them
+        # aside for the next drain, which a flush may hold, so never waited for here; past
+        # `MAX_SET_ASIDE` batches answers are dropped (and counted as dropped).
+        if len(self._set_aside) < MAX_SET_ASIDE:
+            self._set_aside.append(self._counts)
+            self._counts = {id(answer): [1, answer]}
+        else:
+            self.dropped += 1
+        lock.release()
+
     def drain(self) -> None:
-        """Fold the recorded answers into per-day counts (kept until a flush succeeds)."""
+        """Fold the counted answers into per-day rows (kept until a flush succeeds)."""
         with self._lock:
             self._drain_locked()
 
     def _drain_locked(self) -> None:
-        if not self.events:
-            return
+        with self._count_lock:  # one swap: a call after it counts in the next drain
+            batches = [*self._set_aside, self._counts]
+            self._set_aside, self._counts = [], {}
         now = datetime.now(UTC)
         day = now.date()
         pending = self._pending
-        events = self.events
-        while True:
-            try:
-                answer = events.popleft()
-            except IndexError:
-                break
+        for number, answer in itertools.chain.from_iterable(b.values() for b in batches):
             key = (
                 day,
                 answer.category.value,
@@ -153,11 +180,11 @@ class FallbackRecorder:
             entry = pending.get(key)
             if entry is None:
                 if len(pending) >= self.max_keys:
-                    self.dropped += 1
+                    self.dropped += number
                     continue
-                pending[key] = _Pending(1, answer.provider, answer.model_id, now)
+                pending[key] = _Pending(number, answer.provider, answer.model_id, now)
             else:
-                entry.count += 1
+                entry.count += number
                 entry.resolved_provider, entry.resolved_model = answer.provider, answer.model_id
                 entry.last_at = now
 
@@ -168,32 +195,34 @@ class FallbackRecorder:
             return sum(entry.count for entry in self._pending.values())
 
     def flush(self, database: Database) -> int:
-        """Add the counts to `fallback_counts`; returns the rows written. Raises on a database
-        fault, keeping the counts for the next attempt."""
+        """Add the counts drained now to `fallback_counts`, `FLUSH_BATCH` rows per statement;
+        returns the rows written. Raises on a database fault, keeping the counts not written
+        yet for the next attempt."""
         with self._lock:
             self._drain_locked()
-            if not self._pending:
-                return 0
-            rows = [
-                dict(zip(_KEY_COLUMNS, key, strict=True))
-                | {
-                    "resolved_provider": entry.resolved_provider,
-                    "resolved_model": _storable(entry.resolved_model, "resolved_model"),
-                    "count": entry.count,
-                    "last_at": entry.last_at,
-                }
-                for key, entry in self._pending.items()
-            ]
-            try:
-                _upsert(database, rows)
-            except DatabaseUnavailableError:
-                raise  # the database, not a row: keep every count for the next attempt
-            except Exception:
-                written = self._upsert_one_by_one(database, rows)
-            else:
-                written = len(rows)
-            self._pending.clear()
+            written = 0
+            while self._pending:
+                keys = list(itertools.islice(self._pending, FLUSH_BATCH))
+                rows = [self._row(key, self._pending[key]) for key in keys]
+                try:
+                    _upsert(database, rows)
+                except DatabaseUnavailableError:
+                    raise  # the database, not a row: keep the counts for the next attempt
+                except Exception:
+                    written += self._upsert_one_by_one(database, rows)
+                else:
+                    written += len(rows)
+                for key in keys:
+                    del self._pending[key]
             return written
+
+    def _row(self, key: _PendingKey, entry: _Pending) -> dict[str, Any]:
+        return dict(zip(_KEY_COLUMNS, key, strict=True)) | {
+            "resolved_provider": entry.resolved_provider,
+            "resolved_model": _storable(entry.resolved_model, "resolved_model"),
+            "count": entry.count,
+            "last_at": entry.last_at,
+        }
 
     def _upsert_one_by_one(self, database: Database, rows: list[dict[str, Any]]) -> int:
         """After a refused batch: every row on its own, so one bad row blocks no other."""

@@ -396,7 +396,8 @@ def test_a_failing_flush_is_warned_once_per_interval(
 def test_pending_counts_stay_bounded_while_they_cannot_be_written(database: Database) -> None:
     recorder = FallbackRecorder(max_keys=100)
     for n in range(1_000):
-        recorder.events.append(resolve("text", "openai", f"unknown-{n}"))
+        answer = resolve("text", "openai", f"unknown-{n}")
+        recorder.count(answer)
     assert recorder.pending_count() == 100
     assert recorder.dropped == 900
     assert recorder.flush(database) == 100
