@@ -31,7 +31,7 @@ from registry.resolution import (
 from registry.retirement import DateSource, date_source, retired_report, set_retire_by_date
 from registry.rules import RETIRED, date_instant, resolve_in
 from registry.schema import AIModel, RegistryStamp, utcnow
-from registry.snapshot import Snapshot, curated_snapshot
+from registry.snapshot import ModelDates, ModelEntry, ModelKey, Snapshot, curated_snapshot
 from registry.store import edit_model, get_model_by_provider_id, set_default_model, set_successor
 from registry.types import Category, ModelStatus
 from tests.dashboard_support import assert_clean, click, messages, open_app
@@ -211,11 +211,11 @@ def test_retire_by_date_false_turns_the_date_rule_off(database: Database) -> Non
 def test_a_snapshot_decides_retirement_when_built_not_per_lookup() -> None:
     due = datetime(2026, 12, 1, tzinfo=UTC)
     # A catalog holding its curated defaults undated, so only gpt-4o's date is ahead.
-    defaults = {
+    models: dict[ModelKey, ModelEntry] = {
         (c.value, p, curated.default): ("enabled", None) for (c, p), curated in CURATED.items()
     }
-    models = defaults | {("text", "openai", "gpt-4o"): ("enabled", None)}
-    dated = {("text", "openai", "gpt-4o"): (due, None)}
+    models[("text", "openai", "gpt-4o")] = ("enabled", None)
+    dated: ModelDates = {("text", "openai", "gpt-4o"): (due, None)}
     before = Snapshot(1, models, {}, dated=dated, now=due - timedelta(microseconds=1))
     assert before.status("text", "openai", "gpt-4o") == "enabled"
     assert before.next_retirement == due
