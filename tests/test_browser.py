@@ -17,14 +17,19 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from registry.audit import list_audit_entries
+from registry.catalog import CURATED
 from registry.db import Database, set_database
 from registry.demo import load_fixture
 from registry.resolution import get_ai_config_for_story
 from registry.standin import openai as openai_standin
+from registry.types import Category
 from tests.dashboard_support import WAIT_MS, Ui, openai_dashboard
 from tests.dashboard_support import OpenAIDashboard as Dashboard
 
 pytestmark = pytest.mark.browser
+
+# The curated openai text models, all enabled by the migration.
+CURATED_OPENAI = len(CURATED[(Category.TEXT, "openai")].models)
 
 
 def _listing_without(model_id: str) -> Any:
@@ -70,7 +75,7 @@ def test_refresh_approve_default_then_a_dropped_model_falls_back(
         ui.see(f"Approved 1 model(s): openai/{model}")
     ui.search("")
     ui.heading("Pending approval (1)")
-    ui.heading("Enabled (10)")
+    ui.heading(f"Enabled ({CURATED_OPENAI + 2})")
 
     # One of them becomes the default.
     ui.choose("Default text model of openai", "openai/o3")
@@ -105,7 +110,7 @@ def test_refresh_approve_default_then_a_dropped_model_falls_back(
     ui.click("Force refresh")
     ui.heading("Deprecated (1)")
     ui.see("Falls back to: openai/o3 — openai/o4-mini")
-    ui.heading("Enabled (9)")
+    ui.heading(f"Enabled ({CURATED_OPENAI + 1})")
     page.get_by_role("heading", name="Deprecated (1)").scroll_into_view_if_needed()
     ui.shot("03-deprecated-falls-back")
 

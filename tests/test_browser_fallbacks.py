@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from registry.admin.ui_overview import row_key
+from registry.admin.views import escape_markdown
 from registry.db import Database, set_database
 from registry.resolution import (
     ResolutionRule,
@@ -89,7 +90,9 @@ def test_a_fallback_on_the_overview_is_fixed_with_a_successor_in_one_click(
     button = row.get_by_role("button", name="Name successor")
     box = button.bounding_box()
     assert box is not None and box["y"] + box["height"] <= height, box
-    choice = row.get_by_role("combobox", name=f"Successor for openai/{unknown}")
+    # Its accessible name is the label's source, Markdown-escaped (the label is inert Markdown).
+    picker = f"Successor for {escape_markdown(f'openai/{unknown}')}"
+    choice = row.get_by_role("combobox", name=picker, exact=True)
     assert choice.input_value() == "openai/gpt-5.4-mini"
 
     loaded = time.monotonic() - started

@@ -41,39 +41,42 @@ def _dataset_date(db: Database, provider: str, model_id: str, days: int) -> None
             .values(
                 retires_at=utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
                 + timedelta(days=days),
-                replacement_model_id="gemini-2.5-flash-lite",
+                replacement_model_id="gemini-3.8-flash",
                 metadata_sources={"retires_at": SOURCE, "retires_at_url": URL},
             )
         )
 
 
 @pytest.fixture
-def dated(database: Database) -> Database:
-    """Four dated models the calendar shows, and three it must not."""
-    _dataset_date(database, "google", "gemini-2.5-flash", -5)  # the default, already past
+def dated(undated_catalog: Database) -> Database:
+    """Four dated models the calendar shows, and three it must not (on a catalog the bundled
+    lifecycle data has not dated, so only these dates count)."""
+    _dataset_date(
+        undated_catalog, "google", "gemini-3.5-flash-lite", -5
+    )  # the default, already past
     _date("openai", "gpt-5", 5)
     _date("openai", "tts-1", 40, "tts")
-    _date("anthropic", "claude-sonnet-4-5-20250929", 200)
+    _date("anthropic", "claude-opus-4-5-20251101", 200)
     set_successor(get_model_by_provider_id("openai", "gpt-5", "text").id, "gpt-5.4")
     _date("openai", "gpt-4o", 400)  # beyond a year
     _date("openai", "gpt-4.1", 3)
     update_model_status(get_model_by_provider_id("openai", "gpt-4.1", "text").id, "disabled")
     upsert_discovered_model("openai", "text", DiscoveredModel("o9", "o9", retires_at=None))
-    return database
+    return undated_catalog
 
 
 def test_calendar_lists_enabled_and_default_models_soonest_first(dated: Database) -> None:
     entries = retirement_calendar()
     assert [(e.display_id, e.days) for e in entries] == [
-        ("google/gemini-2.5-flash", -5),
+        ("google/gemini-3.5-flash-lite", -5),
         ("openai/gpt-5", 5),
         ("openai/tts-1", 40),
-        ("anthropic/claude-sonnet-4-5-20250929", 200),
+        ("anthropic/claude-opus-4-5-20251101", 200),
     ]
     flash, gpt5, _, _ = entries
     assert (flash.is_default, flash.successor, flash.successor_from) == (
         True,
-        "gemini-2.5-flash-lite",
+        "gemini-3.8-flash",
         "replacement",
     )
     assert (flash.source, flash.source_url) == (SOURCE, URL)
@@ -90,32 +93,32 @@ def test_calendar_text_and_json_from_the_command_line(
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert lines[0] == (
-        f"{(TODAY - timedelta(days=5)).isoformat()}  google/gemini-2.5-flash (text, default)  "
-        f"retired 5 days ago; successor gemini-2.5-flash-lite (replacement); source {SOURCE} {URL}"
+        f"{(TODAY - timedelta(days=5)).isoformat()}  google/gemini-3.5-flash-lite (text, default)  "
+        f"retired 5 days ago; successor gemini-3.8-flash (replacement); source {SOURCE} {URL}"
     )
     assert [line.split()[1] for line in lines] == [
-        "google/gemini-2.5-flash",
+        "google/gemini-3.5-flash-lite",
         "openai/gpt-5",
         "openai/tts-1",
-        "anthropic/claude-sonnet-4-5-20250929",
+        "anthropic/claude-opus-4-5-20251101",
     ]
     assert "4 retirement(s) within 365 days or past" in err
     assert cli_main(["calendar", "--json", "--category", "text", "--days", "30"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["provider"], r["model_id"], r["retires_at"]) for r in rows] == [
-        ("google", "gemini-2.5-flash", (TODAY - timedelta(days=5)).isoformat()),
+        ("google", "gemini-3.5-flash-lite", (TODAY - timedelta(days=5)).isoformat()),
         ("openai", "gpt-5", (TODAY + timedelta(days=5)).isoformat()),
     ]
     assert rows[0] == {
         "provider": "google",
         "category": "text",
-        "model_id": "gemini-2.5-flash",
-        "display_name": "Gemini 2.5 Flash",
+        "model_id": "gemini-3.5-flash-lite",
+        "display_name": "Gemini 3.5 Flash Lite",
         "status": "enabled",
         "is_default": True,
         "retires_at": (TODAY - timedelta(days=5)).isoformat(),
         "days": -5,
-        "successor": "gemini-2.5-flash-lite",
+        "successor": "gemini-3.8-flash",
         "successor_from": "replacement",
         "source": SOURCE,
         "source_url": URL,
@@ -129,17 +132,17 @@ def test_calendar_ics_parses_with_one_all_day_event_per_retirement(
     feed = icalendar.Calendar.from_ical(capsysbinary.readouterr().out)
     events = list(feed.walk("VEVENT"))
     assert [str(e["SUMMARY"]) for e in events] == [
-        "google/gemini-2.5-flash retires",
+        "google/gemini-3.5-flash-lite retires",
         "openai/gpt-5 retires",
         "openai/tts-1 retires",
-        "anthropic/claude-sonnet-4-5-20250929 retires",
+        "anthropic/claude-opus-4-5-20251101 retires",
     ]
     flash = events[0]
     start, end = flash.decoded("DTSTART"), flash.decoded("DTEND")
     assert type(start) is date and start == TODAY - timedelta(days=5)  # all-day: a DATE
     assert end - start == timedelta(days=1)
     description = str(flash["DESCRIPTION"])
-    assert "Successor: google/gemini-2.5-flash-lite (replacement)." in description
+    assert "Successor: google/gemini-3.8-flash (replacement)." in description
     assert f"Source: {SOURCE} {URL}" in description
     assert str(flash["URL"]) == URL
     assert "Successor: openai/gpt-5.4 (admin)." in str(events[1]["DESCRIPTION"])
@@ -172,7 +175,7 @@ def test_calendar_bad_input_is_one_line_and_exit_2(
 
 
 def test_an_empty_calendar_is_still_a_valid_feed(
-    sqlite_database: Database, capsysbinary: pytest.CaptureFixture[bytes]
+    undated_catalog: Database, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     assert cli_main(["calendar", "--ics"]) == 0
     feed = icalendar.Calendar.from_ical(capsysbinary.readouterr().out)

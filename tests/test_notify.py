@@ -316,7 +316,7 @@ def _date(model_id: str, day: datetime) -> None:
 
 
 def test_enabled_and_default_models_past_their_date_are_reported_retired(
-    database: Database,
+    undated_catalog: Database,
     providers: StandInProviders,
     webhook: Webhook,
     monkeypatch: pytest.MonkeyPatch,

@@ -31,7 +31,7 @@ from registry.resolution import (
 from registry.retirement import DateSource, date_source, retired_report, set_retire_by_date
 from registry.rules import RETIRED, date_instant, resolve_in
 from registry.schema import AIModel, RegistryStamp, utcnow
-from registry.snapshot import Snapshot, curated_snapshot
+from registry.snapshot import ModelDates, ModelEntry, ModelKey, Snapshot, curated_snapshot
 from registry.store import edit_model, get_model_by_provider_id, set_default_model, set_successor
 from registry.types import Category, ModelStatus
 from tests.dashboard_support import assert_clean, click, messages, open_app
@@ -75,7 +75,7 @@ def test_a_model_an_admin_dates_yesterday_falls_back_to_its_successor_with_reaso
 
 
 def test_a_retired_model_without_successor_falls_back_to_the_provider_default(
-    database: Database,
+    undated_catalog: Database,
 ) -> None:
     _date("openai", "gpt-4o", YESTERDAY)
     story = get_ai_config_for_story("openai", "gpt-4o", 0.2)
@@ -125,7 +125,7 @@ def test_a_date_ahead_and_a_date_the_admin_clears_keep_the_model_served(
 # --- defaults past their date ----------------------------------------------------------------
 
 
-def test_a_default_dated_yesterday_is_skipped(database: Database) -> None:
+def test_a_default_dated_yesterday_is_skipped(undated_catalog: Database) -> None:
     set_default_model("openai", "text", "gpt-4.1")
     _date("openai", "gpt-4.1", YESTERDAY)
     default = resolve("text", "openai", None)
@@ -210,8 +210,12 @@ def test_retire_by_date_false_turns_the_date_rule_off(database: Database) -> Non
 
 def test_a_snapshot_decides_retirement_when_built_not_per_lookup() -> None:
     due = datetime(2026, 12, 1, tzinfo=UTC)
-    models = {("text", "openai", "gpt-4o"): ("enabled", None)}
-    dated = {("text", "openai", "gpt-4o"): (due, None)}
+    # A catalog holding its curated defaults undated, so only gpt-4o's date is ahead.
+    models: dict[ModelKey, ModelEntry] = {
+        (c.value, p, curated.default): ("enabled", None) for (c, p), curated in CURATED.items()
+    }
+    models[("text", "openai", "gpt-4o")] = ("enabled", None)
+    dated: ModelDates = {("text", "openai", "gpt-4o"): (due, None)}
     before = Snapshot(1, models, {}, dated=dated, now=due - timedelta(microseconds=1))
     assert before.status("text", "openai", "gpt-4o") == "enabled"
     assert before.next_retirement == due
@@ -257,20 +261,20 @@ def test_cli_resolve_reports_reason_retired(
 def test_the_overview_says_loudly_that_a_default_retired_and_offers_a_new_one(
     database: Database,
 ) -> None:
-    flash = get_model_by_provider_id("google", "gemini-2.5-flash", "text")
+    flash = get_model_by_provider_id("google", "gemini-3.5-flash-lite", "text")
     edit_model(
-        flash.id, metadata={"retires_at": "2026-12-01", "replacement_model_id": "gemini-2.5-pro"}
+        flash.id, metadata={"retires_at": "2026-12-01", "replacement_model_id": "gemini-3.8-flash"}
     )
     at = open_app()
     assert_clean(at)
     assert messages(at, "error") == [
-        "google's default gemini-2.5-flash retired on 2026-12-01; the application now gets "
-        "google/gemini-2.5-pro; choose a new default"
+        "google's default gemini-3.5-flash-lite retired on 2026-12-01; the application now gets "
+        "google/gemini-3.8-flash; choose a new default"
     ]
-    key = row_key("text", "google", "gemini-2.5-flash")
+    key = row_key("text", "google", "gemini-3.5-flash-lite")
     choice = at.selectbox(key=f"retired-choice-{key}")
-    assert "gemini-2.5-flash" not in choice.options
-    assert choice.value == "gemini-2.5-pro"  # what the application gets now, preselected
+    assert "gemini-3.5-flash-lite" not in choice.options
+    assert choice.value == "gemini-3.8-flash"  # what the application gets now, preselected
     choice.set_value("gemini-2.5-flash-lite")
     click(at, f"retired-default-{key}")
     assert_clean(at)
@@ -279,7 +283,7 @@ def test_the_overview_says_loudly_that_a_default_retired_and_offers_a_new_one(
     ]
     assert resolve("text", "google", None).model_id == "gemini-2.5-flash-lite"
     assert messages(at, "error") == []
-    assert "google/gemini-2.5-flash retired on 2026-12-01" in " ".join(messages(at, "warning"))
+    assert "google/gemini-3.5-flash-lite retired on 2026-12-01" in " ".join(messages(at, "warning"))
 
 
 @pytest.mark.usefixtures("loopback")
@@ -320,9 +324,9 @@ def test_a_dates_source_is_read_defensively_and_only_http_links() -> None:
     assert date_source(None).describe() == "unknown"
 
 
-def test_the_models_grid_shows_where_a_date_came_from(database: Database) -> None:
+def test_the_models_grid_shows_where_a_date_came_from(undated_catalog: Database) -> None:
     gpt5 = get_model_by_provider_id("openai", "gpt-5", "text")
-    with database.write() as session:
+    with undated_catalog.write() as session:
         session.execute(
             update(AIModel)
             .where(AIModel.id == gpt5.id)
