@@ -52,7 +52,8 @@ VIEWPORT = {"width": 1024, "height": 768}
 LAST_SECTION = "TTS models (voices)"  # the Overview's last header
 # From the start of the navigation (performance.now() counts from there) until a run has
 # finished with the Overview's last header on the page.
-LOAD_TIMER = """
+LOAD_TIMER = (
+    """
 window.__load = null;
 const loaded = () => {
   if (window.__load !== null) return;
@@ -62,7 +63,9 @@ const loaded = () => {
 };
 window.addEventListener('DOMContentLoaded', () => new MutationObserver(loaded).observe(
   document.body, {subtree: true, childList: true, characterData: true, attributes: true}));
-""" % LAST_SECTION
+"""
+    % LAST_SECTION
+)
 HEIGHT = """() => Math.max(...[...document.querySelectorAll(
   '[data-testid=stMain], [data-testid=stAppViewContainer], html')].map(e => e.scrollHeight))"""
 
@@ -148,9 +151,7 @@ def main() -> int:
         ("switch Text models → Overview", switch, SWITCH_GOAL),
     ):
         verdict = "ok" if median(samples) < goal else "OVER GOAL"
-        print(
-            f"  {name:<40} {median(samples):6.3f} s ({max(samples):.2f})  < {goal} s {verdict}"
-        )
+        print(f"  {name:<40} {median(samples):6.3f} s ({max(samples):.2f})  < {goal} s {verdict}")
     print(f"  {'Overview height at 1024 px':<40} {height:>6,} px")
     return 0
 
