@@ -52,20 +52,17 @@ VIEWPORT = {"width": 1024, "height": 768}
 LAST_SECTION = "TTS models (voices)"  # the Overview's last header
 # From the start of the navigation (performance.now() counts from there) until a run has
 # finished with the Overview's last header on the page.
-LOAD_TIMER = (
-    """
+LOAD_TIMER = """
 window.__load = null;
 const loaded = () => {
   if (window.__load !== null) return;
   const app = document.querySelector('[data-testid=stApp]');
   if (app && app.getAttribute('data-test-script-state') === 'notRunning'
-      && document.body.textContent.includes('%s')) window.__load = performance.now();
+      && document.body.textContent.includes('LAST_SECTION')) window.__load = performance.now();
 };
 window.addEventListener('DOMContentLoaded', () => new MutationObserver(loaded).observe(
   document.body, {subtree: true, childList: true, characterData: true, attributes: true}));
-"""
-    % LAST_SECTION
-)
+""".replace("LAST_SECTION", LAST_SECTION)
 HEIGHT = """() => Math.max(...[...document.querySelectorAll(
   '[data-testid=stMain], [data-testid=stAppViewContainer], html')].map(e => e.scrollHeight))"""
 

@@ -46,7 +46,7 @@ def test_overview_has_a_card_per_provider_and_category(
     assert [h.value for h in at.header] == ["Fallbacks", "Text models", "TTS models (voices)"]
     text = everything(at)
     # Each card's title links to its provider's models page.
-    links = {link.label: (link.page, link.query_string) for link in at.get("page_link")}
+    links = {e.proto.label: (e.proto.page, e.proto.query_string) for e in at.get("page_link")}
     curated = len(CURATED[(Category.TEXT, "openai")].models)
     # New ones are pending, not enabled.
     assert f"**openai** · {curated + 3} enabled (3 pending approval)" not in links

@@ -83,7 +83,9 @@ def seed_missing_models(provider: str, count: int) -> None:
 def notice_links(at: AppTest) -> list[str]:
     """The page's links but the Overview's provider cards (each opens its models page)."""
     return [
-        link.label for link in at.get("page_link") if not link.proto.help.startswith("Open the ")
+        link.proto.label
+        for link in at.get("page_link")
+        if not link.proto.help.startswith("Open the ")
     ]
 
 

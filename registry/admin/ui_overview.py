@@ -44,6 +44,7 @@ from registry.audit import Actor
 from registry.deprecation_calendar import calendar_ics, retirement_calendar
 from registry.discovery import get_discovery_state
 from registry.errors import RegistryError
+from registry.resolution import preview_resolve
 from registry.retirement import (
     FALLBACK_DAYS,
     DateSource,
@@ -57,7 +58,6 @@ from registry.retirement import (
     retiring_models,
     set_retire_by_date,
 )
-from registry.resolution import preview_resolve
 from registry.rules import ResolutionRule
 from registry.store import set_default_model
 from registry.types import Category, display_id
@@ -506,7 +506,11 @@ def _card(column: Any, card: ProviderCard) -> None:
             + escape_markdown(" · ".join(facts))
             + f"  \n{icon} {escape_markdown(card.key_note)}"
         )
-        for kind, notes in (("error", card.errors), ("warning", card.warnings)):
+        notices: tuple[tuple[Kind, list[str]], ...] = (
+            ("error", card.errors),
+            ("warning", card.warnings),
+        )
+        for kind, notes in notices:
             if notes:
                 more = f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""
                 say(kind, notes[0] + more)

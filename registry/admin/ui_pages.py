@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import streamlit as st
 
 from registry.admin.timefmt import now_utc
-
 from registry.admin.ui_common import (
     Kind,
     attempt,
