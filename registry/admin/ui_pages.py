@@ -19,6 +19,7 @@ from registry.admin.ui_common import (
     signed_in_export,
 )
 from registry.admin.ui_models import model_management
+from registry.admin.ui_quick import quick_actions
 from registry.admin.ui_rules import export_section, import_section, rules_section
 from registry.admin.views import (
     activity_csv,
@@ -38,10 +39,12 @@ from registry.types import ALL_PROVIDERS, PROVIDERS, Category, ModelStatus
 
 
 def text_models_page() -> None:
+    quick_actions(Category.TEXT)
     model_management(Category.TEXT)
 
 
 def tts_models_page() -> None:
+    quick_actions(Category.TTS)
     model_management(Category.TTS)
 
 
