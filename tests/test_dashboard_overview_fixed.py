@@ -113,3 +113,17 @@ def test_between_dates_takes_whole_utc_days_both_ends_included() -> None:
     )
     assert activity_window("last 7 days", [], now) == (now - timedelta(days=7), None)
     assert activity_window("any time", [], now) == (None, None)
+
+
+def test_only_the_five_most_requested_open_fallbacks_show_unfolded(database: Database) -> None:
+    for n in range(7):
+        _ask("openai", f"gpt-unknown-{n}", 10 - n)
+    at = open_app()
+    assert_clean(at)
+    assert len(_open_rows(at)) == 7  # every row is there, with its action
+    (more,) = [e for e in at.expander if e.label.endswith("open fallback(s)")]
+    assert more.label == "2 more open fallback(s)"
+    folded = {str(e.key) for e in more.selectbox}
+    assert folded == {
+        f"fallback-choice-{row_key('text', 'openai', f'gpt-unknown-{n}')}" for n in (5, 6)
+    }

@@ -10,6 +10,7 @@ included), most frequent first, each fixable in one action: the successor select
 the suggested one, so "Name successor" is the only click. Retiring soon: enabled models the
 provider retires within 30 days, each with a successor picker preset to the suggestion
 (`ui_successors`), and every open suggestion accepted at once with Undo.
+The five most requested open fallbacks show, the rest fold away under "N more open fallback(s)".
 The confirmation of either action shows inside the row it fixed; from the next run on, a
 fixed fallback (the application now gets the requested model, its successor, or a provider
 default that serves again) moves into a collapsed "✓ N fixed" list below the open ones.
@@ -71,6 +72,7 @@ STATUS_COLORS = {
 CATEGORY_TITLES = {Category.TEXT: "Text models", Category.TTS: "TTS models (voices)"}
 CARDS_PER_ROW = 4
 FALLBACKS_SHOWN = 20
+OPEN_SHOWN = 5  # open fallbacks shown unfolded, most requests first; the rest fold away
 # {row key: (kind, text)}: the answer to an action, shown in the row it was taken in.
 DONE_KEY = "overview:done"
 PAGE_DONE = "page"  # the row key of an answer shown atop the page
@@ -286,14 +288,21 @@ def _fallbacks_panel(actor: Actor) -> None:
         "you choose."
     )
     answered = st.session_state.get(DONE_KEY, {})
+    open_items: list[FallbackItem] = []
     fixed: list[tuple[FallbackItem, str]] = []
     for item in items:
         gets = now_gets(item)
         # A row fixed by this very click stays put, showing its answer; it moves next run.
         if gets is None or _item_key(item) in answered:
-            _fallback_row(item, actor)
+            open_items.append(item)
         else:
             fixed.append((item, gets))
+    for item in open_items[:OPEN_SHOWN]:
+        _fallback_row(item, actor)
+    if len(open_items) > OPEN_SHOWN:
+        with st.expander(f"{len(open_items) - OPEN_SHOWN} more open fallback(s)"):
+            for item in open_items[OPEN_SHOWN:]:
+                _fallback_row(item, actor)
     if total > len(items):
         st.caption(f"and {total - len(items)} less frequent one(s) not shown")
     if fixed:
