@@ -12,7 +12,7 @@ from registry.admin.ui_pages import activity_window
 from registry.audit import CLI, audit_row, write_audit
 from registry.db import Database, get_database
 from registry.resolution import flush_fallback_counts, get_ai_config_for_story
-from registry.store import get_model_by_provider_id, update_model_status
+from registry.store import ModelFilter, get_model_by_provider_id, list_models, update_model_status
 from tests.dashboard_support import assert_clean, click, everything, messages, open_app
 
 pytestmark = pytest.mark.usefixtures("loopback")
@@ -127,3 +127,23 @@ def test_only_the_five_most_requested_open_fallbacks_show_unfolded(database: Dat
     assert folded == {
         f"fallback-choice-{row_key('text', 'openai', f'gpt-unknown-{n}')}" for n in (5, 6)
     }
+
+
+def test_a_card_shows_a_change_on_the_next_run_although_its_reads_are_kept(
+    database: Database,
+) -> None:
+    def mistral_card(at: object) -> str:
+        (name,) = [
+            e.proto.label
+            for e in at.get("page_link")  # type: ignore[attr-defined]
+            if e.proto.label.startswith("**mistral** · ")
+        ]
+        return str(name)
+
+    at = open_app()
+    before = mistral_card(at)
+    assert mistral_card(at.run()) == before  # nothing changed: the kept reads serve
+    model = next(m for m in list_models(ModelFilter(provider="mistral", status="enabled")))
+    update_model_status(model.id, "disabled")
+    enabled = int(before.split(" · ")[1].split()[0])
+    assert mistral_card(at.run()).split(" · ")[1].startswith(f"{enabled - 1} enabled")

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import streamlit as st
 
+from registry.admin.overview_cache import provider_statuses
 from registry.admin.status_strip import PAGE_FILES
 from registry.admin.timefmt import ago, now_utc
 from registry.admin.ui_common import Kind, current_actor, say, signed_in_export
@@ -38,7 +39,7 @@ from registry.admin.views import (
     ProviderCard,
     escape_markdown,
     label,
-    provider_cards,
+    provider_card,
     status_chart_frame,
 )
 from registry.audit import Actor
@@ -122,7 +123,8 @@ def overview_page() -> None:
 @st.fragment
 def _cards_panel(category: Category, now: datetime) -> None:
     st.header(CATEGORY_TITLES[category])
-    cards = provider_cards(category, get_discovery_state(category), now)
+    states = {s.provider: s for s in get_discovery_state(category)}
+    cards = [provider_card(p, states.get(p.provider), now) for p in provider_statuses(category)]
     for start in range(0, len(cards), CARDS_PER_ROW):
         row = cards[start : start + CARDS_PER_ROW]
         for column, card in zip(st.columns(CARDS_PER_ROW), row, strict=False):
