@@ -13,6 +13,7 @@ BENCHMARKS = [
     "freshness.py",
     "dashboard.py",
     "browser_grid.py",
+    "browser_overview.py",
     "hostile.py",
     "install.py",
     "enrichment.py",
