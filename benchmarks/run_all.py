@@ -14,6 +14,7 @@ BENCHMARKS = [
     "burst.py",
     "dashboard.py",
     "browser_grid.py",
+    "browser_overview.py",
     "hostile.py",
     "install.py",
     "enrichment.py",

@@ -223,8 +223,11 @@ def list_audit_entries(
     actor: str | None = None,
     action: str | None = None,
     limit: int = 1000,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditRecord]:
-    """Newest first; `model` and `actor` match substrings, the others exactly.
+    """Newest first; `model` and `actor` match substrings, the others exactly; `since`
+    (inclusive) and `until` (exclusive) bound the entry's time (UTC).
 
     `model` also finds the entries that list many models (bulk changes, refreshes).
     """
@@ -250,6 +253,10 @@ def list_audit_entries(
         )
     if actor:
         query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
+    if since is not None:
+        query = query.where(AuditEntry.created_at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.created_at < until)
     with get_database().read() as session:
         return [
             AuditRecord(

@@ -45,12 +45,15 @@ def test_overview_has_a_card_per_provider_and_category(
     assert_clean(at)
     assert [h.value for h in at.header] == ["Fallbacks", "Text models", "TTS models (voices)"]
     text = everything(at)
-    assert "**openai**" in text and "**elevenlabs**" in text
+    # Each card's title links to its provider's models page.
+    links = {e.proto.label: (e.proto.page, e.proto.query_string) for e in at.get("page_link")}
     curated = len(CURATED[(Category.TEXT, "openai")].models)
     # New ones are pending, not enabled.
-    assert f"{curated + 3} enabled (3 pending approval)" not in text
-    assert f"{curated} enabled (3 pending approval)" in text
-    assert "6 enabled (1 pending approval)" in text  # mistral
+    assert f"**openai** · {curated + 3} enabled (3 pending approval)" not in links
+    openai_card = links[f"**openai** · {curated} enabled (3 pending approval)"]
+    assert openai_card == ("text_models", "text-provider=openai")
+    assert links["**mistral** · 6 enabled (1 pending approval)"][1] == "text-provider=mistral"
+    assert any(name.startswith("**elevenlabs** · ") for name in links)
     assert "Default: openai/gpt-5.4-mini" in text
     assert "Refreshed just now — next refresh in 5 min" in text
     assert "API key configured (…4321, from the environment)" in text

@@ -80,6 +80,15 @@ def seed_missing_models(provider: str, count: int) -> None:
 # --- outcomes (pure) ---------------------------------------------------------------------------
 
 
+def notice_links(at: AppTest) -> list[str]:
+    """The page's links but the Overview's provider cards (each opens its models page)."""
+    return [
+        link.proto.label
+        for link in at.get("page_link")
+        if not link.proto.help.startswith("Open the ")
+    ]
+
+
 def test_a_summary_is_a_success_only_when_every_provider_is_done() -> None:
     done = ProviderResult("openai", Category.TEXT, discovered=10, new=["a", "b"])
     failed = ProviderResult("xai", Category.TEXT, errors=["xai: the key was rejected"])
@@ -143,7 +152,7 @@ def test_mixed_outcomes_show_each_provider_with_its_mark_and_the_time_left(
     # The two providers without a key: one calm note with a link, not two failures.
     (note,) = [m for m in messages(at, "info") if m.startswith("No API key for")]
     assert "google" in note and "openrouter" in note
-    assert [link.label for link in at.get("page_link")] == ["Open API keys"]
+    assert notice_links(at) == ["Open API keys"]
     assert not any(p in e for e in errors for p in NO_KEY_PROVIDERS)
     # Only the admin's approval: the guard deprecated nothing.
     assert len(list_audit_entries(model="gone-1", action="status_change")) == 1
@@ -159,7 +168,7 @@ def test_without_any_key_the_overview_explains_once_instead_of_error_boxes(
     assert messages(at, "error") == []
     (note,) = messages(at, "info")
     assert note.startswith("No API key for openai, google, anthropic")
-    assert [link.label for link in at.get("page_link")] == ["Open API keys"]
+    assert notice_links(at) == ["Open API keys"]
     assert "No API key configured: add one on the API keys page" in everything(at)
 
 

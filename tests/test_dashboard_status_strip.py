@@ -36,6 +36,7 @@ def strip(at: AppTest) -> list[tuple[str, str, str]]:
         (plain(link.proto.label), link.proto.page, link.proto.query_string)
         for link in at.get("page_link")
         if link.proto.label != "Open API keys"  # the Overview's own no-key note
+        and not link.proto.help.startswith("Open the ")  # the Overview's provider cards
     ]
 
 

@@ -10,17 +10,27 @@ included), most frequent first, each fixable in one action: the successor select
 the suggested one, so "Name successor" is the only click. Retiring soon: enabled models the
 provider retires within 30 days, each with a successor picker preset to the suggestion
 (`ui_successors`), and every open suggestion accepted at once with Undo.
-The confirmation of either action shows inside the row it fixed.
+The five most requested open fallbacks show, the rest fold away under "N more open fallback(s)".
+The confirmation of either action shows inside the row it fixed; from the next run on, a
+fixed fallback (the application now gets the requested model, its successor, or a provider
+default that serves again) moves into a collapsed "✓ N fixed" list below the open ones.
+
+Provider cards: one per provider and category, four to a row; the title links to the models
+page showing that provider. Each panel is an `st.fragment`, so an action reruns its panel only
+(README "Dashboard").
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import streamlit as st
 
+from registry.admin.overview_cache import provider_statuses
+from registry.admin.status_strip import PAGE_FILES
 from registry.admin.timefmt import ago, now_utc
 from registry.admin.ui_common import Kind, current_actor, say, signed_in_export
 from registry.admin.ui_refresh import fresh_install_notice
@@ -29,13 +39,14 @@ from registry.admin.views import (
     ProviderCard,
     escape_markdown,
     label,
-    provider_cards,
+    provider_card,
     status_chart_frame,
 )
 from registry.audit import Actor
 from registry.deprecation_calendar import calendar_ics, retirement_calendar
 from registry.discovery import get_discovery_state
 from registry.errors import RegistryError
+from registry.resolution import preview_resolve
 from registry.retirement import (
     FALLBACK_DAYS,
     DateSource,
@@ -49,6 +60,7 @@ from registry.retirement import (
     retiring_models,
     set_retire_by_date,
 )
+from registry.rules import ResolutionRule
 from registry.store import set_default_model
 from registry.types import Category, display_id
 
@@ -59,7 +71,9 @@ STATUS_COLORS = {
     "deprecated": "#d1495b",
 }
 CATEGORY_TITLES = {Category.TEXT: "Text models", Category.TTS: "TTS models (voices)"}
+CARDS_PER_ROW = 4
 FALLBACKS_SHOWN = 20
+OPEN_SHOWN = 5  # open fallbacks shown unfolded, most requests first; the rest fold away
 # {row key: (kind, text)}: the answer to an action, shown in the row it was taken in.
 DONE_KEY = "overview:done"
 PAGE_DONE = "page"  # the row key of an answer shown atop the page
@@ -74,6 +88,9 @@ _REASONS = {
     "provider_unavailable": "provider has no usable model",
     "unsupported_provider": "provider not supported",
 }
+
+# Fallbacks that end once the provider has a usable default again.
+_FIXED_BY_A_DEFAULT = frozenset({"provider_unavailable", "not_configured"})
 
 # What to do about a fallback that a successor cannot fix.
 _HINTS = {
@@ -94,20 +111,28 @@ def overview_page() -> None:
     actor = current_actor()
     st.title("Overview")
     fresh_install_notice()
-    _show_done(PAGE_DONE)
+    # Each panel is a fragment: an action in one reruns that panel only, not the others.
     _retired_panel(actor)
     _fallbacks_panel(actor)
     _retiring_panel(actor)
     now = now_utc()
     for category in Category:
-        st.header(CATEGORY_TITLES[category])
-        cards = provider_cards(category, get_discovery_state(category), now)
-        for start in range(0, len(cards), 3):
-            for column, card in zip(st.columns(3), cards[start : start + 3], strict=False):
-                _card(column, card)
-        frame = status_chart_frame(category)
-        if int(frame.to_numpy().sum()):
-            st.caption("Models by status per provider (archived models not counted)")
+        _cards_panel(category, now)
+
+
+@st.fragment
+def _cards_panel(category: Category, now: datetime) -> None:
+    st.header(CATEGORY_TITLES[category])
+    states = {s.provider: s for s in get_discovery_state(category)}
+    cards = [provider_card(p, states.get(p.provider), now) for p in provider_statuses(category)]
+    for start in range(0, len(cards), CARDS_PER_ROW):
+        row = cards[start : start + CARDS_PER_ROW]
+        for column, card in zip(st.columns(CARDS_PER_ROW), row, strict=False):
+            _card(column, card)
+    frame = status_chart_frame(category)
+    if int(frame.to_numpy().sum()):
+        # Collapsed: the cards carry the same counts; the chart is there for the comparison.
+        with st.expander("Models by status per provider (archived models not counted)"):
             st.bar_chart(
                 frame,
                 stack=True,
@@ -122,7 +147,9 @@ def overview_page() -> None:
 # --- retired -------------------------------------------------------------------------------
 
 
+@st.fragment
 def _retired_panel(actor: Actor) -> None:
+    _show_done(PAGE_DONE)  # a new default's answer: the retired default's row went with it
     try:
         report = retired_report()
     except RegistryError as exc:
@@ -243,6 +270,7 @@ def source_markdown(source: DateSource) -> str:
 # --- fallbacks -----------------------------------------------------------------------------
 
 
+@st.fragment
 def _fallbacks_panel(actor: Actor) -> None:
     st.header("Fallbacks")
     try:
@@ -261,16 +289,69 @@ def _fallbacks_panel(actor: Actor) -> None:
         "(UTC days), most requests first. Name a successor to send those requests to a model "
         "you choose."
     )
+    answered = st.session_state.get(DONE_KEY, {})
+    open_items: list[FallbackItem] = []
+    fixed: list[tuple[FallbackItem, str]] = []
     for item in items:
+        gets = now_gets(item)
+        # A row fixed by this very click stays put, showing its answer; it moves next run.
+        if gets is None or _item_key(item) in answered:
+            open_items.append(item)
+        else:
+            fixed.append((item, gets))
+    for item in open_items[:OPEN_SHOWN]:
         _fallback_row(item, actor)
+    if len(open_items) > OPEN_SHOWN:
+        with st.expander(f"{len(open_items) - OPEN_SHOWN} more open fallback(s)"):
+            for item in open_items[OPEN_SHOWN:]:
+                _fallback_row(item, actor)
     if total > len(items):
         st.caption(f"and {total - len(items)} less frequent one(s) not shown")
+    if fixed:
+        with st.expander(f"✓ {len(fixed)} fixed (still counted until their days pass)"):
+            for item, gets in fixed:
+                usage = item.summary
+                st.markdown(
+                    f"✓ fixed: **{escape_markdown(label(_requested(item)))}** now gets "
+                    f"{escape_markdown(label(gets))} · {usage.count_7d:,} fallback(s) in "
+                    f"{FALLBACK_DAYS} days before"
+                )
+
+
+def now_gets(item: FallbackItem) -> str | None:
+    """What the application gets now for a fallback an admin has fixed, else None.
+
+    Fixed: the requested model serves again, its successor serves, or (for a provider that
+    had no usable model) the provider's default serves now.
+    """
+    usage = item.summary
+    try:
+        answer = preview_resolve(
+            usage.category, usage.requested_provider, usage.requested_model or None
+        )
+    except RegistryError:
+        return None
+    if not answer.fallback or answer.rule is ResolutionRule.SUCCESSOR:
+        return answer.display_id
+    if usage.reason in _FIXED_BY_A_DEFAULT:
+        return answer.display_id
+    return None
+
+
+def _requested(item: FallbackItem) -> str:
+    usage = item.summary
+    return usage.requested_display if usage.requested_model else usage.requested_provider
+
+
+def _item_key(item: FallbackItem) -> str:
+    usage = item.summary
+    return row_key(usage.category, usage.requested_provider, usage.requested_model)
 
 
 def _fallback_row(item: FallbackItem, actor: Actor) -> None:
     usage = item.summary
-    key = row_key(usage.category, usage.requested_provider, usage.requested_model)
-    requested = usage.requested_display if usage.requested_model else usage.requested_provider
+    key = _item_key(item)
+    requested = _requested(item)
     with st.container(border=True, key=f"fallback-{key}"):
         cols = st.columns([5, 4, 2], vertical_alignment="center")
         used = escape_markdown(label(usage.resolved_display))
@@ -347,6 +428,7 @@ def _name_successor(item: FallbackItem, key: str, select_key: str, actor: Actor)
 # --- retiring soon -------------------------------------------------------------------------
 
 
+@st.fragment
 def _retiring_panel(actor: Actor) -> None:
     try:
         retiring = retiring_models()
@@ -415,19 +497,31 @@ def _show_done(key: str) -> None:
 
 
 def _card(column: Any, card: ProviderCard) -> None:
+    """A provider's card; its title links to the models page showing that provider."""
     with column.container(border=True, key=f"card-{card.category.value}-{card.provider}"):
-        st.markdown(f"**{card.provider}**")
-        st.write(card.headline)
+        st.page_link(
+            PAGE_FILES[card.category],
+            label=f"**{card.provider}** · {card.headline}",
+            query_params={f"{card.category.value}-provider": card.provider},
+            help=f"Open the {card.category.value} models of {card.provider}",
+        )
         default = card.default or "none chosen"
         if card.default_note:
             default += f" — {card.default_note}"
-        st.caption("Default: " + escape_markdown(default))
-        st.caption(escape_markdown(card.refreshed))
-        if card.source_note:
-            st.caption(escape_markdown(card.source_note))
         icon = ":material/key:" if card.key_configured else ":material/key_off:"
-        st.caption(f"{icon} {escape_markdown(card.key_note)}")
-        for error in card.errors[:3]:
-            say("error", error)
-        for warning in card.warnings[:3]:
-            say("warning", warning)
+        facts = [card.refreshed, *([card.source_note] if card.source_note else [])]
+        st.caption(
+            "Default: "
+            + escape_markdown(default)
+            + "  \n"
+            + escape_markdown(" · ".join(facts))
+            + f"  \n{icon} {escape_markdown(card.key_note)}"
+        )
+        notices: tuple[tuple[Kind, list[str]], ...] = (
+            ("error", card.errors),
+            ("warning", card.warnings),
+        )
+        for kind, notes in notices:
+            if notes:
+                more = f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""
+                say(kind, notes[0] + more)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
 
+from registry.admin.timefmt import now_utc
 from registry.admin.ui_common import (
     Kind,
     attempt,
@@ -16,6 +19,7 @@ from registry.admin.ui_common import (
     signed_in_export,
 )
 from registry.admin.ui_models import model_management
+from registry.admin.ui_quick import quick_actions
 from registry.admin.ui_rules import export_section, import_section, rules_section
 from registry.admin.views import (
     activity_csv,
@@ -35,10 +39,12 @@ from registry.types import ALL_PROVIDERS, PROVIDERS, Category, ModelStatus
 
 
 def text_models_page() -> None:
+    quick_actions(Category.TEXT)
     model_management(Category.TEXT)
 
 
 def tts_models_page() -> None:
+    quick_actions(Category.TTS)
     model_management(Category.TTS)
 
 
@@ -390,6 +396,29 @@ ACTIONS = (
     "import",
 )
 ANY = "any"
+# The Activity page's time filter: "last N days" counts back from now; "between dates" takes
+# whole UTC days, both ends included.
+PERIODS: dict[str, int | None] = {
+    "any time": None,
+    "last 24 hours": 1,
+    "last 7 days": 7,
+    "last 30 days": 30,
+    "last 90 days": 90,
+    "between dates": None,
+}
+BETWEEN = "between dates"
+
+
+def activity_window(
+    period: str, dates: Sequence[date], now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """(since, until) for `list_audit_entries` from the Activity page's time filter (UTC)."""
+    if period == BETWEEN and dates:
+        first, last = min(dates), max(dates)
+        since = datetime.combine(first, time.min, tzinfo=UTC)
+        return since, datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
+    days = PERIODS.get(period)
+    return (now - timedelta(days=days), None) if days else (None, None)
 
 
 def activity_page() -> None:
@@ -405,6 +434,19 @@ def activity_page() -> None:
     model = cols[3].text_input("Model id contains", key="activity-model", max_chars=200)
     actor = cols[4].text_input("Actor contains", key="activity-actor", max_chars=320)
     limit = cols[5].selectbox("Show at most", (100, 500, 1000, 5000), index=1, key="activity-limit")
+    when = st.columns([1, 1.3, 3.4])
+    period = when[0].selectbox("When", list(PERIODS), key="activity-period")
+    dates: Sequence[date] = ()
+    if period == BETWEEN:
+        today = now_utc().date()
+        picked = when[1].date_input(
+            "From – to (UTC days)",
+            value=(today - timedelta(days=6), today),
+            max_value=today,
+            key="activity-dates",
+        )
+        dates = picked if isinstance(picked, tuple) else (picked,)
+    since, until = activity_window(period, [d for d in dates if d], now_utc())
     entries = list_audit_entries(
         provider=None if provider == ANY else provider,
         category=None if category == ANY else category,
@@ -412,6 +454,8 @@ def activity_page() -> None:
         model=model.strip() or None,
         actor=actor.strip() or None,
         limit=int(limit),
+        since=since,
+        until=until,
     )
     st.caption(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
     if entries:
