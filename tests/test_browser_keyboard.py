@@ -1,7 +1,7 @@
 """Keyboard only, in Debian's chromium at 1024×768: approve, make default and disable a model
 each take at most 10 key presses (the words typed into the search box not counted), by the
-path README "Dashboard" documents: Tab, Enter ("Skip to main content"), Tab (Quick actions),
-the words, Enter, Tab to the model's action, Enter."""
+path README "Dashboard" documents: Tab, Enter ("Skip to main content"), Tab past the title's
+help to Quick actions, the words, Enter, Tab to the model's action, Enter."""
 
 from __future__ import annotations
 
@@ -70,13 +70,15 @@ class Keyboard:
         raise AssertionError(f"{name!r} not reached; focus on {self.focused()!r}")
 
     def to_quick_actions(self) -> None:
-        """On a page just opened: Tab to "Skip to main content", Enter, Tab to the search box."""
+        """On a page just opened: Tab to "Skip to main content", Enter, Tab past the title's help
+        to the search box."""
         self.press("Tab")
         assert self.focused() == "Skip to main content"
         self.press("Enter")
-        where = self.page.evaluate("() => document.activeElement.tagName")
         self.press("Tab")
-        assert self.focused().startswith("Quick actions: find a model"), (where, self.focused())
+        if self.focused() == "Help":  # the title's (?) beside which the box sits
+            self.press("Tab")
+        assert self.focused().startswith("Quick actions: find a model"), self.focused()
 
 
 def _status(database_url: str, model_id: str) -> ModelStatus:

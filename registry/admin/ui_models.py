@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from registry.admin.outage import outage_banner
 from registry.admin.status_strip import PAGE_FILES
@@ -376,16 +377,25 @@ def _controls(category: Category) -> View:
 # --- the page ------------------------------------------------------------------------------
 
 
-def model_management(category: Category) -> None:
-    """The whole Text models or TTS models page."""
+def model_management(
+    category: Category, beside_title: Callable[[Category, DeltaGenerator], None]
+) -> None:
+    """The whole Text models or TTS models page; `beside_title(category, below)` fills the
+    space right of the title (its output for the whole width goes to `below`)."""
     actor = current_actor()
     label = category_label(category)
-    # The explanation sits behind the title's (?) so the grids start higher on the screen.
-    st.title(
+    # The explanation sits behind the title's (?), and the title shares its row, so the grids
+    # start high enough for five rows at 1024x768.
+    heading, aside = st.columns([3, 2], vertical_alignment="bottom")
+    heading.title(
         f"{label} models",
         help="Models are shown as provider/model id. New models from a refresh wait in Pending "
         "until an admin approves them; the application only uses enabled models.",
+        anchor=False,  # one Tab stop fewer before the search box
     )
+    below = st.container()
+    with aside:
+        beside_title(category, below)
     view = _controls(category)
     _remember_view(category)
     st.html(UNDO_CSS)

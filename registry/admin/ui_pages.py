@@ -39,13 +39,11 @@ from registry.types import ALL_PROVIDERS, PROVIDERS, Category, ModelStatus
 
 
 def text_models_page() -> None:
-    quick_actions(Category.TEXT)
-    model_management(Category.TEXT)
+    model_management(Category.TEXT, quick_actions)
 
 
 def tts_models_page() -> None:
-    quick_actions(Category.TTS)
-    model_management(Category.TTS)
+    model_management(Category.TTS, quick_actions)
 
 
 # --- API keys ------------------------------------------------------------------------------

@@ -1,15 +1,16 @@
 """Quick actions: the keyboard's way to approve, disable or make default (README "Dashboard").
 
 The grids are canvases a keyboard crosses slowly (every grid adds a dozen Tab stops), so the
-models pages start with one search box: type words, press Enter, and the best matches of the
-provider in view each come with their own buttons, named after their model ("Approve
-openai/gpt-5.4-nano"): Tab reaches the first one. "Skip to main content" (the first Tab stop
-of every page) lands just above the box.
+models pages carry one search box beside their title: type words, press Enter, and the best
+matches of the provider in view each come with their own buttons, named after their model
+("Approve openai/gpt-5.4-nano"): Tab reaches the first one. "Skip to main content" (the first
+Tab stop of every page) lands just above the box.
 """
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from registry.admin.ui_common import calm_callback, current_actor, toast
 from registry.admin.ui_models import ALL, bump
@@ -34,13 +35,16 @@ def quick_key(category: Category) -> str:
     return f"{category.value}-quick"
 
 
-def quick_actions(category: Category) -> None:
-    """The search box and, once it holds words, up to `SHOWN` matches with their actions."""
+def quick_actions(category: Category, results: DeltaGenerator) -> None:
+    """The search box (where the caller placed it: beside the page title, so the grids keep
+    their place) and, once it holds words, up to `SHOWN` matches with their actions in
+    `results`."""
     words = st.text_input(
         "Quick actions: find a model (words, then Enter; Tab to its action)",
         key=quick_key(category),
         max_chars=200,
-        placeholder="e.g. gpt 5 nano",
+        placeholder="Quick actions: find a model, e.g. gpt 5 nano",
+        label_visibility="collapsed",
     ).strip()
     if not words:
         return
@@ -51,15 +55,16 @@ def quick_actions(category: Category) -> None:
         search=words,
     )
     found = list_models(filters, limit=SHOWN + 1)
-    if not found:
-        st.caption(escape_markdown(f"No {category.value} model matches “{label(words)}”."))
-        return
-    defaults = get_default_models()
-    actor = current_actor()
-    for model in found[:SHOWN]:
-        _result(model, defaults.get((model.category.value, model.provider)), actor)
-    if len(found) > SHOWN:
-        st.caption(f"Only the first {SHOWN} matches are shown: add a word to narrow them.")
+    with results:
+        if not found:
+            st.caption(escape_markdown(f"No {category.value} model matches “{label(words)}”."))
+            return
+        defaults = get_default_models()
+        actor = current_actor()
+        for model in found[:SHOWN]:
+            _result(model, defaults.get((model.category.value, model.provider)), actor)
+        if len(found) > SHOWN:
+            st.caption(f"Only the first {SHOWN} matches are shown: add a word to narrow them.")
 
 
 def _result(model: CatalogModel, default: str | None, actor: Actor) -> None:
