@@ -345,8 +345,10 @@ def _model_id(value: str, place: str) -> str:
     return value
 
 
-def _parse_model(raw: Any, place: str) -> _Entry:
-    entry = _mapping(raw, place, _MODEL_KEYS)
+def _parse_model_key(
+    entry: Mapping[str, Any], place: str, *, strip: bool = False
+) -> tuple[Category, str, str]:
+    """The (category, provider, model_id) a model entry or a default names, checked."""
     category = _checked(
         f"{place}.category", parse_category, _text(entry, "category", place, required=True)
     )
@@ -356,7 +358,13 @@ def _parse_model(raw: Any, place: str) -> _Entry:
         _text(entry, "provider", place, required=True),
         category,
     )
-    model_id = _model_id(_text(entry, "model_id", place, required=True) or "", f"{place}.model_id")
+    raw_id = _text(entry, "model_id", place, required=True) or ""
+    return category, provider, _model_id(raw_id.strip() if strip else raw_id, f"{place}.model_id")
+
+
+def _parse_model(raw: Any, place: str) -> _Entry:
+    entry = _mapping(raw, place, _MODEL_KEYS)
+    category, provider, model_id = _parse_model_key(entry, place)
     place = f"{place} ({display_id(provider, inert(model_id, 80))})"
     status = _checked(f"{place}.status", parse_status, _text(entry, "status", place, required=True))
     successor = _text(entry, "successor_model_id", place)
@@ -461,19 +469,8 @@ def _parse_document(raw: Any) -> _Document:
 def _parse_defaults(defaults: list[Any], document: _Document) -> None:
     for index, raw_default in enumerate(defaults):
         place = f"defaults[{index}]"
-        entry_ = _mapping(raw_default, place, ("category", "provider", "model_id"))
-        category = _checked(
-            f"{place}.category", parse_category, _text(entry_, "category", place, required=True)
-        )
-        provider = _checked(
-            f"{place}.provider",
-            parse_provider,
-            _text(entry_, "provider", place, required=True),
-            category,
-        )
-        model_id = _model_id(
-            (_text(entry_, "model_id", place, required=True) or "").strip(), f"{place}.model_id"
-        )
+        entry = _mapping(raw_default, place, ("category", "provider", "model_id"))
+        category, provider, model_id = _parse_model_key(entry, place, strip=True)
         if (category.value, provider) in document.defaults:
             raise _fail(place, f"a second default for {provider} {category.value}")
         document.defaults[(category.value, provider)] = (model_id, place)
